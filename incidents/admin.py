@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from incidents.models import (
+    Asset,
+    AttackerAddress,
+    Claim,
+    DkimKey,
+    Evidence,
+    Exchange,
+    Incident,
+    IncidentChain,
+    Report,
+    SafelistedAddress,
+)
+
+
+class ChainInline(admin.TabularInline):
+    model = IncidentChain
+    extra = 0
+
+
+class AttackerInline(admin.TabularInline):
+    model = AttackerAddress
+    extra = 0
+
+
+class SafelistInline(admin.TabularInline):
+    model = SafelistedAddress
+    extra = 0
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    extra = 0
+
+
+class ExchangeInline(admin.TabularInline):
+    model = Exchange
+    extra = 0
+
+
+class DkimKeyInline(admin.TabularInline):
+    model = DkimKey
+    extra = 0
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("slug", "title", "window_start", "window_end", "published")
+    list_filter = ("published",)
+    search_fields = ("slug", "title")
+    inlines = [ChainInline, AttackerInline, SafelistInline, AssetInline, ExchangeInline, DkimKeyInline]
+
+
+class ClaimInline(admin.TabularInline):
+    model = Claim
+    extra = 0
+    fields = ("kind", "chain", "tx_hash", "log_index", "asset", "amount", "status", "reasons",
+              "block_number", "block_time", "usd_value")
+    # Verification writes these; an admin edit would break the audit trail of the checks.
+    readonly_fields = ("status", "reasons", "block_number", "block_time", "usd_value")
+
+
+class EvidenceInline(admin.TabularInline):
+    model = Evidence
+    extra = 0
+    fields = ("kind", "original_name", "sha256", "size", "detected_type")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("id", "incident", "source", "status", "tier", "claimed_loss_usd",
+                    "verified_loss_usd", "submitted_at")
+    list_filter = ("incident", "status", "tier", "source")
+    search_fields = ("id", "contact_email", "support_ticket_id", "claims__tx_hash")
+    readonly_fields = ("tier", "flags", "verified_loss_usd", "source", "source_file", "source_row",
+                       "decided_at", "created_at", "updated_at")
+    inlines = [ClaimInline, EvidenceInline]
+    date_hierarchy = "submitted_at"

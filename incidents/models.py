@@ -1,0 +1,415 @@
+"""Incidents and what victims report about them (see DESIGN.md, "Domain words")."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+ZERO = Decimal("0")
+
+
+class IncidentQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+
+class Incident(models.Model):
+    """One breach: a time window, the chains involved, who attacked and who is safe."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # How far a claimed loss may exceed the verified loss before `claim_exceeds_proof`.
+    tolerance = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.25"))
+    # Public dashboards, API and releases only ever show published incidents.
+    published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")), name="incident_window_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(tolerance__gte=0) & Q(tolerance__lte=10), name="incident_tolerance_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentChain(models.Model):
+    """A chain the incident touched, and how deep a transaction must be to count as final."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="chains")
+    caip2 = models.CharField(max_length=64)
+    # None means "use the node's `finalized` block" instead of a confirmation count.
+    confirmations = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["caip2"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "caip2"], name="incident_chain_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.caip2
+
+
+class IncidentAddress(models.Model):
+    """An address an incident knows about; subclasses say whether it is hostile or safe."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    chain = models.CharField(max_length=64)
+    address = models.CharField(max_length=100)  # canonical form, see incidents.chains
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["chain", "address"]
+
+    def __str__(self) -> str:
+        return f"{self.chain} {self.address}"
+
+
+class AttackerAddress(IncidentAddress):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attacker_addresses")
+
+    class Meta(IncidentAddress.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "chain", "address"],
+                                    name="attacker_address_unique"),
+        ]
+
+
+class SafelistedAddress(IncidentAddress):
+    """Exchange hot wallets, bridges, routers: never labelled attacker, whatever else says so."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="safelisted_addresses")
+
+    class Meta(IncidentAddress.Meta):
+        verbose_name_plural = "safelisted addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "chain", "address"],
+                                    name="safelisted_address_unique"),
+        ]
+
+
+class Asset(models.Model):
+    """A token or native coin the incident involved; ``contract`` is empty for the native coin."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="assets")
+    chain = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=20)
+    decimals = models.PositiveSmallIntegerField(validators=[MinValueValidator(0)])
+    # NULL, not "", marks the native coin: the unique constraints below rely on it.
+    contract = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["chain", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "chain", "symbol"], name="asset_symbol_unique"),
+            models.UniqueConstraint(
+                fields=["incident", "chain", "contract"], name="asset_contract_unique",
+                condition=Q(contract__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "chain"], name="asset_one_native_per_chain",
+                condition=Q(contract__isnull=True),
+            ),
+            models.CheckConstraint(condition=Q(decimals__lte=36), name="asset_decimals_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} on {self.chain}"
+
+
+class Exchange(models.Model):
+    """An exchange whose customers were hit, with the domains its support mail comes from."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="exchanges")
+    name = models.CharField(max_length=100)
+    support_domains = models.JSONField(default=list)
+    # The first group captures the ticket id, e.g. "Ticket #(\d{8})".
+    ticket_id_regex = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "name"], name="exchange_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DkimKey(models.Model):
+    """An archived DKIM public key, so mails signed before a key rotation can still be checked."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="dkim_keys")
+    domain = models.CharField(max_length=253)
+    selector = models.CharField(max_length=100)
+    public_key = models.TextField()  # base64 of the p= value
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["domain", "selector", "valid_from"]
+        verbose_name = "DKIM key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "domain", "selector", "public_key"], name="dkim_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+                name="dkim_key_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain}"
+
+
+class ReportStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    CHECKING = "checking", _("Checking")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    NEEDS_INFO = "needs_info", _("Needs information")
+    VERIFIED = "verified", _("Verified")
+    PARTIALLY_VERIFIED = "partially_verified", _("Partially verified")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Tier(models.TextChoices):
+    T0 = "T0", _("T0 self-reported")
+    T1 = "T1", _("T1 documented")
+    T2 = "T2", _("T2 loss proven")
+    T3 = "T3", _("T3 exchange-confirmed")
+    T4 = "T4", _("T4 corroborated")
+
+
+class ReportSource(models.TextChoices):
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+    IMPORT = "import", _("Imported sheet")
+
+
+class Consent(models.TextChoices):
+    PSEUDONYMOUS = "pseudonymous", _("Publish pseudonymously")
+    NAMED = "named", _("Publish with my name")
+
+
+class ReportQuerySet(models.QuerySet):
+    def active(self):
+        """Reports that still count: every status but withdrawn."""
+        return self.exclude(status=ReportStatus.WITHDRAWN)
+
+
+class Report(models.Model):
+    """One victim's account of their losses in one incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="reports",
+    )
+    # Private: never in a public output unless consent is NAMED (name only).
+    reporter_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="reports")
+    status = models.CharField(max_length=20, choices=ReportStatus.choices,
+                              default=ReportStatus.SUBMITTED, db_index=True)
+    tier = models.CharField(max_length=2, choices=Tier.choices, default=Tier.T0, db_index=True)
+    flags = models.JSONField(default=list, blank=True)
+    claimed_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    verified_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, default=ZERO)
+    loss_date = models.DateField(null=True, blank=True)  # the reporter's word, not a valuation date
+    support_ticket_id = models.CharField(max_length=100, blank=True)
+    police_report = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    consent_publish = models.CharField(max_length=16, choices=Consent.choices,
+                                       default=Consent.PSEUDONYMOUS)
+    consent_law_enforcement = models.BooleanField(default=False)
+    source = models.CharField(max_length=8, choices=ReportSource.choices, default=ReportSource.WEB)
+    source_file = models.CharField(max_length=255, blank=True)
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    # Sheet order decides which of two reports is "later"; web reports use submitted_at.
+    submitted_at = models.DateTimeField(db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["submitted_at", "source_row", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(claimed_loss_usd__isnull=True) | Q(claimed_loss_usd__gte=0),
+                name="report_claimed_loss_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(verified_loss_usd__gte=0),
+                                   name="report_verified_loss_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(source=ReportSource.IMPORT)
+                | (~Q(source_file="") & Q(source_row__isnull=False)),
+                name="report_import_has_origin",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "source_file", "source_row"], name="report_import_row_unique",
+                condition=Q(source=ReportSource.IMPORT),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} ({self.get_status_display()})"
+
+    @property
+    def source_label(self) -> str:
+        """Where the report came from, as the register's `source` column spells it."""
+        if self.source == ReportSource.IMPORT:
+            return f"{self.source_file}:{self.source_row}"
+        return self.source
+
+
+class ClaimKind(models.TextChoices):
+    TRANSFER = "transfer", _("Transfer")
+    TRADE_LOSS = "trade_loss", _("Trade loss")
+
+
+class ClaimStatus(models.TextChoices):
+    VERIFIED = "verified", _("Verified")
+    MISMATCH = "mismatch", _("Mismatch")
+    NOT_FOUND = "not_found", _("Not found")
+    REVERTED = "reverted", _("Reverted")
+    OUTSIDE_WINDOW = "outside_window", _("Outside the window")
+    DUPLICATE = "duplicate", _("Claimed by another report")
+    UNCONFIRMED = "unconfirmed", _("Not yet confirmed")
+    UNCHECKED = "unchecked", _("Not checked yet")
+
+
+class Claim(models.Model):
+    """One alleged loss inside a report: a transfer on a chain, or a trade loss at an exchange."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="claims")
+    kind = models.CharField(max_length=10, choices=ClaimKind.choices, default=ClaimKind.TRANSFER)
+    # Transfer fields, as the reporter stated them (canonical forms, see incidents.chains).
+    chain = models.CharField(max_length=64, blank=True)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    log_index = models.PositiveIntegerField(null=True, blank=True)
+    asset = models.CharField(max_length=20, blank=True)
+    amount = models.DecimalField(max_digits=40, decimal_places=18, null=True, blank=True)
+    from_address = models.CharField(max_length=100, blank=True)
+    to_address = models.CharField(max_length=100, blank=True)
+    # Trade-loss fields.
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="claims")
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    # What the checks established (written by verification only).
+    status = models.CharField(max_length=16, choices=ClaimStatus.choices,
+                              default=ClaimStatus.UNCHECKED, db_index=True)
+    reasons = models.JSONField(default=list, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    block_time = models.DateTimeField(null=True, blank=True)
+    usd_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["report_id", "id"]
+        indexes = [
+            # Read by the duplicate check: who else cites this transfer?
+            models.Index(fields=["chain", "tx_hash", "log_index"], name="claim_transfer_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "chain", "tx_hash", "log_index"], name="claim_transfer_unique",
+                condition=Q(kind=ClaimKind.TRANSFER, log_index__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["report", "chain", "tx_hash"], name="claim_transfer_unique_no_log",
+                condition=Q(kind=ClaimKind.TRANSFER, log_index__isnull=True),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ClaimKind.TRANSFER) | (~Q(chain="") & ~Q(tx_hash="")),
+                name="claim_transfer_has_chain_and_tx",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ClaimKind.TRADE_LOSS) | Q(exchange__isnull=False),
+                name="claim_trade_loss_has_exchange",
+            ),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0),
+                                   name="claim_amount_not_negative"),
+            models.CheckConstraint(condition=Q(usd_value__isnull=True) | Q(usd_value__gte=0),
+                                   name="claim_usd_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_end__isnull=True)
+                | Q(period_end__gte=F("period_start")),
+                name="claim_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == ClaimKind.TRANSFER:
+            return f"{self.chain} {self.tx_hash}"
+        return f"trade loss at {self.exchange}"
+
+
+class EvidenceKind(models.TextChoices):
+    SUPPORT_EMAIL = "support_email", _("Support-ticket email (.eml)")
+    TRADE_EXPORT = "trade_export", _("Trade-history export")
+    POLICE_REPORT = "police_report", _("Police report")
+    SCREENSHOT = "screenshot", _("Screenshot")
+    OTHER = "other", _("Other")
+
+
+def evidence_storage():
+    """Return the private storage evidence lives in (settings.STORAGES["evidence"])."""
+    return storages["evidence"]
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    """Store under a generated name: the reporter's file name never reaches the file system."""
+    return f"{instance.report_id}/{instance.sha256}"
+
+
+class Evidence(models.Model):
+    """An uploaded file, kept privately and identified by its sha256."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="evidence")
+    claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="evidence")
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
+    file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    detected_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report_id", "id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "sha256"], name="evidence_unique_per_report"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="evidence_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:12]}"

@@ -1,0 +1,20 @@
+from django.shortcuts import get_object_or_404, render
+
+from incidents.selectors import incident_list_visible, incident_summary
+
+
+def incident_list(request):
+    incidents = incident_list_visible(user=request.user)
+    return render(request, "incidents/incident_list.html", {"incidents": incidents})
+
+
+def incident_detail(request, slug: str):
+    incident = get_object_or_404(incident_list_visible(user=request.user), slug=slug)
+    context = {
+        "incident": incident,
+        "summary": incident_summary(incident=incident),
+        "attackers": incident.attacker_addresses.all(),
+        "exchanges": incident.exchanges.all(),
+        "chains": incident.chains.all(),
+    }
+    return render(request, "incidents/incident_detail.html", context)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from verification.models import CheckResult, Price, WorkerHeartbeat
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(admin.ModelAdmin):
+    list_display = ("report", "claim", "check_name", "outcome", "provider", "attempts", "finished_at")
+    list_filter = ("check_name", "outcome")
+    readonly_fields = [f.name for f in CheckResult._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ("symbol", "date", "usd")
+    list_filter = ("symbol",)
+    date_hierarchy = "date"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "seen_at")
