@@ -18,4 +18,5 @@ class Command(BaseCommand):
         except IncidentFileError as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
         verb = "Created" if created else "Updated"
-        self.stdout.write(self.style.SUCCESS(f"{verb} incident {incident.slug!r} ({incident.title})."))
+        if options["verbosity"]:
+            self.stdout.write(self.style.SUCCESS(f"{verb} incident {incident.slug!r} ({incident.title})."))

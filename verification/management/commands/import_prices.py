@@ -18,4 +18,5 @@ class Command(BaseCommand):
         except PriceFileError as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
         count = prices_import(rows=rows)
-        self.stdout.write(self.style.SUCCESS(f"Imported {count} daily prices from {path}."))
+        if options["verbosity"]:
+            self.stdout.write(self.style.SUCCESS(f"Imported {count} daily prices from {path}."))

@@ -1,0 +1,133 @@
+"""`python manage.py demo`: a local chain, demo data, a Celery worker and the web server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
+from devtools.demo import GENESIS_TIMESTAMP, demo_seed
+from verification.models import WorkerHeartbeat
+from verification.tasks import record_heartbeat_task
+
+
+class Command(BaseCommand):
+    help = "Run the demo: anvil with real demo transfers, seeded data, a worker and the web server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--smoke", action="store_true",
+                            help="stop once the demo data is in place and the worker answered")
+        parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
+        parser.add_argument("--chain-port", type=int, default=8545, help="anvil port (default 8545)")
+
+    def handle(self, *args, smoke: bool, port: int, chain_port: int, **options):
+        if not smoke and not port_is_free(port):
+            raise CommandError(f"port {port} is taken; stop what runs there or pass --port")
+        call_command("migrate", verbosity=0, interactive=False)
+        with ExitStack() as stack:
+            node = self._chain(chain_port)
+            stack.callback(node.stop)
+            os.environ["CHAIN_RPC_URLS"] = f"eip155:{ANVIL_CHAIN_ID}={node.url}"
+            accounts = demo_seed(node=node)
+            logs = settings.VAR_DIR / "log"
+            logs.mkdir(parents=True, exist_ok=True)
+            worker = stack.enter_context(self._process(_worker_command(), logs / "worker.log"))
+            self._wait_for_worker(worker)
+            if smoke:
+                self.stdout.write(self.style.SUCCESS("Demo data in place and the worker answered."))
+                return
+            server = stack.enter_context(self._process(_server_command(port), None))
+            self._banner(port, node.url, accounts, logs)
+            self._wait(worker, server)
+
+    def _chain(self, chain_port: int):
+        if not port_is_free(chain_port):
+            self.stderr.write(f"Port {chain_port} is taken; the demo chain uses a free port instead.")
+            chain_port = free_port()
+        try:
+            return anvil_start(port=chain_port, genesis_timestamp=GENESIS_TIMESTAMP)
+        except ChainToolError as exc:
+            raise CommandError(str(exc)) from None
+
+    def _process(self, command: list[str], log_path):
+        log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed by ManagedProcess
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT if log else None,
+                                   cwd=settings.BASE_DIR, start_new_session=True)
+        return ManagedProcess(process, log)
+
+    def _wait_for_worker(self, worker: subprocess.Popen, timeout: float = 90.0) -> None:
+        """Send a real task through the broker and wait until the worker has run it."""
+        started = timezone.now()
+        record_heartbeat_task.delay()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise CommandError("the Celery worker exited; see var/log/worker.log")
+            if WorkerHeartbeat.objects.filter(seen_at__gte=started).exists():
+                return
+            time.sleep(0.5)
+        raise CommandError(f"the Celery worker did not answer within {timeout:.0f} s; see var/log/worker.log")
+
+    def _banner(self, port: int, chain_url: str, accounts, logs) -> None:
+        lines = [
+            "",
+            f"Lossproof demo: http://127.0.0.1:{port}/",
+            f"  admin (moderator):  http://127.0.0.1:{port}/admin/  user admin  "
+            f"password {accounts.admin_password}",
+            f"  reporter:           {accounts.reporter_email}  user demo-reporter  "
+            f"password {accounts.reporter_password}",
+            f"  local chain:        {chain_url} (chain id {ANVIL_CHAIN_ID})",
+            f"  worker log:         {logs / 'worker.log'}",
+            "Press Ctrl-C to stop everything the demo started.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+
+    def _wait(self, *processes: subprocess.Popen) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            raise CommandError("a demo process exited unexpectedly; see var/log/")
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping the demo…")
+
+
+class ManagedProcess:
+    """A child process that is stopped, with its whole process group, on exit."""
+
+    def __init__(self, process: subprocess.Popen, log):
+        self.process, self.log = process, log
+
+    def __enter__(self) -> subprocess.Popen:
+        return self.process
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.log:
+            self.log.close()
+
+
+def _worker_command() -> list[str]:
+    beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
+    return [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+            "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", "demo@%h",
+            "--beat", "--schedule", str(beat_schedule)]
+
+
+def _server_command(port: int) -> list[str]:
+    return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]

@@ -1,0 +1,88 @@
+"""Real parts for the suite: an anvil node and a Celery worker on the configured broker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+from devtools.chain import anvil_start
+
+# One queue per test session, so the suite never takes (or leaves) messages of a demo or of
+# another run sharing the same broker.
+TEST_QUEUE = f"lossproof-test-{uuid.uuid4().hex[:12]}"
+
+
+def pytest_configure(config):
+    celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+@pytest.fixture(scope="session")
+def anvil():
+    """A real anvil node on a free port for the whole session, stopped at teardown."""
+    node = anvil_start()
+    yield node
+    node.stop()
+
+
+def _test_database_url() -> str:
+    """Return a DATABASE_URL that points a child process at pytest-django's test database."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{db['NAME']}"))
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery -A config worker` process consuming this session's queue."""
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+               "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
+               "-Q", TEST_QUEUE, "-n", f"{TEST_QUEUE}@%h"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=settings.BASE_DIR)
+        try:
+            _wait_until_ready(process, log_path)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_ready(process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the Celery worker exited early:\n{log_path.read_text()[-3000:]}")
+        if " ready." in log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the Celery worker was not ready within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
+    """Poll ``predicate`` until it returns something truthy, and return that; fail on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout:.0f} s")

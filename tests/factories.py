@@ -1,0 +1,69 @@
+"""factory_boy factories for the domain models."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+
+from accounts.models import Role, User
+from incidents.models import Claim, Exchange, Incident, IncidentChain, Report
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    role = Role.REPORTER
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+
+    slug = factory.Sequence(lambda n: f"incident-{n}")
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    window_start = datetime(2022, 11, 1, tzinfo=UTC)
+    window_end = datetime(2022, 12, 31, 23, 59, 59, tzinfo=UTC)
+    published = True
+
+
+class IncidentChainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IncidentChain
+
+    incident = factory.SubFactory(IncidentFactory)
+    caip2 = "eip155:31337"
+    confirmations = 1
+
+
+class ExchangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Exchange
+
+    incident = factory.SubFactory(IncidentFactory)
+    name = factory.Sequence(lambda n: f"Exchange {n}")
+    support_domains = ["exchange.example"]
+    ticket_id_regex = r"Ticket #(\d{8})"
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Report
+
+    incident = factory.SubFactory(IncidentFactory)
+    reporter = factory.SubFactory(UserFactory)
+    claimed_loss_usd = Decimal("1000")
+    submitted_at = factory.LazyFunction(lambda: datetime.now(UTC))
+
+
+class ClaimFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Claim
+
+    report = factory.SubFactory(ReportFactory)
+    chain = "eip155:31337"
+    tx_hash = factory.Sequence(lambda n: "0x" + f"{n:064x}")
+    asset = "ETH"
+    amount = Decimal("1")
