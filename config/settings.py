@@ -145,8 +145,9 @@ def _broker_options(url: str) -> dict:
     if scheme == "filesystem":
         folder = Path(url.split("://", 1)[1] or VAR_DIR / "broker").resolve()
         (folder / "queue").mkdir(parents=True, exist_ok=True)
+        (folder / "control").mkdir(exist_ok=True)
         return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-                "polling_interval": 0.2}
+                "control_folder": str(folder / "control"), "polling_interval": 0.2}
     if scheme in {"redis", "rediss"}:
         # Longer than any task's hard time limit, so a running task is never handed out twice.
         return {"visibility_timeout": 3600}
