@@ -18,7 +18,7 @@ class ChainValueError(ValueError):
 
 def normalise_caip2(value: str) -> str:
     """Return a supported CAIP-2 chain id unchanged, or raise ChainValueError."""
-    match = CAIP2_RE.match(value or "")
+    match = CAIP2_RE.fullmatch(value or "")
     if not match:
         raise ChainValueError(f"{value!r} is not a CAIP-2 chain id such as eip155:1")
     if match["namespace"] not in SUPPORTED_NAMESPACES:
@@ -37,15 +37,15 @@ def normalise_address(caip2: str, address: str) -> str:
     address = (address or "").strip()
     if namespace(caip2) == "eip155":
         return _normalise_evm_address(address)
-    if BTC_BECH32_RE.match(address.lower()):
+    if BTC_BECH32_RE.fullmatch(address.lower()):
         return address.lower()
-    if BTC_BASE58_RE.match(address):
+    if BTC_BASE58_RE.fullmatch(address):
         return address
     raise ChainValueError(f"{address!r} is not a Bitcoin address")
 
 
 def _normalise_evm_address(address: str) -> str:
-    if not EVM_ADDRESS_RE.match(address):
+    if not EVM_ADDRESS_RE.fullmatch(address):
         raise ChainValueError(f"{address!r} is not an EVM address (0x and 40 hex digits)")
     has_mixed_case = address[2:] != address[2:].lower() and address[2:] != address[2:].upper()
     if has_mixed_case and not is_checksum_address(address):
@@ -58,7 +58,7 @@ def _normalise_evm_address(address: str) -> str:
 def normalise_tx_hash(caip2: str, tx_hash: str) -> str:
     """Return a transaction hash in canonical form: EVM 0x-prefixed lowercase, Bitcoin bare."""
     tx_hash = (tx_hash or "").strip()
-    if not HASH32_RE.match(tx_hash):
+    if not HASH32_RE.fullmatch(tx_hash):
         raise ChainValueError(f"{tx_hash!r} is not a transaction hash (64 hex digits)")
     bare = tx_hash.lower().removeprefix("0x")
     if namespace(caip2) == "eip155":

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
@@ -52,10 +53,12 @@ def _sync_exchanges(incident: Incident, rows: list[dict]) -> None:
         )
         keep.append(exchange.pk)
     stale = Exchange.objects.filter(incident=incident).exclude(pk__in=keep)
-    cited = stale.filter(reports__isnull=False).values_list("name", flat=True).distinct()
+    cited = stale.filter(Q(reports__isnull=False) | Q(claims__isnull=False)).values_list(
+        "name", flat=True
+    ).distinct()
     if cited:
         raise IncidentFileError(
-            "exchanges", f"{', '.join(cited)} is cited by reports and cannot be removed"
+            "exchanges", f"{', '.join(cited)} is cited by reports or claims and cannot be removed"
         )
     stale.delete()
 

@@ -1,5 +1,6 @@
 """Daily USD prices: reading the `date,symbol,usd` CSV and looking a price up."""
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from pathlib import Path
 HEADER = ["date", "symbol", "usd"]
 MAX_ROWS = 2_000_000
 MAX_FIELD = 64
+# What Price.usd (30 digits, 12 after the point) holds; PostgreSQL refuses or rounds to 0 outside it.
+MIN_USD, MAX_USD = Decimal("1e-12"), Decimal("1e18")
 
 
 class PriceFileError(ValueError):
@@ -26,15 +29,21 @@ class PriceRow:
 def read_price_file(path: Path) -> list[PriceRow]:
     """Parse and validate a whole price CSV; raise PriceFileError on the first bad line."""
     try:
-        with path.open("rb") as handle:
-            text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-            return _parse(csv.reader(text))
+        data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     except FileNotFoundError:
         raise PriceFileError(f"no such file: {path}") from None
-    except UnicodeDecodeError:
-        raise PriceFileError("the file is not UTF-8 text") from None
+    except OSError as exc:
+        raise PriceFileError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PriceFileError(f"line {line}: not UTF-8 text (byte {exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return _parse(reader)
     except csv.Error as exc:
-        raise PriceFileError(f"not a readable CSV file: {exc}") from None
+        raise PriceFileError(f"line {reader.line_num}: not readable as CSV: {exc}") from None
 
 
 def _parse(reader) -> list[PriceRow]:
@@ -75,4 +84,7 @@ def _row(line: int, cells: list[str]) -> PriceRow:
         raise PriceFileError(f"line {line}: usd {raw_usd!r} is not a number") from None
     if not usd.is_finite() or usd <= 0:
         raise PriceFileError(f"line {line}: usd must be a positive number, got {raw_usd!r}")
+    if not MIN_USD <= usd < MAX_USD:
+        raise PriceFileError(f"line {line}: usd {raw_usd!r} is outside the range a price is stored in "
+                             f"({MIN_USD} to {MAX_USD})")
     return PriceRow(date=day, symbol=symbol.upper(), usd=usd)

@@ -22,6 +22,7 @@ SLUG_RE = re.compile(r"^[-a-z0-9_]{1,80}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SELECTOR_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_CONFIRMATIONS = 2**31 - 1  # the largest value IncidentChain.confirmations holds on every database
 
 TOP_KEYS = {"slug", "title", "description", "window", "tolerance", "chains", "attacker_addresses",
             "safelisted_addresses", "assets", "exchanges", "dkim_keys"}
@@ -63,6 +64,8 @@ def read_incident_file(path: Path) -> IncidentSpec:
         raise IncidentFileError("", f"no such file: {path}") from None
     except UnicodeDecodeError as exc:
         raise IncidentFileError("", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise IncidentFileError("", f"cannot read {path}: {exc.strerror}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -118,7 +121,7 @@ def _text(value: Any, place: str, max_length: int, *, required: bool = False) ->
 
 
 def _slug(value: Any) -> str:
-    if not isinstance(value, str) or not SLUG_RE.match(value):
+    if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
         raise IncidentFileError("slug", "must be 1-80 lowercase letters, digits, '-' or '_'")
     return value
 
@@ -127,12 +130,16 @@ def _instant(value: Any, place: str, *, end_of_day: bool = False) -> datetime:
     """Parse an ISO date-time with a zone, or a date (read as UTC; end of day if asked)."""
     if not isinstance(value, str):
         raise IncidentFileError(place, "must be an ISO 8601 date or date-time string")
-    moment = parse_datetime(value)
-    if moment is None:
-        day = _iso_date(value)
-        if day is None:
-            raise IncidentFileError(place, f"{value!r} is not an ISO 8601 date or date-time")
+    # Dates first: parse_datetime reads "2022-01-01" as a naive midnight, not as a date.
+    day = _iso_date(value)
+    if day is not None:
         return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well-formed but impossible, such as month 13
+        moment = None
+    if moment is None:
+        raise IncidentFileError(place, f"{value!r} is not an ISO 8601 date or date-time")
     if moment.tzinfo is None:
         raise IncidentFileError(place, f"{value!r} has no time zone; add Z for UTC")
     return moment.astimezone(UTC)
@@ -182,9 +189,12 @@ def _chains(value: Any) -> list[dict]:
         seen.add(caip2)
         confirmations = item.get("confirmations")
         if confirmations is not None and (
-            isinstance(confirmations, bool) or not isinstance(confirmations, int) or confirmations < 0
+            isinstance(confirmations, bool) or not isinstance(confirmations, int)
+            or not 0 <= confirmations <= MAX_CONFIRMATIONS
         ):
-            raise IncidentFileError(f"{place}.confirmations", "must be a whole number >= 0, or null")
+            raise IncidentFileError(
+                f"{place}.confirmations", f"must be a whole number from 0 to {MAX_CONFIRMATIONS}, or null"
+            )
         chains.append({"caip2": caip2, "confirmations": confirmations})
     return chains
 
@@ -296,20 +306,23 @@ def _ticket_pattern(value: Any, place: str) -> str:
 
 
 def _dkim_keys(value: Any) -> list[dict]:
-    rows = []
+    rows, seen = [], set()
     for i, item in enumerate(_list(value, "dkim_keys")):
         place = f"dkim_keys[{i}]"
         _object(item, place, {"domain", "selector", "public_key", "valid_from", "valid_to"},
                 required={"domain", "selector", "public_key"})
         selector = item["selector"]
-        if not isinstance(selector, str) or not SELECTOR_RE.match(selector):
+        if not isinstance(selector, str) or not SELECTOR_RE.fullmatch(selector):
             raise IncidentFileError(f"{place}.selector", "must be a DKIM selector such as s2022")
         valid_from = _optional_instant(item.get("valid_from"), f"{place}.valid_from")
         valid_to = _optional_instant(item.get("valid_to"), f"{place}.valid_to", end_of_day=True)
         if valid_from and valid_to and valid_to < valid_from:
             raise IncidentFileError(f"{place}.valid_to", "is before valid_from")
-        rows.append({"domain": _domain(item["domain"], f"{place}.domain"), "selector": selector,
-                     "public_key": _public_key(item["public_key"], f"{place}.public_key"),
+        domain = _domain(item["domain"], f"{place}.domain")
+        public_key = _public_key(item["public_key"], f"{place}.public_key")
+        _unique(seen, (domain, selector, public_key), place,
+                f"this key for {selector}._domainkey.{domain} is listed twice")
+        rows.append({"domain": domain, "selector": selector, "public_key": public_key,
                      "valid_from": valid_from, "valid_to": valid_to})
     return rows
 
