@@ -1,11 +1,12 @@
 """Lossproof settings: one file, every value from the environment (see .env.example)."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_endpoints, env_int, env_list, env_str
+from config.env import env_bool, env_endpoints, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOSSPROOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -130,6 +131,11 @@ CHAIN_RPC_URLS = env_endpoints(
     "CHAIN_RPC_URLS", "eip155:31337=http://127.0.0.1:8545", namespaces=("eip155",)
 )
 ESPLORA_URLS = env_endpoints("ESPLORA_URLS", "", namespaces=("bip122",))
+CHAIN_RPC_TIMEOUT = env_float("CHAIN_RPC_TIMEOUT", 10.0, minimum=0.1)
+# Relative difference allowed between a claimed and a transferred amount (rounding in
+# exchange exports and in what victims copy by hand).
+AMOUNT_MATCH_TOLERANCE = Decimal(str(env_float("AMOUNT_MATCH_TOLERANCE", 0.001, minimum=0.0)))
+VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 200, minimum=1)
 
 # Ed25519 private key (PEM or base64 raw) that signs register releases; see docs/operations.md.
 EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "")
@@ -150,7 +156,7 @@ def _broker_options(url: str) -> dict:
                 "control_folder": str(folder / "control"), "polling_interval": 0.2}
     if scheme in {"redis", "rediss"}:
         # Longer than any task's hard time limit, so a running task is never handed out twice.
-        return {"visibility_timeout": 3600}
+        return {"visibility_timeout": max(3600, 2 * env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=2))}
     if scheme in {"amqp", "amqps", "pyamqp"}:
         return {}
     raise ImproperlyConfigured(
@@ -172,11 +178,16 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=2)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT.")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker that loses the broker stops its running tasks rather than finishing work that the
+# broker will hand to someone else too.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # The filesystem transport has no fan-out exchange, so remote control only works on servers.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "verification.tasks.record_heartbeat_task", "schedule": 30.0},
+    "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
+                                 "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
 }
 
 REST_FRAMEWORK = {
