@@ -52,6 +52,20 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """Return a decimal-number variable no smaller than ``minimum``."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not value >= minimum or value == float("inf"):
+        raise ImproperlyConfigured(f"{name}={raw} must be a finite number of at least {minimum}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """Return a comma-separated variable as a list without blanks."""
     raw = os.environ.get(name)
@@ -68,13 +82,16 @@ def env_endpoints(name: str, default: str, *, namespaces: tuple[str, ...]) -> di
         caip2, url = caip2.strip(), url.strip()
         if not sep or not CAIP2_RE.match(caip2):
             raise ImproperlyConfigured(
-                f"{name}: {pair!r} is not a CAIP2=URL pair (for example eip155:1=https://rpc.example)."
+                f"{name}: {caip2!r} is not followed by =URL or is not a CAIP-2 chain id "
+                "(expected pairs such as eip155:1=https://rpc.example)."
             )
         if caip2.split(":")[0] not in namespaces:
             allowed = ", ".join(f"{ns}:" for ns in namespaces)
             raise ImproperlyConfigured(f"{name}: chain {caip2!r} must start with {allowed}")
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ImproperlyConfigured(f"{name}: {url!r} for {caip2} is not an http(s) URL.")
+            # Only the scheme and host: endpoint paths and queries often carry API keys.
+            shown = f"{parts.scheme}://{parts.hostname or ''}"
+            raise ImproperlyConfigured(f"{name}: the endpoint for {caip2} ({shown}…) is not an http(s) URL.")
         endpoints.setdefault(caip2, []).append(url)
     return endpoints

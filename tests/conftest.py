@@ -13,11 +13,12 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
-from devtools.chain import anvil_start
+from devtools.chain import ANVIL_CHAIN_ID, anvil_start
 
 # One queue per test session, so the suite never takes (or leaves) messages of a demo or of
 # another run sharing the same broker.
 TEST_QUEUE = f"lossproof-test-{uuid.uuid4().hex[:12]}"
+ANVIL_CAIP2 = f"eip155:{ANVIL_CHAIN_ID}"
 
 
 def pytest_configure(config):
@@ -42,13 +43,14 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery -A config worker` process consuming this session's queue."""
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil):
+    """A real `celery -A config worker` process consuming this session's queue, reading anvil."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
-           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+           "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}"}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
                "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
                "-Q", TEST_QUEUE, "-n", f"{TEST_QUEUE}@%h"]

@@ -87,3 +87,22 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ProviderCall(models.Model):
+    """One HTTP request to a chain endpoint: what was asked, whether it worked, how long it took."""
+
+    chain = models.CharField(max_length=64)
+    provider = models.CharField(max_length=200)  # scheme://host:port only, never a key-bearing path
+    methods = models.JSONField(default=dict)  # method -> calls in the batch
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField()
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {'ok' if self.ok else 'failed'} in {self.duration_ms} ms"

@@ -1,10 +1,32 @@
 """Verification services: the business logic that tasks and commands call."""
 
+from datetime import UTC, datetime
+
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from verification.models import Price, WorkerHeartbeat
+from incidents.models import Claim, ClaimKind, Report, ReportStatus
+from verification.checks.transfers import (
+    CheckOutcome,
+    ClaimInput,
+    IncidentContext,
+    TransferFindings,
+    transfer_checks,
+)
+from verification.clients.evm import ChainError, ChainSnapshot, TxData, client_for
+from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
+from verification.selectors import (
+    claims_by_chain,
+    earliest_citations,
+    incident_context,
+    prices_for,
+    report_order_key,
+)
+from verification.verdict import CheckView, ClaimSummary, ReportFacts, claim_verdict, report_verdict
+
+CLAIM_FIELDS = ["status", "reasons", "block_number", "block_time", "usd_value", "settled", "checked_at"]
 
 
 def heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
@@ -24,3 +46,152 @@ def prices_import(*, rows: list[PriceRow]) -> int:
         unique_fields=["symbol", "date"], update_fields=["usd", "imported_at"],
     )
     return len(rows)
+
+
+def reports_verify(*, report_ids: list[int]) -> None:
+    """Check every transfer claim of these reports against the chain, then recompute verdicts.
+
+    Chain reads happen outside any transaction and are grouped per chain across all the
+    reports, so a batch of reports costs a few round trips. Writes replace each claim's
+    results, so running this twice leaves the same rows as running it once.
+    """
+    _mark_checking(report_ids)
+    claims = list(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
+                  .select_related("report__incident"))
+    snapshots, failures, calls = _read_chains(claims)
+    findings = _judge(claims, snapshots, failures)
+    with transaction.atomic():
+        ProviderCall.objects.bulk_create(calls)
+        _store(claims, findings)
+        reports_recompute(report_ids=report_ids)
+        Report.objects.filter(pk__in=report_ids, status=ReportStatus.CHECKING).update(
+            status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
+        )
+
+
+def _mark_checking(report_ids: list[int]) -> None:
+    # A conditional UPDATE: only new reports move, so a re-delivered task changes nothing here.
+    Report.objects.filter(pk__in=report_ids, status=ReportStatus.SUBMITTED).update(
+        status=ReportStatus.CHECKING, updated_at=timezone.now()
+    )
+
+
+def _read_chains(claims: list[Claim]) -> tuple[dict[str, ChainSnapshot], dict[str, ChainError], list]:
+    snapshots, failures, calls = {}, {}, []
+    for chain, group in claims_by_chain(claims).items():
+        client = None
+        try:
+            client = client_for(chain)
+            snapshots[chain] = client.fetch_transactions([c.tx_hash for c in group])
+        except ChainError as exc:
+            failures[chain] = exc
+        if client is not None:
+            calls += [_provider_call(chain, record) for record in client.drain_records()]
+    return snapshots, failures, calls
+
+
+def _provider_call(chain: str, record) -> ProviderCall:
+    return ProviderCall(chain=chain, provider=record.provider, methods=record.methods, ok=record.ok,
+                        error=record.error[:2000], duration_ms=record.duration_ms, attempt=record.attempt)
+
+
+def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot],
+           failures: dict[str, ChainError]) -> dict[int, tuple[TransferFindings, str, datetime]]:
+    contexts: dict[int, IncidentContext] = {}
+    earliest = earliest_citations(claims=claims)
+    prices = _prices(claims, snapshots)
+    findings = {}
+    for claim in claims:
+        started = timezone.now()
+        snapshot = snapshots.get(claim.chain)
+        if snapshot is None:
+            findings[claim.pk] = (_failed(failures[claim.chain]), _provider(failures[claim.chain]), started)
+            continue
+        incident = claim.report.incident
+        if incident.pk not in contexts:
+            contexts[incident.pk] = incident_context(incident=incident)
+        context = contexts[incident.pk]
+        findings[claim.pk] = (transfer_checks(
+            claim=_claim_input(claim), data=snapshot.txs.get(claim.tx_hash) or TxData(claim.tx_hash),
+            context=context, head=snapshot.head, finalized=snapshot.finalized,
+            claimed_elsewhere_by=_earlier(claim, earliest), prices=prices,
+        ), ", ".join(snapshot.providers), started)
+    return findings
+
+
+def _prices(claims: list[Claim], snapshots: dict[str, ChainSnapshot]) -> dict:
+    days = {datetime.fromtimestamp(tx.block["timestamp"], tz=UTC).date()
+            for snapshot in snapshots.values() for tx in snapshot.txs.values() if tx.block}
+    symbols = {asset.symbol for claim in claims for asset in claim.report.incident.assets.all()}
+    return prices_for(symbols=symbols, days=days) if days else {}
+
+
+def _claim_input(claim: Claim) -> ClaimInput:
+    return ClaimInput(chain=claim.chain, tx_hash=claim.tx_hash, log_index=claim.log_index,
+                      asset=claim.asset, amount=claim.amount, from_address=claim.from_address)
+
+
+def _earlier(claim: Claim, earliest: dict) -> int | None:
+    first = earliest.get((claim.chain, claim.tx_hash, claim.log_index))
+    if first is None or first.pk == claim.report_id:
+        return None
+    return first.pk if report_order_key(first) < report_order_key(claim.report) else None
+
+
+def _failed(error: ChainError) -> TransferFindings:
+    reason = "provider_error" if error.transient else "provider_refused"
+    return TransferFindings([CheckOutcome("tx_exists", Outcome.ERROR, [reason],
+                                          {"error": str(error), **error.detail})])
+
+
+def _provider(error: ChainError) -> str:
+    return error.provider or "unavailable"
+
+
+def _store(claims: list[Claim], findings: dict) -> None:
+    """Replace each claim's check results and write the claim's own status."""
+    CheckResult.objects.filter(claim__in=claims).delete()
+    now = timezone.now()
+    results = []
+    for claim in claims:
+        found, provider, started = findings[claim.pk]
+        results += [CheckResult(report_id=claim.report_id, claim=claim, check_name=o.name, outcome=o.outcome,
+                                reasons=o.reasons, raw=o.raw, provider=provider[:200], started_at=started,
+                                finished_at=now) for o in found.outcomes]
+        verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
+        claim.status, claim.reasons = verdict.status, list(verdict.reasons)
+        claim.block_number, claim.block_time = found.block_number, found.block_time
+        claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
+    CheckResult.objects.bulk_create(results, batch_size=2000)
+    Claim.objects.bulk_update(claims, CLAIM_FIELDS, batch_size=1000)
+
+
+def reports_recompute(*, report_ids: list[int]) -> None:
+    """Recompute tier, flags and verified loss of these reports from their stored results."""
+    reports = list(Report.objects.filter(pk__in=report_ids).select_related("incident")
+                   .prefetch_related("claims", "evidence"))
+    for report in reports:
+        verdict = report_verdict(_facts(report))
+        report.tier, report.flags = verdict.tier, list(verdict.flags)
+        report.verified_loss_usd = verdict.verified_loss_usd
+    Report.objects.bulk_update(reports, ["tier", "flags", "verified_loss_usd"], batch_size=1000)
+
+
+def _facts(report: Report) -> ReportFacts:
+    claims = list(report.claims.all())
+    has_reference = bool(
+        report.support_ticket_id or list(report.evidence.all())
+        or any(c.kind == ClaimKind.TRANSFER for c in claims)
+    )
+    return ReportFacts(
+        claims=tuple(ClaimSummary(c.kind, c.status, c.usd_value) for c in claims),
+        claimed_loss_usd=report.claimed_loss_usd, tolerance=report.incident.tolerance,
+        has_reference=has_reference,
+    )
+
+
+def claims_summary(*, report_ids: list[int]) -> dict[str, int]:
+    """Count the transfer claims of these reports by status."""
+    rows = (Claim.objects.filter(kind=ClaimKind.TRANSFER, report_id__in=report_ids)
+            .values_list("status").annotate(n=Count("id")).order_by())
+    return dict(rows)

@@ -1,0 +1,82 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
+from verification import selectors, services
+from verification.models import WorkerHeartbeat
+from verification.tasks import chunks, record_heartbeat_task, verify_reports_task
+
+
+class Command(BaseCommand):
+    help = "Queue verification of every unchecked report; --wait blocks until done and prints a summary."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--incident", metavar="SLUG", help="only this incident's reports")
+        parser.add_argument("--wait", action="store_true", help="wait for the work and print a summary")
+        parser.add_argument("--timeout", type=float, default=1800.0,
+                            help="seconds --wait waits at most (default 1800)")
+
+    def handle(self, *args, incident: str | None, wait: bool, timeout: float, **options):
+        scope = self._incident(incident)
+        ids = list(selectors.reports_to_verify(incident=scope).values_list("id", flat=True))
+        if not ids:
+            self.stdout.write("Nothing to verify: every report has been checked.")
+            return
+        if wait and not self._worker_answers():
+            self.stdout.write("No worker answered; verifying in this process instead.")
+            for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
+                services.reports_verify(report_ids=batch)
+        else:
+            queued_at = timezone.now()
+            for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
+                verify_reports_task.delay(batch)
+            self.stdout.write(f"Queued {len(ids)} reports for verification.")
+            if not wait:
+                return
+            self._wait_for(ids, timeout, queued_at)
+        self._summary(ids)
+
+    def _incident(self, slug: str | None) -> Incident | None:
+        if slug is None:
+            return None
+        try:
+            return Incident.objects.get(slug=slug)
+        except Incident.DoesNotExist:
+            raise CommandError(f"no incident with slug {slug!r}", returncode=2) from None
+
+    def _worker_answers(self, timeout: float = 10.0) -> bool:
+        """Send a heartbeat task through the broker and see whether a worker runs it."""
+        sent_at = timezone.now()
+        record_heartbeat_task.delay()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if WorkerHeartbeat.objects.filter(seen_at__gte=sent_at).exists():
+                return True
+            time.sleep(0.25)
+        return False
+
+    def _wait_for(self, ids: list[int], timeout: float, queued_at) -> None:
+        """Wait until no report is still new or checking and every transfer was read since queuing."""
+        deadline = time.monotonic() + timeout
+        busy = [ReportStatus.SUBMITTED, ReportStatus.CHECKING]
+        stale = Q(checked_at__isnull=True) | Q(checked_at__lt=queued_at)
+        while (Report.objects.filter(pk__in=ids, status__in=busy).exists()
+               or Claim.objects.filter(stale, report_id__in=ids, kind=ClaimKind.TRANSFER).exists()):
+            if time.monotonic() > deadline:
+                raise CommandError(f"verification did not finish within {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def _summary(self, ids: list[int]) -> None:
+        claims = services.claims_summary(report_ids=ids)
+        tiers = dict(Report.objects.filter(pk__in=ids).values_list("tier").annotate(n=Count("id")).order_by())
+        self.stdout.write(f"Verified {len(ids)} reports.")
+        self.stdout.write("Claims by status: " + _counts(claims))
+        self.stdout.write("Reports by tier: " + _counts(tiers))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "none"

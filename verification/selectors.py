@@ -1,0 +1,77 @@
+"""Reads the verification services reuse: incident reference data, earlier citations, prices."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
+from verification.checks.transfers import AssetInfo, IncidentContext
+from verification.models import Price
+
+
+def incident_context(*, incident: Incident) -> IncidentContext:
+    """Load what a transfer is judged against for one incident."""
+    return IncidentContext(
+        window_start=incident.window_start,
+        window_end=incident.window_end,
+        attackers={(a.chain, a.address) for a in incident.attacker_addresses.all()},
+        safelisted={(a.chain, a.address) for a in incident.safelisted_addresses.all()},
+        assets=[(a.chain, AssetInfo(a.symbol, a.decimals, a.contract)) for a in incident.assets.all()],
+        confirmations={c.caip2: c.confirmations for c in incident.chains.all()},
+        amount_tolerance=settings.AMOUNT_MATCH_TOLERANCE,
+    )
+
+
+def report_order_key(report: Report) -> tuple:
+    """Order reports as DESIGN.md's "later" does: submission time, then sheet row, then id."""
+    return (report.submitted_at, report.source_row if report.source_row is not None else 0, report.pk)
+
+
+def earliest_citations(*, claims: list[Claim]) -> dict[tuple[str, str, int | None], Report]:
+    """Return, for each transfer the claims cite, the earliest active report citing it."""
+    hashes = {c.tx_hash for c in claims}
+    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, tx_hash__in=hashes)
+              .exclude(report__status=ReportStatus.WITHDRAWN).select_related("report")
+              .only("chain", "tx_hash", "log_index", "report__submitted_at", "report__source_row"))
+    earliest: dict[tuple[str, str, int | None], Report] = {}
+    for claim in citing.iterator(chunk_size=2000):
+        key = (claim.chain, claim.tx_hash, claim.log_index)
+        if key not in earliest or report_order_key(claim.report) < report_order_key(earliest[key]):
+            earliest[key] = claim.report
+    return earliest
+
+
+def prices_for(*, symbols: set[str], days: set[date]) -> dict[tuple[str, date], Decimal]:
+    """Load the imported daily prices for these symbols and UTC dates."""
+    rows = Price.objects.filter(symbol__in={s.upper() for s in symbols}, date__in=days)
+    return {(p.symbol, p.date): p.usd for p in rows}
+
+
+def reports_to_verify(*, incident: Incident | None = None) -> QuerySet[Report]:
+    """Reports with work left: new ones, interrupted ones, and those with unchecked claims."""
+    reports = Report.objects.active()
+    if incident is not None:
+        reports = reports.filter(incident=incident)
+    pending = reports.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING])
+    unchecked = reports.filter(claims__status=ClaimStatus.UNCHECKED, claims__kind=ClaimKind.TRANSFER)
+    return (pending | unchecked).distinct().order_by("id")
+
+
+def reports_to_recheck() -> QuerySet[Report]:
+    """Reports with transfer claims that are not settled yet (unconfirmed, unchecked, or shallow)."""
+    open_statuses = [ClaimStatus.UNCHECKED, ClaimStatus.UNCONFIRMED, ClaimStatus.VERIFIED,
+                     ClaimStatus.MISMATCH, ClaimStatus.OUTSIDE_WINDOW, ClaimStatus.DUPLICATE,
+                     ClaimStatus.REVERTED]
+    return (Report.objects.active()
+            .filter(claims__kind=ClaimKind.TRANSFER, claims__settled=False, claims__status__in=open_statuses)
+            .distinct().order_by("id"))
+
+
+def claims_by_chain(claims: list[Claim]) -> dict[str, list[Claim]]:
+    grouped: dict[str, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        grouped[claim.chain].append(claim)
+    return grouped

@@ -1,0 +1,123 @@
+"""Turn stored check results into claim statuses, report tiers, flags and verified loss.
+
+One pure function per level, fed only with what is stored, so that anyone can recompute a
+row of the register from its check results (DESIGN.md, "Domain words").
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from incidents.models import ClaimStatus, Tier
+from verification.models import Outcome
+
+CENTS = Decimal("0.01")
+MISMATCH_CHECKS = ("sender_matches", "recipient_is_attacker", "amount_matches")
+FRAUD_FLAGS = frozenset({"tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain", "ticket_reused"})
+EXCHANGE_CONFIRMED = frozenset({"dkim_verified", "attested"})
+TIER_ORDER = [Tier.T0, Tier.T1, Tier.T2, Tier.T3, Tier.T4]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    name: str
+    outcome: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    status: str
+    reasons: tuple[str, ...]
+
+
+def claim_verdict(checks: Iterable[CheckView]) -> ClaimVerdict:
+    """Return a transfer claim's status: the first blocking finding wins, in catalogue order."""
+    by_name = {check.name: check for check in checks}
+    reasons = tuple(dict.fromkeys(r for c in by_name.values() for r in c.reasons if c.outcome != "pass"))
+    errors = [c for c in by_name.values() if c.outcome == Outcome.ERROR]
+    if not by_name or errors:
+        return ClaimVerdict(ClaimStatus.UNCHECKED, tuple(r for c in errors for r in c.reasons))
+    if _is(by_name, "tx_exists", Outcome.FAIL):
+        return ClaimVerdict(ClaimStatus.NOT_FOUND, ())
+    if _is(by_name, "tx_exists", Outcome.INCONCLUSIVE):
+        return ClaimVerdict(ClaimStatus.UNCONFIRMED, ("pending",))
+    for name, status in (("tx_succeeded", ClaimStatus.REVERTED), ("in_window", ClaimStatus.OUTSIDE_WINDOW),
+                         ("not_claimed_elsewhere", ClaimStatus.DUPLICATE)):
+        if _is(by_name, name, Outcome.FAIL):
+            return ClaimVerdict(status, reasons)
+    if any(_is(by_name, name, Outcome.FAIL) for name in MISMATCH_CHECKS):
+        return ClaimVerdict(ClaimStatus.MISMATCH, reasons)
+    if not _is(by_name, "tx_confirmed", Outcome.PASS):
+        return ClaimVerdict(ClaimStatus.UNCONFIRMED, reasons)
+    return ClaimVerdict(ClaimStatus.VERIFIED, reasons)
+
+
+def _is(by_name: dict[str, CheckView], name: str, outcome: str) -> bool:
+    check = by_name.get(name)
+    return check is not None and check.outcome == outcome
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    kind: str
+    status: str
+    usd_value: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """Everything about a report that the tier, flags and verified loss depend on."""
+
+    claims: tuple[ClaimSummary, ...] = ()
+    claimed_loss_usd: Decimal | None = None
+    tolerance: Decimal = Decimal("0.25")
+    has_reference: bool = False  # a tx hash, a ticket id or an evidence file
+    trade_loss_proven: bool = False
+    ticket_status: str = "none"
+    mail_flags: frozenset[str] = frozenset()
+    ownership_proven: bool = False
+    second_signoff: bool = False
+    resolved_flags: frozenset[str] = field(default_factory=frozenset)  # cleared by a moderator
+
+
+@dataclass(frozen=True)
+class ReportVerdict:
+    tier: str
+    flags: tuple[str, ...]
+    verified_loss_usd: Decimal
+
+
+def report_verdict(facts: ReportFacts) -> ReportVerdict:
+    """Return the report's tier, flags and verified loss from its claims and evidence outcomes."""
+    verified = [c for c in facts.claims if c.status == ClaimStatus.VERIFIED]
+    loss = sum((c.usd_value for c in verified if c.usd_value is not None), Decimal("0")).quantize(CENTS)
+    flags = set(facts.mail_flags)
+    if any(c.status == ClaimStatus.NOT_FOUND for c in facts.claims):
+        flags.add("tx_not_found")
+    if any(c.status == ClaimStatus.DUPLICATE for c in facts.claims):
+        flags.add("tx_claimed_elsewhere")
+    proven = bool(verified) or facts.trade_loss_proven
+    all_valued = all(c.usd_value is not None for c in verified)
+    # With a price missing the verified loss is unknown, not low: no warning on a guess.
+    if proven and all_valued and _exceeds(facts.claimed_loss_usd, loss, facts.tolerance):
+        flags.add("claim_exceeds_proof")
+    tier = _tier(facts, proven)
+    if (flags & FRAUD_FLAGS) - facts.resolved_flags:
+        tier = min(tier, Tier.T1, key=TIER_ORDER.index)
+    return ReportVerdict(tier=tier, flags=tuple(sorted(flags)), verified_loss_usd=loss)
+
+
+def _exceeds(claimed: Decimal | None, verified: Decimal, tolerance: Decimal) -> bool:
+    return claimed is not None and claimed > verified * (1 + tolerance)
+
+
+def _tier(facts: ReportFacts, proven: bool) -> str:
+    confirmed = facts.ticket_status in EXCHANGE_CONFIRMED
+    if proven and confirmed and (facts.ownership_proven or facts.second_signoff):
+        return Tier.T4
+    if proven and confirmed:
+        return Tier.T3
+    if proven:
+        return Tier.T2
+    return Tier.T1 if facts.has_reference else Tier.T0
