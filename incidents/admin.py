@@ -12,6 +12,7 @@ from incidents.models import (
     Report,
     SafelistedAddress,
 )
+from verification.models import CheckResult
 
 
 class ChainInline(admin.TabularInline):
@@ -69,6 +70,20 @@ class EvidenceInline(admin.TabularInline):
     can_delete = False
 
 
+class CheckResultInline(admin.TabularInline):
+    """Every check of every claim, with its raw data: what was asked and what came back."""
+
+    model = CheckResult
+    extra = 0
+    fields = ("claim", "check_name", "outcome", "reasons", "provider", "attempts", "finished_at", "raw")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("claim_id", "check_name")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     list_display = ("id", "incident", "source", "status", "tier", "claimed_loss_usd",
@@ -77,5 +92,5 @@ class ReportAdmin(admin.ModelAdmin):
     search_fields = ("id", "contact_email", "support_ticket_id", "claims__tx_hash")
     readonly_fields = ("tier", "flags", "verified_loss_usd", "source", "source_file", "source_row",
                        "decided_at", "created_at", "updated_at")
-    inlines = [ClaimInline, EvidenceInline]
+    inlines = [ClaimInline, EvidenceInline, CheckResultInline]
     date_hierarchy = "submitted_at"

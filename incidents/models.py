@@ -327,6 +327,10 @@ class Claim(models.Model):
     block_number = models.PositiveBigIntegerField(null=True, blank=True)
     block_time = models.DateTimeField(null=True, blank=True)
     usd_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    # True once the block is deep enough that a reorganisation is no longer expected; the
+    # re-check schedule (verification.tasks) stops looking at settled claims.
+    settled = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

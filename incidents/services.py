@@ -1,6 +1,7 @@
 """Incident and report services: every write to these models goes through here."""
 
 from dataclasses import asdict
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +21,7 @@ from incidents.models import (
     ReportSource,
     SafelistedAddress,
 )
+from verification.tasks import verification_enqueue
 
 
 @transaction.atomic
@@ -81,5 +83,6 @@ def report_create(
     Claim.objects.bulk_create(
         Claim(report=report, kind=claim.pop("kind", ClaimKind.TRANSFER), **claim) for claim in claims
     )
+    transaction.on_commit(partial(verification_enqueue, report_id=report.pk))
     return report
 

@@ -60,12 +60,20 @@ def reports_to_verify(*, incident: Incident | None = None) -> QuerySet[Report]:
     return (pending | unchecked).distinct().order_by("id")
 
 
+def reports_stuck(*, older_than) -> QuerySet[Report]:
+    """Reports still new or checking long after they were stored: their task was lost."""
+    return Report.objects.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING],
+                                 updated_at__lt=older_than)
+
+
 def reports_to_recheck() -> QuerySet[Report]:
     """Reports with transfer claims that are not settled yet (unconfirmed, unchecked, or shallow)."""
     open_statuses = [ClaimStatus.UNCHECKED, ClaimStatus.UNCONFIRMED, ClaimStatus.VERIFIED,
                      ClaimStatus.MISMATCH, ClaimStatus.OUTSIDE_WINDOW, ClaimStatus.DUPLICATE,
                      ClaimStatus.REVERTED]
+    # New and in-flight reports have a task of their own; reports_stuck catches lost ones.
     return (Report.objects.active()
+            .exclude(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING])
             .filter(claims__kind=ClaimKind.TRANSFER, claims__settled=False, claims__status__in=open_statuses)
             .distinct().order_by("id"))
 

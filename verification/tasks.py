@@ -1,9 +1,16 @@
 """Celery tasks of the verification app: thin wrappers that take ids and call services."""
 
+import logging
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from verification import selectors, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -26,10 +33,20 @@ def verify_reports_task(report_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def recheck_claims_task() -> None:
-    """Queue re-checks of reports whose transfers are not settled yet (beat, every minute)."""
-    ids = list(selectors.reports_to_recheck().values_list("id", flat=True))
+    """Queue re-checks of unsettled transfers and of reports whose first check never ran (beat)."""
+    stuck = selectors.reports_stuck(older_than=timezone.now() - timedelta(minutes=5))
+    ids = sorted(set(selectors.reports_to_recheck().values_list("id", flat=True))
+                 | set(stuck.values_list("id", flat=True)))
     for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
         verify_reports_task.delay(batch)
+
+
+def verification_enqueue(*, report_id: int) -> None:
+    """Queue a report's first check; if the broker is down, the re-check sweep picks it up later."""
+    try:
+        verify_report_task.delay(report_id)
+    except OperationalError:
+        logger.warning("broker unavailable; report %s waits for the re-check sweep", report_id)
 
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
-from devtools.demo import GENESIS_TIMESTAMP, demo_seed
+from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
+from incidents.models import Report, ReportStatus
 from verification.models import WorkerHeartbeat
 from verification.tasks import record_heartbeat_task
 
@@ -40,8 +41,9 @@ class Command(BaseCommand):
             logs.mkdir(parents=True, exist_ok=True)
             worker = stack.enter_context(self._process(_worker_command(), logs / "worker.log"))
             self._wait_for_worker(worker)
+            self._wait_for_verification(worker)
             if smoke:
-                self.stdout.write(self.style.SUCCESS("Demo data in place and the worker answered."))
+                self.stdout.write(self.style.SUCCESS("Demo data in place and verified by the worker."))
                 return
             server = stack.enter_context(self._process(_server_command(port), None))
             self._banner(port, node.url, accounts, logs)
@@ -74,6 +76,19 @@ class Command(BaseCommand):
                 return
             time.sleep(0.5)
         raise CommandError(f"the Celery worker did not answer within {timeout:.0f} s; see var/log/worker.log")
+
+    def _wait_for_verification(self, worker: subprocess.Popen, timeout: float = 120.0) -> None:
+        """Wait until the worker has checked every demo report, then show what it found."""
+        reports = Report.objects.filter(incident__slug=SLUG)
+        deadline = time.monotonic() + timeout
+        while reports.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING]).exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise CommandError("the demo reports were not verified; see var/log/worker.log")
+            time.sleep(0.5)
+        for report in reports.order_by("id"):
+            flags = ", ".join(report.flags) or "no flags"
+            self.stdout.write(f"  report {report.pk}: {report.tier}, {report.get_status_display().lower()}, "
+                              f"verified {report.verified_loss_usd} USD, {flags}")
 
     def _banner(self, port: int, chain_url: str, accounts, logs) -> None:
         lines = [

@@ -1,0 +1,89 @@
+"""Verification through a real Celery worker, the verify command and the re-check sweep."""
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from incidents.models import Claim, Report
+from tests.conftest import wait_for
+from verification import tasks
+from verification.models import CheckResult
+
+
+@pytest.fixture
+def committed_world(transactional_db, anvil, chain_settings):
+    from tests.verification.conftest import build_world
+
+    return build_world(anvil)
+
+
+def test_a_submitted_report_is_verified_by_the_worker_after_commit(celery_worker, committed_world):
+    world = committed_world
+    tx = world.send_eth(world.victims[0], world.attackers[0], "1.25")
+
+    report = world.report({"tx_hash": tx, "asset": "ETH", "amount": Decimal("1.25")})
+
+    done = wait_for(lambda: Report.objects.filter(pk=report.pk, status="needs_review").first(), timeout=60)
+    assert done.tier == "T2"
+    assert Claim.objects.get(report=report).status == "verified"
+    assert CheckResult.objects.filter(report=report).count() == 9
+
+
+def test_verify_wait_uses_the_worker_and_prints_a_summary(celery_worker, committed_world, monkeypatch):
+    world = committed_world
+    monkeypatch.setattr(tasks.verify_report_task, "delay", lambda *a, **k: None)  # nothing queued on commit
+    tx = world.send_eth(world.victims[1], world.attackers[1], "0.5")
+    world.report({"tx_hash": tx, "asset": "ETH"})
+    world.report({"tx_hash": "0x" + "34" * 32, "asset": "ETH"})
+    out = StringIO()
+
+    call_command("verify", "--incident", world.incident.slug, "--wait", "--timeout", "60", stdout=out)
+
+    text = out.getvalue()
+    assert "Queued 2 reports" in text
+    assert "Claims by status: not_found 1, verified 1" in text
+    assert "Reports by tier: T1 1, T2 1" in text
+
+
+def test_verify_wait_without_a_worker_does_the_work_itself(committed_world, monkeypatch):
+    world = committed_world
+    monkeypatch.setattr(tasks.verify_report_task, "delay", lambda *a, **k: None)
+    monkeypatch.setattr(tasks.record_heartbeat_task, "delay", lambda *a, **k: None)
+    tx = world.send_eth(world.victims[2], world.attackers[0], "0.5")
+    report = world.report({"tx_hash": tx, "asset": "ETH"})
+    out = StringIO()
+
+    call_command("verify", "--wait", stdout=out)
+
+    assert "No worker answered" in out.getvalue()
+    assert Claim.objects.get(report=report).status == "verified"
+
+
+def test_verify_refuses_an_unknown_incident(db):
+    with pytest.raises(CommandError, match="no incident") as excinfo:
+        call_command("verify", "--incident", "nope")
+    assert excinfo.value.returncode == 2
+
+
+def test_the_sweep_requeues_unsettled_claims_and_lost_reports(db, anvil, chain_settings, monkeypatch):
+    from tests.verification.conftest import build_world
+
+    world = build_world(anvil, confirmations=5)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.verify_reports_task, "delay", queued.append)
+    tx = world.send_eth(world.victims[0], world.attackers[0], "0.1")
+    shallow = world.report({"tx_hash": tx, "asset": "ETH"})
+    tasks.verify_report_task(shallow.pk)
+    lost = world.report({"tx_hash": tx, "asset": "ETH"})
+    Report.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+    fresh = world.report({"tx_hash": tx, "asset": "ETH"})
+
+    tasks.recheck_claims_task()
+
+    requeued = {pk for batch in queued for pk in batch}
+    assert {shallow.pk, lost.pk} <= requeued
+    assert fresh.pk not in requeued
