@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 CAIP2_RE = re.compile(r"^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$")
 TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
+FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -28,8 +28,8 @@ def env_str(name: str, default: str | None = None) -> str:
 def env_bool(name: str, default: bool) -> bool:
     """Return a yes/no variable, refusing anything that is neither."""
     raw = os.environ.get(name)
-    if raw is None:
-        return default
+    if raw is None or raw.strip() == "":
+        return default  # empty keeps the default, so a blank line never weakens a security flag
     word = raw.strip().lower()
     if word in TRUE_WORDS:
         return True
