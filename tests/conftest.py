@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,14 +49,21 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil):
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
-           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}"}
+    env = {"DATABASE_URL": database_url, "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}"}
+    with worker_process(queue=TEST_QUEUE, env=env, log_path=log_path) as process:
+        yield process
+
+
+@contextmanager
+def worker_process(*, queue: str, env: dict[str, str], log_path: Path):
+    """Run a Celery worker (prefork, two children) on ``queue`` until the block ends."""
+    full_env = {**os.environ, "CELERY_TASK_DEFAULT_QUEUE": queue,
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, **env}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
                "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-Q", TEST_QUEUE, "-n", f"{TEST_QUEUE}@%h"]
+               "-Q", queue, "-n", f"{queue}@%h"]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=settings.BASE_DIR)
         try:
             _wait_until_ready(process, log_path)

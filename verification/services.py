@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from incidents.models import Claim, ClaimKind, Report, ReportStatus
+from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import (
     CheckOutcome,
     ClaimInput,
@@ -14,6 +15,7 @@ from verification.checks.transfers import (
     TransferFindings,
     transfer_checks,
 )
+from verification.clients.esplora import esplora_client_for
 from verification.clients.evm import ChainError, ChainSnapshot, TxData, client_for
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
@@ -81,7 +83,7 @@ def _read_chains(claims: list[Claim]) -> tuple[dict[str, ChainSnapshot], dict[st
     for chain, group in claims_by_chain(claims).items():
         client = None
         try:
-            client = client_for(chain)
+            client = esplora_client_for(chain) if chain.startswith("bip122:") else client_for(chain)
             snapshots[chain] = client.fetch_transactions([c.tx_hash for c in group])
         except ChainError as exc:
             failures[chain] = exc
@@ -111,12 +113,20 @@ def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot],
         if incident.pk not in contexts:
             contexts[incident.pk] = incident_context(incident=incident)
         context = contexts[incident.pk]
-        findings[claim.pk] = (transfer_checks(
-            claim=_claim_input(claim), data=snapshot.txs.get(claim.tx_hash) or TxData(claim.tx_hash),
-            context=context, head=snapshot.head, finalized=snapshot.finalized,
-            claimed_elsewhere_by=_earlier(claim, earliest), prices=prices,
-        ), ", ".join(snapshot.providers), started)
+        findings[claim.pk] = (_check_transfer(claim, snapshot, context, _earlier(claim, earliest), prices),
+                              ", ".join(snapshot.providers), started)
     return findings
+
+
+def _check_transfer(claim: Claim, snapshot: ChainSnapshot, context: IncidentContext,
+                    earlier: int | None, prices: dict) -> TransferFindings:
+    """Run the check family of the claim's chain (Bitcoin or EVM) on the agreed chain data."""
+    common = {"claim": _claim_input(claim), "context": context, "head": snapshot.head,
+              "claimed_elsewhere_by": earlier, "prices": prices,
+              "data": snapshot.txs.get(claim.tx_hash) or TxData(claim.tx_hash)}
+    if claim.chain.startswith("bip122:"):
+        return bitcoin_transfer_checks(**common)
+    return transfer_checks(**common, finalized=snapshot.finalized)
 
 
 def _prices(claims: list[Claim], snapshots: dict[str, ChainSnapshot]) -> dict:

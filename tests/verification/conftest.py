@@ -2,7 +2,9 @@
 
 import json
 import threading
+import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -90,21 +92,24 @@ def world(db, anvil, chain_settings) -> ChainWorld:
     return build_world(anvil)
 
 
-class _LyingProxy(BaseHTTPRequestHandler):
-    """Forward JSON-RPC to anvil, but report a different block hash for every receipt."""
+class _Proxy(BaseHTTPRequestHandler):
+    """Forward JSON-RPC to anvil; optionally wait first, or lie about receipts' block hash."""
 
     upstream = ""
+    delay = 0.0
+    lie = False
+    seen: list
 
     def do_POST(self):
+        self.seen.append(time.monotonic())
+        time.sleep(self.delay)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         request = urllib.request.Request(self.upstream, data=body,  # noqa: S310 - local anvil
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             payload = json.loads(answer.read())
-        for item in payload if isinstance(payload, list) else [payload]:
-            result = item.get("result")
-            if isinstance(result, dict) and "logsBloom" in result and "blockHash" in result:
-                result["blockHash"] = "0x" + "ee" * 32
+        if self.lie:
+            _move_receipts(payload)
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -116,13 +121,30 @@ class _LyingProxy(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def disagreeing_endpoint(anvil):
-    """An endpoint on loopback that contradicts anvil about where transactions were mined."""
-    handler = type("Proxy", (_LyingProxy,), {"upstream": anvil.url})
+def _move_receipts(payload) -> None:
+    for item in payload if isinstance(payload, list) else [payload]:
+        result = item.get("result")
+        if isinstance(result, dict) and "logsBloom" in result and "blockHash" in result:
+            result["blockHash"] = "0x" + "ee" * 32
+
+
+@contextmanager
+def rpc_proxy(upstream: str, **behaviour):
+    """Serve a proxy to ``upstream`` on a loopback port; yield (url, list of request times)."""
+    seen: list[float] = []
+    handler = type("Proxy", (_Proxy,), {"upstream": upstream, "seen": seen, **behaviour})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def disagreeing_endpoint(anvil):
+    """An endpoint on loopback that contradicts anvil about where transactions were mined."""
+    with rpc_proxy(anvil.url, lie=True) as (url, _):
+        yield url

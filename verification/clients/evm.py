@@ -549,5 +549,5 @@ def client_for(caip2: str) -> EvmClient:
     with _clients_lock:
         client = _clients.get(caip2)
         if client is None or client.urls != urls:
-            client = _clients[caip2] = EvmClient(caip2, urls)
+            client = _clients[caip2] = EvmClient(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
     return client

@@ -1,0 +1,546 @@
+"""Verification throughput: the engine against one-call-at-a-time web3 usage, on the same claims.
+
+Run: ``.venv/bin/python bench/verify_throughput.py [--claims 5000] [--baseline-sample 500]``
+
+It starts its own anvil, makes the transfers (ETH and an ERC-20, from four victims to two
+attackers, some to a safelisted wallet, some claimed with a wrong amount, a few unknown hashes),
+files one report per claim and verifies them twice, in this one process:
+
+- engine: ``verification.services.reports_verify`` on batches of ``VERIFY_BATCH_SIZE`` report ids,
+  as the worker does; timed per phase by wrapping the service's module functions;
+- baseline: the same checks (``transfer_checks``) fed by web3.py, one call at a time, no batching,
+  no caching, and each result saved row by row; measured on a random sample (fixed seed) of the
+  same claims, whose statuses must equal the engine's.
+
+Without DATABASE_URL it works in a fresh SQLite database under a temporary LOSSPROOF_VAR_DIR,
+removed at the end. With DATABASE_URL, point it at an empty scratch database (it refuses one that
+holds reports, and leaves its incident behind).
+Figures are printed, never asserted (QUALITY.md, "Performance").
+"""
+# ruff: noqa: E402 - Django must be configured before the project's modules are imported.
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _prepare_environment() -> Path | None:
+    """Point Django at this project and, unless DATABASE_URL is set, at a throw-away VAR_DIR."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    if os.environ.get("DATABASE_URL"):
+        return None
+    var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
+    os.environ["LOSSPROOF_VAR_DIR"] = str(var_dir)
+    return var_dir
+
+
+TEMP_VAR_DIR = _prepare_environment()
+
+import django
+
+django.setup()
+
+import argparse
+import contextlib
+import cProfile
+import pstats
+import random
+import re
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from importlib.metadata import version
+
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+from django.utils import timezone
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+
+from devtools.chain import ANVIL_CHAIN_ID, AnvilNode, anvil_start, deploy_token, send_token, transfer_calldata
+from incidents.models import (
+    Asset,
+    AttackerAddress,
+    Claim,
+    ClaimStatus,
+    Incident,
+    IncidentChain,
+    Report,
+    SafelistedAddress,
+)
+from verification import services
+from verification.checks.transfers import ClaimInput, IncidentContext, TransferFindings, transfer_checks
+from verification.clients.evm import TxData, mask_url
+from verification.models import CheckResult, Price, ProviderCall
+from verification.selectors import earliest_citations, incident_context, prices_for, report_order_key
+from verification.verdict import CheckView, claim_verdict
+
+CHAIN = f"eip155:{ANVIL_CHAIN_ID}"
+TOKEN, TOKEN_DECIMALS = "TUSD", 6
+TXS_PER_BLOCK = 250  # well under anvil's 30M gas limit with 80k gas per token transfer
+TOKEN_GAS = 80_000
+TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "reports_recompute")
+DB_READS_IN_JUDGE = ("earliest_citations", "incident_context", "prices_for")
+STATEMENT_RE = re.compile(r'^\s*(?:(SELECT|DELETE)\b.*?\bFROM|(INSERT) INTO|(UPDATE))\s+"?(\w+)', re.S)
+
+
+# --- the chain and the incident ----------------------------------------------------------------
+
+
+@dataclass
+class Planned:
+    """One claim to file: the transfer behind it (if any) and the status it should end with."""
+
+    asset: str
+    sender: str
+    recipient: str
+    units: int
+    claimed: Decimal
+    expected: str
+    tx_hash: str = ""
+
+
+@dataclass
+class World:
+    node: AnvilNode
+    incident: Incident
+    token: str
+    victims: list[str]
+    attackers: list[str]
+    hot_wallet: str
+
+
+def rpc_batch(url: str, calls: list[tuple[str, list]]) -> list:
+    """Send one JSON-RPC batch to the local node and return the results in order."""
+    payload = [{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in enumerate(calls)]
+    answers = sorted(requests.post(url, json=payload, timeout=60).json(), key=lambda a: a["id"])
+    errors = [a["error"] for a in answers if "error" in a]
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(calls)} calls failed, first: {errors[0]}")
+    return [a["result"] for a in answers]
+
+
+def build_world(node: AnvilNode) -> World:
+    """Deploy the token, fund the victims and describe the incident around them."""
+    deployer, *victims = [a.lower() for a in node.accounts[:5]]
+    attackers, hot_wallet = [a.lower() for a in node.accounts[5:7]], node.accounts[7].lower()
+    token = deploy_token(node.rpc, deployer=deployer, symbol=TOKEN, decimals=TOKEN_DECIMALS,
+                         supply=10**9 * 10**TOKEN_DECIMALS)
+    for victim in victims:
+        send_token(node.rpc, token=token, sender=deployer, to=victim, units=10**6 * 10**TOKEN_DECIMALS)
+    now = timezone.now()
+    incident = Incident.objects.create(slug=f"bench-{now.timestamp():.0f}", title="Throughput bench",
+                                       window_start=now - timedelta(days=2),
+                                       window_end=now + timedelta(days=2))
+    IncidentChain.objects.create(incident=incident, caip2=CHAIN, confirmations=1)
+    AttackerAddress.objects.bulk_create(AttackerAddress(incident=incident, chain=CHAIN, address=a)
+                                        for a in attackers)
+    SafelistedAddress.objects.create(incident=incident, chain=CHAIN, address=hot_wallet)
+    Asset.objects.create(incident=incident, chain=CHAIN, symbol="ETH", decimals=18, contract=None)
+    Asset.objects.create(incident=incident, chain=CHAIN, symbol=TOKEN, decimals=TOKEN_DECIMALS,
+                         contract=token)
+    return World(node, incident, token, victims, attackers, hot_wallet)
+
+
+def plan_claims(world: World, count: int) -> list[Planned]:
+    """Mostly genuine losses; every 10th to the safelisted wallet, every 10th over-claimed, 2% unknown."""
+    rng = random.Random(31337)
+    plans = []
+    for n in range(count):
+        asset = "ETH" if n % 2 == 0 else TOKEN
+        amount = Decimal(1 + n % 97) / 1000 if asset == "ETH" else Decimal(10 + n % 89) + Decimal("0.25")
+        recipient = world.hot_wallet if n % 10 == 3 else world.attackers[n % 2]
+        claimed = amount * Decimal("1.5") if n % 10 == 7 else amount
+        expected = ClaimStatus.MISMATCH if n % 10 in (3, 7) else ClaimStatus.VERIFIED
+        units = int(amount.scaleb(18 if asset == "ETH" else TOKEN_DECIMALS))
+        plans.append(Planned(asset, world.victims[n % 4], recipient, units, claimed, expected))
+        if n % 50 == 49:  # a hash no chain knows: the claim is filed, nothing is sent
+            plans[-1].expected, plans[-1].tx_hash = ClaimStatus.NOT_FOUND, "0x" + rng.randbytes(32).hex()
+    return plans
+
+
+def send_transfers(world: World, plans: list[Planned]) -> int:
+    """Send every planned transfer as JSON-RPC batches, packing TXS_PER_BLOCK per mined block."""
+    url, to_send = world.node.url, [p for p in plans if not p.tx_hash]
+    nonces = dict(zip(world.victims, rpc_batch(url, [("eth_getTransactionCount", [v, "pending"])
+                                                      for v in world.victims]), strict=True))
+    nonces = {victim: int(nonce, 16) for victim, nonce in nonces.items()}
+    rpc_batch(url, [("evm_setAutomine", [False])])
+    for start in range(0, len(to_send), TXS_PER_BLOCK):
+        chunk = to_send[start:start + TXS_PER_BLOCK]
+        hashes = rpc_batch(url, [("eth_sendTransaction", [_tx(world, p, nonces)]) for p in chunk])
+        for plan, tx_hash in zip(chunk, hashes, strict=True):
+            plan.tx_hash = tx_hash
+        rpc_batch(url, [("evm_mine", [])])
+    while int(rpc_batch(url, [("txpool_status", [])])[0]["pending"], 16):
+        rpc_batch(url, [("evm_mine", [])])
+    rpc_batch(url, [("evm_setAutomine", [True]), ("anvil_mine", ["0x2"])])  # depth for `settled`
+    return int(rpc_batch(url, [("eth_blockNumber", [])])[0], 16)
+
+
+def _tx(world: World, plan: Planned, nonces: dict[str, int]) -> dict:
+    # Explicit nonce and gas: anvil handles a batch concurrently and would reuse pending nonces.
+    nonce, nonces[plan.sender] = nonces[plan.sender], nonces[plan.sender] + 1
+    if plan.asset == "ETH":
+        return {"from": plan.sender, "to": plan.recipient, "value": hex(plan.units), "gas": hex(21_000),
+                "nonce": hex(nonce)}
+    return {"from": plan.sender, "to": world.token, "data": transfer_calldata(plan.recipient, plan.units),
+            "gas": hex(TOKEN_GAS), "nonce": hex(nonce)}
+
+
+def import_prices(world: World, head: int) -> None:
+    """A price for each asset on every UTC date the blocks span, and one day either side."""
+    first, last = rpc_batch(world.node.url, [("eth_getBlockByNumber", ["0x1", False]),
+                                             ("eth_getBlockByNumber", [hex(head), False])])
+    day = datetime.fromtimestamp(int(first["timestamp"], 16), tz=UTC).date() - timedelta(days=1)
+    end = datetime.fromtimestamp(int(last["timestamp"], 16), tz=UTC).date() + timedelta(days=1)
+    rows = []
+    while day <= end:
+        rows += [Price(date=day, symbol="ETH", usd=Decimal(2000)),
+                 Price(date=day, symbol=TOKEN, usd=Decimal(1))]
+        day += timedelta(days=1)
+    Price.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def file_reports(world: World, plans: list[Planned]) -> list[int]:
+    """One report with one transfer claim per plan, in plan order; return the report ids."""
+    now = timezone.now()
+    reports = Report.objects.bulk_create(
+        [Report(incident=world.incident, submitted_at=now + timedelta(microseconds=n))
+         for n in range(len(plans))], batch_size=1000)
+    Claim.objects.bulk_create(
+        [Claim(report=report, chain=CHAIN, tx_hash=plan.tx_hash, asset=plan.asset, amount=plan.claimed,
+               from_address=plan.sender, to_address=plan.recipient)
+         for report, plan in zip(reports, plans, strict=True)], batch_size=1000)
+    return [report.pk for report in reports]
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    """Counts SQL statements by verb and table, through connection.execute_wrapper (no debug cursor)."""
+
+    def __init__(self):
+        self.kinds: Counter = Counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        match = STATEMENT_RE.search(sql)
+        self.kinds[f"{match[1] or match[2] or match[3]} {match[4]}" if match else sql[:30]] += 1
+        return execute(sql, params, many, context)
+
+    @property
+    def count(self) -> int:
+        return self.kinds.total()
+
+    def top(self, n: int = 4) -> str:
+        return ", ".join(f"{kind} x{times}" for kind, times in self.kinds.most_common(n))
+
+
+@contextlib.contextmanager
+def phase_timers(seconds: dict[str, float]):
+    """Wrap the engine's module functions so each call adds its duration to seconds[name]."""
+    originals = {name: getattr(services, name) for name in TOP_PHASES + DB_READS_IN_JUDGE}
+    for name, function in originals.items():
+        setattr(services, name, _timed(function, name, seconds))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(services, name, function)
+
+
+def _timed(function, name: str, seconds: dict[str, float]):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[name] += time.perf_counter() - started
+    return wrapper
+
+
+def statuses(claim_ids) -> Counter:
+    return Counter(Claim.objects.filter(pk__in=list(claim_ids)).values_list("status", flat=True))
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+
+@dataclass
+class EngineRun:
+    seconds: float
+    phases: dict[str, float]
+    queries: QueryCounter
+    requests: int
+    rpc_calls: int
+    http_seconds: float
+
+
+def run_engine(report_ids: list[int], batch_size: int, profiler: cProfile.Profile | None) -> EngineRun:
+    """Verify every report in worker-sized batches; return time, phases, queries and RPC use."""
+    phases: dict[str, float] = defaultdict(float)
+    counter = QueryCounter()
+    calls_before = ProviderCall.objects.count()
+    with phase_timers(phases), connection.execute_wrapper(counter), profiler or contextlib.nullcontext():
+        started = time.perf_counter()
+        for start in range(0, len(report_ids), batch_size):
+            services.reports_verify(report_ids=report_ids[start:start + batch_size])
+        seconds = time.perf_counter() - started
+    calls = list(ProviderCall.objects.order_by("id")[calls_before:])
+    return EngineRun(seconds, dict(phases), counter, len(calls),
+                     sum(sum(c.methods.values()) for c in calls), sum(c.duration_ms for c in calls) / 1000)
+
+
+# --- the baseline: web3.py one call at a time, rows saved one by one ----------------------------
+
+
+class CountingProvider(Web3.HTTPProvider):
+    """web3's HTTP provider, counting the requests it makes (one JSON-RPC call each)."""
+
+    requests_made = 0
+
+    def make_request(self, method, params):
+        self.requests_made += 1
+        return super().make_request(method, params)
+
+
+def rpc_shape(value):
+    """Turn web3's formatted answer back into JSON-RPC's shape (hex quantities, hex bytes)."""
+    if isinstance(value, Mapping):
+        return {key: rpc_shape(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [rpc_shape(item) for item in value]
+    if isinstance(value, bytes):
+        return Web3.to_hex(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return hex(value)
+    return value.lower() if isinstance(value, str) and value.startswith("0x") else value
+
+
+def web3_tx_data(w3: Web3, tx_hash: str) -> TxData:
+    """Read one transaction, its receipt and its block: three requests, as naive code does."""
+    try:
+        tx = w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return TxData(tx_hash)
+    try:
+        receipt = w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return TxData(tx_hash, tx=rpc_shape(tx))
+    block = w3.eth.get_block(receipt["blockNumber"])
+    return TxData(tx_hash, tx=rpc_shape(tx), receipt=rpc_shape(receipt),
+                  block={"number": block["number"], "hash": Web3.to_hex(block["hash"]),
+                         "timestamp": block["timestamp"]})
+
+
+def baseline_verify(w3: Web3, claim: Claim, context: IncidentContext) -> None:
+    """Check one claim with web3 calls one by one, then save each result row on its own."""
+    data = web3_tx_data(w3, claim.tx_hash)
+    head, finalized = w3.eth.block_number, w3.eth.get_block("finalized")["number"]
+    day = datetime.fromtimestamp(data.block["timestamp"], tz=UTC).date() if data.block else None
+    found = transfer_checks(
+        claim=ClaimInput(claim.chain, claim.tx_hash, claim.log_index, claim.asset, claim.amount,
+                         claim.from_address),
+        data=data, context=context, head=head, finalized=finalized,
+        claimed_elsewhere_by=_claimed_before(claim),
+        prices=prices_for(symbols={asset.symbol for _, asset in context.assets}, days={day}) if day else {},
+    )
+    save_naively(claim, found, mask_url(str(w3.provider.endpoint_uri)))
+
+
+def _claimed_before(claim: Claim) -> int | None:
+    first = earliest_citations(claims=[claim]).get((claim.chain, claim.tx_hash, claim.log_index))
+    if first is None or first.pk == claim.report_id:
+        return None
+    return first.pk if report_order_key(first) < report_order_key(claim.report) else None
+
+
+def save_naively(claim: Claim, found: TransferFindings, provider: str) -> None:
+    """One statement per row, each in its own autocommit transaction."""
+    started = timezone.now()
+    CheckResult.objects.filter(claim=claim).delete()
+    for outcome in found.outcomes:
+        CheckResult.objects.create(report_id=claim.report_id, claim=claim, check_name=outcome.name,
+                                   outcome=outcome.outcome, reasons=outcome.reasons, raw=outcome.raw,
+                                   provider=provider, started_at=started, finished_at=timezone.now())
+    verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
+    claim.status, claim.reasons = verdict.status, list(verdict.reasons)
+    claim.block_number, claim.block_time = found.block_number, found.block_time
+    claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, timezone.now()
+    claim.save(update_fields=services.CLAIM_FIELDS)
+    services.reports_recompute(report_ids=[claim.report_id])
+
+
+@dataclass
+class BaselineRun:
+    seconds: float
+    queries: int
+    requests: int
+
+
+def run_baseline(url: str, claim_ids: list[int], incident: Incident) -> BaselineRun:
+    """Verify the sample claim by claim; the incident's reference data is loaded once."""
+    w3 = Web3(CountingProvider(url))
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        context = incident_context(incident=incident)
+        for claim_id in claim_ids:
+            baseline_verify(w3, Claim.objects.select_related("report").get(pk=claim_id), context)
+        seconds = time.perf_counter() - started
+    return BaselineRun(seconds, counter.count, w3.provider.requests_made)
+
+
+def forget_results(claim_ids: list[int]) -> None:
+    """Put the sample back to unchecked, so the baseline's statuses are its own."""
+    CheckResult.objects.filter(claim_id__in=claim_ids).delete()
+    Claim.objects.filter(pk__in=claim_ids).update(status=ClaimStatus.UNCHECKED, reasons=[], usd_value=None,
+                                                  block_number=None, block_time=None, settled=False)
+
+
+def outcomes_by_claim(claim_ids: list[int]) -> dict[int, tuple]:
+    rows = Claim.objects.filter(pk__in=claim_ids).values_list("pk", "status", "usd_value", "settled")
+    return {pk: rest for pk, *rest in rows}
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        run(args)
+    finally:
+        connections.close_all()
+        if TEMP_VAR_DIR is not None:
+            shutil.rmtree(TEMP_VAR_DIR, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    settings.DEBUG = False  # as in production: Django does not keep a log of every query
+    call_command("migrate", verbosity=0, interactive=False)
+    if Report.objects.exists():
+        # anvil makes the same transaction hashes every run: old reports would turn claims into duplicates.
+        sys.exit("The database already holds reports; point DATABASE_URL at an empty scratch database.")
+    node = anvil_start()
+    try:
+        settings.CHAIN_RPC_URLS = {CHAIN: [node.url]}
+        bench(node, args)
+    finally:
+        node.stop()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=5000, help="transfer claims to verify (default 5000)")
+    parser.add_argument("--baseline-sample", type=int, default=500,
+                        help="claims the naive baseline verifies (default 500, drawn at random)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the engine under cProfile and print its costliest calls (slower)")
+    parser.add_argument("--batch", type=int, default=settings.VERIFY_BATCH_SIZE,
+                        help="report ids per reports_verify call (default VERIFY_BATCH_SIZE)")
+    return parser.parse_args()
+
+
+def bench(node: AnvilNode, args: argparse.Namespace) -> None:
+    world, plans, report_ids = prepare(node, args)
+    claim_ids = list(Claim.objects.filter(report_id__in=report_ids).order_by("report_id")
+                     .values_list("pk", flat=True))
+    profiler = cProfile.Profile() if args.profile else None
+    engine = run_engine(report_ids, args.batch, profiler)
+    print_engine(engine, len(plans), statuses(claim_ids), Counter(p.expected for p in plans))
+    if profiler is not None:
+        print("  cProfile of the engine (figures above are slowed by profiling), by cumulative time:")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+
+    sample = sorted(random.Random(7).sample(claim_ids, min(args.baseline_sample, len(claim_ids))))
+    by_engine = outcomes_by_claim(sample)
+    forget_results(sample)
+    baseline = run_baseline(node.url, sample, world.incident)
+    print_baseline(baseline, sample, by_engine, outcomes_by_claim(sample))
+    print_verdict(len(plans) / engine.seconds, len(sample) / baseline.seconds)
+
+
+def prepare(node: AnvilNode, args: argparse.Namespace) -> tuple[World, list[Planned], list[int]]:
+    """Make the incident, the transfers, the prices and the reports; return the report ids."""
+    started = time.perf_counter()
+    world = build_world(node)
+    plans = plan_claims(world, args.claims)
+    head = send_transfers(world, plans)
+    import_prices(world, head)
+    report_ids = file_reports(world, plans)
+    print_setup(args, plans, head, time.perf_counter() - started)
+    return world, plans, report_ids
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+
+def print_setup(args: argparse.Namespace, plans: list[Planned], head: int, seconds: float) -> None:
+    db = settings.DATABASES["default"]
+    where = f"{connection.vendor} {db['NAME']}"
+    print(f"verify_throughput: {len(plans)} transfer claims on anvil, one report each; database: {where}")
+    unknown = sum(1 for p in plans if p.expected == ClaimStatus.NOT_FOUND)
+    print(f"setup: {len(plans) - unknown} transactions sent + {unknown} unknown hashes, {head} blocks, "
+          f"{seconds:.1f} s; engine batches of {args.batch} report ids; DEBUG off")
+
+
+def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter) -> None:
+    phases = run.phases
+    other = run.seconds - sum(phases.get(name, 0.0) for name in TOP_PHASES)
+    reads = ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in DB_READS_IN_JUDGE)
+    print("\nengine (reports_verify, this process = one worker):")
+    print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s")
+    print(f"  RPC: {run.requests} HTTP requests (ProviderCall rows) carrying {run.rpc_calls} JSON-RPC calls; "
+          f"SQL: {run.queries.count} statements ({run.queries.count / claims:.2f} per claim)")
+    print(f"  most frequent statements: {run.queries.top()}")
+    print("  where the time goes:")
+    print(f"    chain read  (_read_chains)      {phases.get('_read_chains', 0.0):7.2f} s"
+          f"   of which HTTP round trips {run.http_seconds:.2f} s (ProviderCall.duration_ms)")
+    print(f"    judge       (_judge)            {phases.get('_judge', 0.0):7.2f} s"
+          f"   of which DB reads: {reads}")
+    print(f"    DB write    (_store)            {phases.get('_store', 0.0):7.2f} s")
+    print(f"    recompute   (reports_recompute) {phases.get('reports_recompute', 0.0):7.2f} s")
+    print(f"    mark        (_mark_checking)    {phases.get('_mark_checking', 0.0):7.2f} s")
+    print(f"    other (claims query, ProviderCall insert, status update, commit) {other:.2f} s")
+    verdict = "as planned" if found == expected else f"DIFFERENT from the plan {dict(expected)}"
+    print(f"  claims by status: {dict(found)} ({verdict})")
+
+
+def print_baseline(run: BaselineRun, sample: list[int], engine: dict, baseline: dict) -> None:
+    differing = [pk for pk in sample if engine[pk] != baseline[pk]]
+    print(f"\nbaseline (web3.py {version('web3')}, one call at a time, no batching, no caching, "
+          "rows saved one by one):")
+    print(f"  sample: {len(sample)} of the claims, drawn at random (fixed seed); measured on the sample only")
+    print(f"  {len(sample)} claims in {run.seconds:.2f} s = {len(sample) / run.seconds:,.1f} claims/s")
+    print(f"  RPC: {run.requests} HTTP requests, one JSON-RPC call each; SQL: {run.queries} statements "
+          f"({run.queries / len(sample):.1f} per claim)")
+    print(f"  sample by status: engine {dict(Counter(v[0] for v in engine.values()))}, "
+          f"baseline {dict(Counter(v[0] for v in baseline.values()))}")
+    agreement = "identical for every claim"
+    if differing:
+        agreement = f"{len(differing)} claims DIFFER, e.g. {differing[:5]}"
+    print(f"  status, usd_value and settled per claim: {agreement}")
+
+
+def print_verdict(engine_rate: float, baseline_rate: float) -> None:
+    ratio = engine_rate / baseline_rate
+    print(f"\nresult: engine {engine_rate:,.0f} claims/s, baseline {baseline_rate:,.1f} claims/s, "
+          f"ratio {ratio:.1f}x")
+    print(f"targets (QUALITY.md): >= 20x: {'met' if ratio >= 20 else 'NOT met'}; "
+          f">= 1,000 claims/s per worker: {'met' if engine_rate >= 1000 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+"""Esplora's REST API over HTTP: the only way Lossproof reads Bitcoin chains.
+
+- ``EsploraClient.fetch_transactions(txids)`` reads each transaction and the tip height from every
+  endpoint of the chain, a few requests at a time (Esplora has no batch call); endpoints must
+  agree per transaction, else that transaction gets an error instead of data.
+- ``esplora_client_for(caip2)`` returns the process's client for a chain in ``settings.ESPLORA_URLS``.
+
+Errors, call records and snapshots are the EVM client's, so the verification service treats
+both chain families alike. Providers are named ``scheme://host[:port]`` only, because Esplora
+URLs of paid services carry API keys in their path or query.
+"""
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from functools import partial
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+
+from verification.clients.evm import (
+    RECENT_CALLS,
+    CallRecord,
+    ChainError,
+    ChainSnapshot,
+    PermanentChainError,
+    TransientChainError,
+    TxData,
+    _gave_up,
+    _new_session,
+    _read_body,
+    _retry_after,
+    _root_cause,
+    _transient,
+    mask_url,
+)
+
+TXID_RE = re.compile(r"[0-9a-f]{64}")
+TIP = "GET /blocks/tip/height"
+TX = "GET /tx/:txid"
+MAX_WORKERS = 8  # requests in flight per fetch; public Esplora servers rate-limit bursts
+
+
+class EsploraClient:
+    """REST client for one Bitcoin chain and its Esplora endpoints, reusing connections."""
+
+    def __init__(self, caip2: str, urls: list[str], *, timeout: float = 5.0, retries: int = 3,
+                 backoff: float = 0.2, backoff_cap: float = 2.0):
+        _check_endpoints(caip2, urls)
+        self.caip2, self.urls = caip2, list(urls)
+        self.timeout, self.retries = timeout, max(0, retries)
+        self.backoff, self.backoff_cap = backoff, backoff_cap
+        self.calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
+        self.session = _new_session(len(self.urls))
+        self._lock = threading.Lock()
+
+    def fetch_transactions(self, txids: list[str]) -> ChainSnapshot:
+        """Read each transaction from every endpoint and keep only what they all agree on."""
+        wanted, invalid = _split_txids(txids)
+        log: list[CallRecord] = []
+        try:
+            heads, found = self._read_all(wanted, log)
+        except ChainError as error:
+            error.calls = log
+            raise
+        snapshot = ChainSnapshot(caip2=self.caip2, providers=[mask_url(url) for url in self.urls],
+                                 head=min(heads), finalized=None, calls=log)
+        snapshot.txs = {txid: _agreed(txid, self.urls, found) for txid in wanted}
+        snapshot.txs.update({txid: TxData(txid, error=why) for txid, why in invalid.items()})
+        return snapshot
+
+    def drain_records(self) -> list[CallRecord]:
+        """Return and forget the records of every request made since the last drain."""
+        records = []
+        while True:
+            try:
+                records.append(self.calls.popleft())
+            except IndexError:
+                return records
+
+    def _read_all(self, txids: list[str], log: list) -> tuple[list[int], dict]:
+        """Return every endpoint's tip height and its answer for each transaction."""
+        # Tip heights first: an endpoint that is down or misconfigured fails before the rest queue.
+        jobs: dict = {url: partial(self._get, url, "blocks/tip/height", TIP, _parse_tip, log)
+                      for url in self.urls}
+        jobs.update({(url, txid): partial(self._get, url, f"tx/{txid}", TX, _tx_parser(txid), log)
+                     for url in self.urls for txid in txids})
+        results = _gather(jobs)
+        return [results[url] for url in self.urls], results
+
+    # --- one request, retried ----------------------------------------------------------------
+
+    def _get(self, url: str, path: str, method: str, parse: Callable, log: list):
+        """GET path under one endpoint up to 1 + retries times, pausing with capped, jittered backoff."""
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(url, path, method, parse, attempt, log)
+            except TransientChainError as error:
+                if attempt > self.retries:
+                    raise _gave_up(error, attempt) from None
+                pause = self._pause(attempt, error)
+            time.sleep(pause)
+            attempt += 1
+
+    def _pause(self, attempt: int, error: ChainError) -> float:
+        """Return how long to wait before the next attempt: Retry-After, else full jitter."""
+        retry_after = error.detail.get("retry_after")
+        if retry_after is not None:
+            return min(retry_after, self.backoff_cap)
+        # Full jitter spreads the retries of many workers hitting the same busy server.
+        return random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))  # noqa: S311
+
+    def _attempt(self, url: str, path: str, method: str, parse: Callable, attempt: int, log: list):
+        """GET once, parse the answer, and record the attempt whatever its outcome."""
+        started = time.monotonic()
+        try:
+            status, body = self._request(url, path)
+            result = parse(url, status, body)
+        except ChainError as error:
+            self._record(url, method, attempt, started, error, error.detail.get("status", 0), log)
+            raise
+        self._record(url, method, attempt, started, None, status, log)
+        return result
+
+    def _request(self, url: str, path: str) -> tuple[int, bytes]:
+        """GET one resource and return its status and body; raise a typed error otherwise."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            # No redirects: the API key in the URL must not be replayed to another host.
+            with self.session.get(_resource(url, path), timeout=self.timeout, stream=True,
+                                  allow_redirects=False) as response:
+                _check_status(url, response)
+                return response.status_code, _read_body(url, response, deadline)
+        except requests.Timeout:
+            raise _transient(url, f"no answer within {self.timeout:g} s") from None
+        except requests.RequestException as error:
+            raise _transient(url, f"connection failed: {_root_cause(error)}") from None
+
+    def _record(self, url: str, method: str, attempt: int, started: float, error: ChainError | None,
+                status: int, log: list) -> None:
+        """Append a CallRecord for one HTTP request to the client's and the caller's logs."""
+        record = CallRecord(
+            provider=mask_url(url), methods={method: 1}, ok=error is None,
+            duration_ms=round((time.monotonic() - started) * 1000),
+            error=error.detail.get("reason", str(error)) if error else "", attempt=attempt, status=status,
+        )
+        with self._lock:  # requests run on several threads; both logs keep one order
+            self.calls.append(record)
+            log.append(record)
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def _gather(jobs: dict) -> dict:
+    """Run the jobs a few at a time and return their results by key; stop at the first failure."""
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(jobs)))) as pool:
+        futures: dict[Future, object] = {pool.submit(job): key for key, job in jobs.items()}
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [future for future in futures if future in done and future.exception()]
+        if failed:
+            # Requests already running finish (and leave their records); queued ones never start.
+            for future in pending:
+                future.cancel()
+            raise failed[0].exception()
+    return {key: future.result() for future, key in futures.items()}
+
+
+# --- HTTP details --------------------------------------------------------------------------------
+
+
+def _check_endpoints(caip2: str, urls: list[str]) -> None:
+    """Refuse a client without endpoints or with one that is not an http(s) URL."""
+    if not urls:
+        raise PermanentChainError(f"no Esplora endpoint configured for chain {caip2} (see ESPLORA_URLS)")
+    for position, url in enumerate(urls, start=1):
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            # The URL itself stays out of the message: it may hold an API key.
+            raise PermanentChainError(f"Esplora endpoint {position} of chain {caip2} is not an http(s) URL")
+
+
+def _resource(base: str, path: str) -> str:
+    """Return the URL of path under an endpoint, keeping the endpoint's query (often its API key)."""
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path}"))
+
+
+def _check_status(url: str, response: requests.Response) -> None:
+    """Raise a typed error for any answer but 2xx or 404, saying whether retrying may help."""
+    status = response.status_code
+    if 200 <= status < 300 or status == 404:
+        return
+    reason = f"HTTP {status} {response.reason or ''}".strip()
+    if status in {429, 503}:
+        raise _transient(url, reason, status=status, retry_after=_retry_after(response.headers))
+    if status == 408 or status >= 500:
+        raise _transient(url, reason, status=status)
+    # Redirects and other 4xx: the endpoint or its key is wrong, asking again cannot help.
+    provider = mask_url(url)
+    raise PermanentChainError(f"{provider}: {reason}", provider=provider,
+                              detail={"reason": reason, "status": status})
+
+
+# --- reading answers -----------------------------------------------------------------------------
+
+
+def _split_txids(txids: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Return distinct well-formed txids (lowercase, in order) and the malformed ones with why."""
+    wanted, invalid = [], {}
+    for txid in dict.fromkeys(str(value).strip().lower() for value in txids):
+        if TXID_RE.fullmatch(txid):
+            wanted.append(txid)
+        else:
+            invalid[txid] = "invalid_hash: expected 64 hex digits"
+    return wanted, invalid
+
+
+def _parse_tip(url: str, status: int, body: bytes) -> int:
+    """Return the tip height, or raise: without it nothing can be confirmed."""
+    if status == 404:
+        provider = mask_url(url)
+        reason = "HTTP 404 for the tip height: not an Esplora API base URL"
+        raise PermanentChainError(f"{provider}: {reason}", provider=provider,
+                                  detail={"reason": reason, "status": status})
+    text = body.decode("ascii", errors="replace").strip()
+    if not text.isdigit():
+        raise _transient(url, "tip height is not a number", status=status)
+    return int(text)
+
+
+def _tx_parser(txid: str) -> Callable[[str, int, bytes], dict | None]:
+    """Return a parser of the answer for txid: the transaction, or None when not found."""
+
+    def parse(url: str, status: int, body: bytes) -> dict | None:
+        if status == 404:
+            return None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise _transient(url, "answer is not JSON", status=status) from None
+        if not _is_transaction(answer, txid):
+            raise _transient(url, f"answer is not the Esplora transaction {txid}", status=status)
+        return answer
+
+    return parse
+
+
+def _is_transaction(answer, txid: str) -> bool:
+    """Say whether answer has the shape of Esplora's transaction txid, as far as the checks read it."""
+    if not isinstance(answer, dict) or answer.get("txid") != txid:
+        return False
+    vin, vout, status = answer.get("vin"), answer.get("vout"), answer.get("status")
+    if not (isinstance(vin, list) and isinstance(vout, list) and isinstance(status, dict)):
+        return False
+    # A coinbase input spends nothing: its prevout is null.
+    if not all(isinstance(item, dict) and (item.get("prevout") is None or _is_output(item["prevout"]))
+               for item in vin):
+        return False
+    return all(_is_output(item) for item in vout) and _is_status(status)
+
+
+def _is_output(item) -> bool:
+    value = item.get("value") if isinstance(item, dict) else None
+    return type(value) is int and value >= 0
+
+
+def _is_status(status: dict) -> bool:
+    """Say whether a status is unconfirmed, or confirmed with a height, block hash and time."""
+    if status.get("confirmed") is not True:
+        return True
+    height, block_time = status.get("block_height"), status.get("block_time")
+    block_hash = status.get("block_hash")
+    return (type(height) is int and type(block_time) is int
+            and isinstance(block_hash, str) and TXID_RE.fullmatch(block_hash.lower()) is not None)
+
+
+def _tx_data(txid: str, tx: dict | None) -> TxData:
+    """Return what one endpoint said about txid, with its block when the transaction is mined."""
+    status = (tx or {}).get("status") or {}
+    if tx is None or status.get("confirmed") is not True:
+        return TxData(txid, tx=tx)
+    block = {"number": status["block_height"], "hash": status["block_hash"].lower(),
+             "timestamp": status["block_time"]}
+    return TxData(txid, tx=tx, block=block)
+
+
+# --- agreement between endpoints -----------------------------------------------------------------
+
+
+def _agreed(txid: str, urls: list[str], found: dict) -> TxData:
+    """Return what every endpoint says about txid, or an error naming where they differ."""
+    reference = _fingerprint(found[urls[0], txid])
+    for url in urls[1:]:
+        other = _fingerprint(found[url, txid])
+        differing = next((key for key in reference if reference[key] != other[key]), None)
+        if differing:
+            detail = f"{differing} differs between {mask_url(urls[0])} and {mask_url(url)}"
+            return TxData(txid, error=f"providers_disagree: {detail}")
+    return _tx_data(txid, found[urls[0], txid])
+
+
+def _fingerprint(tx: dict | None) -> dict:
+    """Return the fields endpoints must agree on: where the transaction is mined and who paid whom."""
+    status = (tx or {}).get("status") or {}
+    block_hash = status.get("block_hash")
+    return {
+        "presence": tx is not None,
+        "status.confirmed": status.get("confirmed") is True,
+        "status.block_hash": block_hash.lower() if isinstance(block_hash, str) else None,
+        "status.block_height": status.get("block_height"),
+        "vin": [_coin(item.get("prevout")) for item in (tx or {}).get("vin") or []],
+        "vout": [_coin(item) for item in (tx or {}).get("vout") or []],
+    }
+
+
+def _coin(output: dict | None) -> tuple | None:
+    return None if output is None else (output.get("scriptpubkey_address"), output.get("value"))
+
+
+# --- one client per chain per process ------------------------------------------------------------
+
+_clients: dict[str, EsploraClient] = {}
+_clients_lock = threading.Lock()
+# A forked worker must not share the parent's sockets: start it with no clients.
+os.register_at_fork(after_in_child=_clients.clear)
+
+
+def esplora_client_for(caip2: str) -> EsploraClient:
+    """Return this process's client for a chain configured in settings.ESPLORA_URLS."""
+    urls = list(settings.ESPLORA_URLS.get(caip2) or [])
+    if not urls:
+        raise PermanentChainError(f"no Esplora endpoint configured for chain {caip2} (see ESPLORA_URLS)")
+    with _clients_lock:
+        client = _clients.get(caip2)
+        if client is None or client.urls != urls:
+            client = _clients[caip2] = EsploraClient(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
+    return client
