@@ -1,12 +1,14 @@
 """Verification services: the business logic that tasks and commands call."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from incidents.models import Claim, ClaimKind, Report, ReportStatus
+from incidents.models import Asset, Claim, ClaimKind, Report, ReportStatus
+from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import (
     CheckOutcome,
@@ -28,6 +30,9 @@ from verification.selectors import (
 )
 from verification.verdict import CheckView, ClaimSummary, ReportFacts, claim_verdict, report_verdict
 
+# Reports per part of a batch: small enough that reading the next part overlaps with writing
+# this one, large enough that each part still costs only a few round trips.
+READ_AHEAD_REPORTS = 50
 CLAIM_FIELDS = ["status", "reasons", "block_number", "block_time", "usd_value", "settled", "checked_at"]
 
 
@@ -53,20 +58,40 @@ def prices_import(*, rows: list[PriceRow]) -> int:
 def reports_verify(*, report_ids: list[int]) -> None:
     """Check every transfer claim of these reports against the chain, then recompute verdicts.
 
-    Chain reads happen outside any transaction and are grouped per chain across all the
-    reports, so a batch of reports costs a few round trips. Writes replace each claim's
-    results, so running this twice leaves the same rows as running it once.
+    Chain reads happen outside any transaction and are grouped per chain across reports, so a
+    batch costs a few round trips; while one part of the batch is judged and written, the
+    next part is already being read. Writes replace each claim's results, so running this
+    twice leaves the same rows as running it once.
     """
     _mark_checking(report_ids)
+    parts = _parts(report_ids)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
+        pending = reader.submit(_read_chains, parts[0][1]) if parts else None
+        for index, (ids, claims) in enumerate(parts):
+            snapshots, failures, calls = pending.result()
+            if index + 1 < len(parts):
+                pending = reader.submit(_read_chains, parts[index + 1][1])
+            _write(ids, claims, _judge(claims, snapshots, failures), calls)
+
+
+def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
+    """Split the reports into parts, each with its transfer claims loaded (in this thread)."""
     claims = list(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
                   .select_related("report__incident"))
-    snapshots, failures, calls = _read_chains(claims)
-    findings = _judge(claims, snapshots, failures)
+    parts = []
+    for start in range(0, len(report_ids), size):
+        ids = report_ids[start:start + size]
+        wanted = set(ids)
+        parts.append((ids, [claim for claim in claims if claim.report_id in wanted]))
+    return parts
+
+
+def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> None:
     with transaction.atomic():
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        reports_recompute(report_ids=report_ids)
-        Report.objects.filter(pk__in=report_ids, status=ReportStatus.CHECKING).update(
+        reports_recompute(report_ids=ids)
+        Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
 
@@ -132,7 +157,8 @@ def _check_transfer(claim: Claim, snapshot: ChainSnapshot, context: IncidentCont
 def _prices(claims: list[Claim], snapshots: dict[str, ChainSnapshot]) -> dict:
     days = {datetime.fromtimestamp(tx.block["timestamp"], tz=UTC).date()
             for snapshot in snapshots.values() for tx in snapshot.txs.values() if tx.block}
-    symbols = {asset.symbol for claim in claims for asset in claim.report.incident.assets.all()}
+    incident_ids = {claim.report.incident_id for claim in claims}
+    symbols = set(Asset.objects.filter(incident_id__in=incident_ids).values_list("symbol", flat=True))
     return prices_for(symbols=symbols, days=days) if days else {}
 
 
@@ -172,8 +198,8 @@ def _store(claims: list[Claim], findings: dict) -> None:
         claim.status, claim.reasons = verdict.status, list(verdict.reasons)
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
-    CheckResult.objects.bulk_create(results, batch_size=2000)
-    Claim.objects.bulk_update(claims, CLAIM_FIELDS, batch_size=1000)
+    rows_insert(CheckResult, results)
+    rows_update(Claim, claims, CLAIM_FIELDS)
 
 
 def reports_recompute(*, report_ids: list[int]) -> None:
@@ -184,7 +210,7 @@ def reports_recompute(*, report_ids: list[int]) -> None:
         verdict = report_verdict(_facts(report))
         report.tier, report.flags = verdict.tier, list(verdict.flags)
         report.verified_loss_usd = verdict.verified_loss_usd
-    Report.objects.bulk_update(reports, ["tier", "flags", "verified_loss_usd"], batch_size=1000)
+    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd"])
 
 
 def _facts(report: Report) -> ReportFacts:
