@@ -244,6 +244,8 @@ class Report(models.Model):
     consent_publish = models.CharField(max_length=16, choices=Consent.choices,
                                        default=Consent.PSEUDONYMOUS)
     consent_law_enforcement = models.BooleanField(default=False)
+    # SHA-256 of the public API-key id, hashed in the reporter's browser; the id never arrives.
+    api_key_id_sha256 = models.CharField(max_length=64, blank=True)
     source = models.CharField(max_length=8, choices=ReportSource.choices, default=ReportSource.WEB)
     source_file = models.CharField(max_length=255, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
@@ -417,3 +419,51 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.sha256[:12]}"
+
+
+class LeakedKeyHash(models.Model):
+    """SHA-256 of a leaked public API-key id (never the key itself), imported by admins."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="leaked_key_hashes")
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "sha256"], name="leaked_key_hash_unique"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="leaked_key_hash_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class LiaisonBinding(models.Model):
+    """Binds an exchange liaison to the one exchange whose tickets they may confirm or deny."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="liaison")
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="liaisons")
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.exchange}"
+
+
+class AttestationAnswer(models.TextChoices):
+    ATTESTED = "attested", _("Attested: the exchange knows this ticket")
+    DENIED = "denied", _("Denied: the exchange has no such ticket")
+
+
+class TicketAttestation(models.Model):
+    """A liaison's answer about a ticket id a report cites; every answer is kept, newest wins."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="attestations")
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, related_name="attestations")
+    ticket_id = models.CharField(max_length=100)
+    answer = models.CharField(max_length=8, choices=AttestationAnswer.choices)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report_id", "-answered_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.answer}"

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from incidents.models import Asset, Claim, ClaimKind, Report, ReportStatus
@@ -204,8 +204,9 @@ def _store(claims: list[Claim], findings: dict) -> None:
 
 def reports_recompute(*, report_ids: list[int]) -> None:
     """Recompute tier, flags and verified loss of these reports from their stored results."""
-    reports = list(Report.objects.filter(pk__in=report_ids).select_related("incident")
-                   .prefetch_related("claims", "evidence"))
+    report_level = CheckResult.objects.filter(claim__isnull=True)
+    reports = list(Report.objects.filter(pk__in=report_ids).select_related("incident").prefetch_related(
+        "claims", "evidence", "attestations", Prefetch("check_results", queryset=report_level)))
     for report in reports:
         verdict = report_verdict(_facts(report))
         report.tier, report.flags = verdict.tier, list(verdict.flags)
@@ -215,15 +216,39 @@ def reports_recompute(*, report_ids: list[int]) -> None:
 
 def _facts(report: Report) -> ReportFacts:
     claims = list(report.claims.all())
+    results = list(report.check_results.all())
     has_reference = bool(
         report.support_ticket_id or list(report.evidence.all())
         or any(c.kind == ClaimKind.TRANSFER for c in claims)
     )
+    ticket_status, mail_flags = ticket_outcome(results, list(report.attestations.all()))
     return ReportFacts(
         claims=tuple(ClaimSummary(c.kind, c.status, c.usd_value) for c in claims),
         claimed_loss_usd=report.claimed_loss_usd, tolerance=report.incident.tolerance,
-        has_reference=has_reference,
+        has_reference=has_reference, ticket_status=ticket_status, mail_flags=frozenset(mail_flags),
+        trade_loss_proven=_passed(results, "trade_loss_consistent"),
+        ownership_proven=_passed(results, "ownership_signature") or _passed(results, "leaked_key_membership"),
     )
+
+
+def _passed(results: list[CheckResult], name: str) -> bool:
+    return any(r.check_name == name and r.outcome == Outcome.PASS for r in results)
+
+
+# Where several mails and answers bear on one ticket, the first status in this list wins:
+# a failing signature outweighs a passing one, an exchange's denial outweighs its mail.
+TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "denied", "ticket_mismatch",
+                     "attested", "dkim_verified", "key_unknown", "unsigned", "none"]
+
+
+def ticket_outcome(results: list[CheckResult], attestations: list) -> tuple[str, set[str]]:
+    """Return the report's ticket status and mail flags from its mail results and liaison answers."""
+    statuses = {r.raw.get("ticket_status") for r in results if r.check_name == "support_ticket"}
+    flags = {flag for r in results if r.check_name == "support_ticket" for flag in r.raw.get("flags", [])}
+    if attestations:
+        statuses.add(attestations[0].answer)  # newest answer first (model ordering)
+    status = next((s for s in TICKET_PRECEDENCE if s in statuses), "none")
+    return status, flags
 
 
 def claims_summary(*, report_ids: list[int]) -> dict[str, int]:
