@@ -83,3 +83,12 @@ def claims_by_chain(claims: list[Claim]) -> dict[str, list[Claim]]:
     for claim in claims:
         grouped[claim.chain].append(claim)
     return grouped
+
+
+def liaison_tickets(*, user) -> QuerySet[Report]:
+    """Reports citing a ticket of the one exchange this liaison is bound to (none without a binding)."""
+    binding = getattr(user, "liaison", None) if user.is_authenticated else None
+    if binding is None:
+        return Report.objects.none()
+    return (Report.objects.active().filter(exchange_id=binding.exchange_id).exclude(support_ticket_id="")
+            .prefetch_related("attestations").order_by("submitted_at", "id"))
