@@ -8,4 +8,5 @@ from accounts.models import User
 class LossproofUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "is_staff", "is_active")
     list_filter = ("role", "is_staff", "is_active")
+    search_fields = ("username", "email")
     fieldsets = (*UserAdmin.fieldsets, ("Lossproof", {"fields": ("role",)}))

@@ -116,6 +116,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Evidence is private: never under STATIC or a public MEDIA_URL; served only through views
 # that check who is asking.
 EVIDENCE_ROOT = Path(env_str("EVIDENCE_ROOT", str(VAR_DIR / "evidence"))).resolve()
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "evidence": {

@@ -9,8 +9,11 @@ from incidents.models import (
     Exchange,
     Incident,
     IncidentChain,
+    LeakedKeyHash,
+    LiaisonBinding,
     Report,
     SafelistedAddress,
+    TicketAttestation,
 )
 from verification.models import CheckResult
 
@@ -94,3 +97,31 @@ class ReportAdmin(admin.ModelAdmin):
                        "decided_at", "created_at", "updated_at")
     inlines = [ClaimInline, EvidenceInline, CheckResultInline]
     date_hierarchy = "submitted_at"
+
+
+@admin.register(LiaisonBinding)
+class LiaisonBindingAdmin(admin.ModelAdmin):
+    list_display = ("user", "exchange")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(TicketAttestation)
+class TicketAttestationAdmin(admin.ModelAdmin):
+    """Liaisons' answers: kept as given, never edited."""
+
+    list_display = ("ticket_id", "exchange", "answer", "answered_by", "answered_at")
+    list_filter = ("answer", "exchange")
+    readonly_fields = ("report", "exchange", "ticket_id", "answer", "answered_by", "answered_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeakedKeyHash)
+class LeakedKeyHashAdmin(admin.ModelAdmin):
+    list_display = ("sha256", "incident")
+    list_filter = ("incident",)
+    search_fields = ("sha256",)

@@ -1,8 +1,11 @@
 """Incident and report services: every write to these models goes through here."""
 
+import hashlib
 from dataclasses import asdict
 from functools import partial
 
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -14,6 +17,8 @@ from incidents.models import (
     Claim,
     ClaimKind,
     DkimKey,
+    Evidence,
+    EvidenceKind,
     Exchange,
     Incident,
     IncidentChain,
@@ -21,7 +26,9 @@ from incidents.models import (
     ReportSource,
     SafelistedAddress,
 )
-from verification.tasks import verification_enqueue
+from verification.tasks import evidence_verification_enqueue, verification_enqueue
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @transaction.atomic
@@ -86,3 +93,72 @@ def report_create(
     transaction.on_commit(partial(verification_enqueue, report_id=report.pk))
     return report
 
+
+
+class EvidenceFileError(ValueError):
+    """An upload that cannot be stored; the message says why and what is accepted."""
+
+
+# What each kind may contain, checked by content, never by file name.
+EVIDENCE_TYPES = {
+    EvidenceKind.SUPPORT_EMAIL: {"message/rfc822"},
+    EvidenceKind.TRADE_EXPORT: {"text/csv", XLSX},
+    EvidenceKind.POLICE_REPORT: {"application/pdf", "image/png", "image/jpeg"},
+    EvidenceKind.SCREENSHOT: {"image/png", "image/jpeg"},
+    EvidenceKind.OTHER: {"application/pdf", "image/png", "image/jpeg", "text/csv", XLSX,
+                         "message/rfc822"},
+}
+
+
+def evidence_detect_type(data: bytes) -> str:
+    """Return the content type the bytes really have, or "" when it is none Lossproof accepts."""
+    head = data[:4096]
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in data[:65536]:
+        return XLSX
+    if b"\x00" in head:
+        return ""
+    return _text_type(head)
+
+
+def _text_type(head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first_lines = text.splitlines()[:60]
+    headers = ("from:", "dkim-signature:", "received:")
+    if any(line.lower().startswith(headers) for line in first_lines) and "" in first_lines:
+        return "message/rfc822"
+    if "<html" in text.lower() or "<svg" in text.lower() or "<script" in text.lower():
+        return ""  # markup is never accepted as evidence
+    return "text/csv" if ("," in text or ";" in text) else ""
+
+
+@transaction.atomic
+def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str = "") -> Evidence:
+    """Store a file privately under its sha256 and queue its checks once the transaction commits."""
+    if len(data) == 0 or len(data) > settings.EVIDENCE_MAX_BYTES:
+        raise EvidenceFileError(f"A file must hold between 1 byte and {settings.EVIDENCE_MAX_BYTES} bytes.")
+    detected = evidence_detect_type(data)
+    if kind not in EVIDENCE_TYPES or detected not in EVIDENCE_TYPES[kind]:
+        allowed = ", ".join(sorted(EVIDENCE_TYPES.get(kind, set()))) or "none"
+        raise EvidenceFileError(f"This file is not accepted as {kind}: its content is "
+                                f"{detected or 'of an unknown type'}; accepted: {allowed}.")
+    digest = hashlib.sha256(data).hexdigest()
+    if report.evidence.filter(sha256=digest).exists():
+        raise EvidenceFileError("This file is already attached to the report.")
+    evidence = Evidence(report=report, kind=kind, sha256=digest, size=len(data), detected_type=detected,
+                        original_name=_safe_name(original_name))
+    evidence.file.save(digest, ContentFile(data), save=False)
+    evidence.save()
+    transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
+    return evidence
+
+
+def _safe_name(name: str) -> str:
+    """Keep a display name only: no path, no control characters, bounded length."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:200]

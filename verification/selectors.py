@@ -92,3 +92,14 @@ def liaison_tickets(*, user) -> QuerySet[Report]:
         return Report.objects.none()
     return (Report.objects.active().filter(exchange_id=binding.exchange_id).exclude(support_ticket_id="")
             .prefetch_related("attestations").order_by("submitted_at", "id"))
+
+
+def evidence_to_verify(*, incident: Incident | None = None) -> QuerySet:
+    """Support mails and trade exports that have no check result yet (their task was lost)."""
+    from incidents.models import Evidence, EvidenceKind
+
+    evidence = Evidence.objects.filter(kind__in=[EvidenceKind.SUPPORT_EMAIL, EvidenceKind.TRADE_EXPORT],
+                                       check_results__isnull=True).exclude(report__status=ReportStatus.WITHDRAWN)
+    if incident is not None:
+        evidence = evidence.filter(report__incident=incident)
+    return evidence.order_by("id")

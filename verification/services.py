@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Prefetch
@@ -227,6 +228,9 @@ def _facts(report: Report) -> ReportFacts:
         claimed_loss_usd=report.claimed_loss_usd, tolerance=report.incident.tolerance,
         has_reference=has_reference, ticket_status=ticket_status, mail_flags=frozenset(mail_flags),
         trade_loss_proven=_passed(results, "trade_loss_consistent"),
+        trade_loss_usd=sum((Decimal(r.raw.get("verified_loss_usd", "0")) for r in results
+                            if r.check_name == "trade_loss_consistent" and r.outcome == Outcome.PASS),
+                           Decimal("0")),
         ownership_proven=_passed(results, "ownership_signature") or _passed(results, "leaked_key_membership"),
     )
 
@@ -243,8 +247,9 @@ TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "den
 
 def ticket_outcome(results: list[CheckResult], attestations: list) -> tuple[str, set[str]]:
     """Return the report's ticket status and mail flags from its mail results and liaison answers."""
-    statuses = {r.raw.get("ticket_status") for r in results if r.check_name == "support_ticket"}
-    flags = {flag for r in results if r.check_name == "support_ticket" for flag in r.raw.get("flags", [])}
+    mails = [r for r in results if r.check_name == "dkim_signature"]
+    statuses = {r.raw.get("ticket_status") for r in mails}
+    flags = {flag for r in mails for flag in r.raw.get("flags", [])}
     if attestations:
         statuses.add(attestations[0].answer)  # newest answer first (model ordering)
     status = next((s for s in TICKET_PRECEDENCE if s in statuses), "none")

@@ -51,3 +51,19 @@ def verification_enqueue(*, report_id: int) -> None:
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+@shared_task(ignore_result=True)
+def verify_evidence_task(evidence_id: int) -> None:
+    """Run the checks of one evidence file (support mail, trade export); skip it if it is gone."""
+    from verification.evidence import evidence_verify
+
+    evidence_verify(evidence_id=evidence_id)
+
+
+def evidence_verification_enqueue(*, evidence_id: int) -> None:
+    """Queue an evidence file's checks; if the broker is down, `verify` picks it up later."""
+    try:
+        verify_evidence_task.delay(evidence_id)
+    except OperationalError:
+        logger.warning("broker unavailable; evidence %s waits for `verify`", evidence_id)

@@ -74,6 +74,7 @@ class ReportFacts:
     tolerance: Decimal = Decimal("0.25")
     has_reference: bool = False  # a tx hash, a ticket id or an evidence file
     trade_loss_proven: bool = False
+    trade_loss_usd: Decimal = Decimal("0")  # the net loss a consistent trade export proves
     ticket_status: str = "none"
     mail_flags: frozenset[str] = frozenset()
     ownership_proven: bool = False
@@ -91,7 +92,8 @@ class ReportVerdict:
 def report_verdict(facts: ReportFacts) -> ReportVerdict:
     """Return the report's tier, flags and verified loss from its claims and evidence outcomes."""
     verified = [c for c in facts.claims if c.status == ClaimStatus.VERIFIED]
-    loss = sum((c.usd_value for c in verified if c.usd_value is not None), Decimal("0")).quantize(CENTS)
+    transfers = sum((c.usd_value for c in verified if c.usd_value is not None), Decimal("0"))
+    loss = (transfers + (facts.trade_loss_usd if facts.trade_loss_proven else 0)).quantize(CENTS)
     flags = set(facts.mail_flags)
     if any(c.status == ClaimStatus.NOT_FOUND for c in facts.claims):
         flags.add("tx_not_found")

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
+from verification.evidence import evidence_verify
 from verification.models import WorkerHeartbeat
-from verification.tasks import chunks, record_heartbeat_task, verify_reports_task
+from verification.tasks import chunks, record_heartbeat_task, verify_evidence_task, verify_reports_task
 
 
 class Command(BaseCommand):
@@ -23,10 +24,16 @@ class Command(BaseCommand):
     def handle(self, *args, incident: str | None, wait: bool, timeout: float, **options):
         scope = self._incident(incident)
         ids = list(selectors.reports_to_verify(incident=scope).values_list("id", flat=True))
-        if not ids:
+        files = list(selectors.evidence_to_verify(incident=scope).values_list("id", flat=True))
+        if not ids and not files:
             self.stdout.write("Nothing to verify: every report has been checked.")
             return
-        if wait and not self._worker_answers():
+        in_process = wait and not self._worker_answers()
+        if files:
+            self._evidence(files, in_process=in_process)
+        if not ids:
+            return
+        if in_process:
             self.stdout.write("No worker answered; verifying in this process instead.")
             for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
                 services.reports_verify(report_ids=batch)
@@ -39,6 +46,15 @@ class Command(BaseCommand):
                 return
             self._wait_for(ids, timeout, queued_at)
         self._summary(ids)
+
+    def _evidence(self, evidence_ids: list[int], *, in_process: bool) -> None:
+        """Check evidence files left without results (mails, trade exports) before the reports."""
+        for evidence_id in evidence_ids:
+            if in_process:
+                evidence_verify(evidence_id=evidence_id)
+            else:
+                verify_evidence_task.delay(evidence_id)
+        self.stdout.write(f"{'Checked' if in_process else 'Queued'} {len(evidence_ids)} evidence files.")
 
     def _incident(self, slug: str | None) -> Incident | None:
         if slug is None:

@@ -1,0 +1,180 @@
+"""Evidence files attached to reports: stored privately, checked, and reflected in the tier."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from incidents.models import DkimKey, Evidence
+from incidents.services import EvidenceFileError, evidence_attach
+from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory
+from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
+from verification.clients import dns
+from verification.evidence import evidence_verify
+from verification.models import CheckResult
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch):
+    """DNS is the internet edge: nothing is published for the test domains."""
+    monkeypatch.setattr(dns, "dkim_txt_lookup", lambda name, **kwargs: None)
+
+
+@pytest.fixture
+def incident(settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
+    incident = IncidentFactory()
+    ExchangeFactory(incident=incident, name="Binance", support_domains=["binance.com"],
+                    ticket_id_regex=r"Ticket #(\d{8})")
+    DkimKey.objects.create(incident=incident, domain="binance.com", selector="s2022",
+                           public_key=rsa_key("binance-2022").public_b64,
+                           valid_from=datetime(2022, 1, 1, tzinfo=UTC))
+    return incident
+
+
+def proven_report(incident, **fields):
+    report = ReportFactory(incident=incident, exchange=incident.exchanges.get(), support_ticket_id="12345678",
+                           contact_email="victim@example.org", claimed_loss_usd=Decimal("100"), **fields)
+    report.claims.create(chain="eip155:1", tx_hash="0x" + f"{report.pk:064x}", status="verified",
+                         usd_value=Decimal("100"))
+    return report
+
+
+def attach_and_check(report, data: bytes, kind: str = "support_email") -> Evidence:
+    evidence = evidence_attach(report=report, kind=kind, data=data, original_name="../../mail.eml")
+    evidence_verify(evidence_id=evidence.pk)
+    report.refresh_from_db()
+    return evidence
+
+
+def test_a_dkim_verified_ticket_mail_lifts_a_proven_report_to_t3(incident):
+    report = proven_report(incident)
+
+    evidence = attach_and_check(report, sign(build_mail(), key=rsa_key("binance-2022")))
+
+    assert report.tier == "T3" and report.flags == []
+    result = CheckResult.objects.get(evidence=evidence, check_name="dkim_signature")
+    assert (result.outcome, result.raw["ticket_status"]) == ("pass", "dkim_verified")
+    assert evidence.original_name == "mail.eml"
+    assert evidence.file.name == f"{report.pk}/{evidence.sha256}"
+
+
+def test_a_mail_altered_after_signing_is_flagged_forged_and_caps_the_tier(incident):
+    report = proven_report(incident)
+    forged = sign(build_mail(), key=rsa_key("binance-2022")).replace(b"looking into it", b"refunding you")
+
+    attach_and_check(report, forged)
+
+    assert report.flags == ["mail_forged"] and report.tier == "T1"
+
+
+def test_the_later_report_citing_a_verified_ticket_gets_ticket_reused(incident):
+    first = proven_report(incident, submitted_at=datetime(2022, 12, 1, tzinfo=UTC))
+    later = proven_report(incident, submitted_at=datetime(2022, 12, 2, tzinfo=UTC))
+    mail = sign(build_mail(), key=rsa_key("binance-2022"))
+
+    attach_and_check(first, mail)
+    attach_and_check(later, mail)
+
+    first.refresh_from_db()
+    assert first.tier == "T3"
+    assert later.flags == ["ticket_reused"] and later.tier == "T1"
+
+
+def test_a_mail_whose_key_nobody_publishes_is_key_unknown_not_forged(incident):
+    report = proven_report(incident)
+
+    attach_and_check(report, sign(build_mail(), key=rsa_key("unknown"), selector="s2030"))
+
+    assert report.tier == "T2" and report.flags == []
+
+
+@pytest.mark.parametrize(("kind", "data", "message"), [
+    ("screenshot", b"<html><script>alert(1)</script></html>", "not accepted as screenshot"),
+    ("screenshot", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "not accepted"),
+    ("support_email", b"MZ\x90\x00\x03\x00\x00\x00 executable", "not accepted as support_email"),
+    ("trade_export", b"", "between 1 byte"),
+])
+def test_an_upload_of_the_wrong_content_is_refused_and_nothing_is_stored(incident, kind, data, message):
+    report = proven_report(incident)
+
+    with pytest.raises(EvidenceFileError, match=message):
+        evidence_attach(report=report, kind=kind, data=data, original_name="x.png")
+
+    assert not Evidence.objects.exists()
+
+
+def test_an_oversized_upload_is_refused(incident, settings):
+    settings.EVIDENCE_MAX_BYTES = 1024
+    report = proven_report(incident)
+
+    with pytest.raises(EvidenceFileError, match="between 1 byte and 1024 bytes"):
+        evidence_attach(report=report, kind="police_report", data=b"%PDF-1.7\n" + b"0" * 2000)
+
+
+def binance_trades(*rows: str) -> bytes:
+    return ("\ufeffDate(UTC),Pair,Side,Price,Executed,Amount,Fee\n" + "\n".join(rows) + "\n").encode()
+
+
+PUMP_BUY = "2022-11-20 14:05:00,PUMPUSDT,BUY,0.5,20000PUMP,10000USDT,10USDT"
+
+
+@pytest.fixture
+def pump_price(incident):
+    from verification.models import Price
+
+    Price.objects.create(symbol="PUMP", date=datetime(2022, 11, 20).date(), usd=Decimal("0.01"))
+
+
+def test_a_trade_export_consistent_with_the_claim_proves_the_loss(incident, pump_price):
+    report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
+
+    evidence = attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
+
+    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+    parsed = CheckResult.objects.get(evidence=evidence, check_name="export_parsed")
+    assert parsed.raw["pair_hours"] == ["PUMP/USDT|2022-11-20T14:00:00+00:00"]
+
+
+def test_a_pump_pair_three_victims_traded_in_one_hour_proves_the_third(incident, pump_price):
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("90000")) for _ in range(3)]
+
+    for report in reports:
+        attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{10 + report.pk % 40:02d}")),
+                         kind="trade_export")
+
+    assert [r.tier for r in reports] == ["T1", "T1", "T2"]
+    consistent = CheckResult.objects.get(report=reports[2], check_name="trade_loss_consistent")
+    assert consistent.outcome == "pass"
+
+
+def test_an_export_in_no_known_format_is_recorded_as_unreadable(incident):
+    report = ReportFactory(incident=incident)
+
+    evidence = attach_and_check(report, b"when,what\n2022-11-20,something\n", kind="trade_export")
+
+    parsed = CheckResult.objects.get(evidence=evidence, check_name="export_parsed")
+    assert (parsed.outcome, parsed.reasons) == ("fail", ["export_unreadable"])
+    assert "binance" in parsed.raw["error"].lower()
+
+
+def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incident):
+    from tests.factories import UserFactory
+
+    report = proven_report(incident)
+    html_mail = build_mail(body="<p>Hello <script>alert(1)</script><img src='http://tracker.example/x.gif'></p>",
+                           content_type="text/html; charset=utf-8")
+    evidence = attach_and_check(report, sign(html_mail, key=rsa_key("binance-2022")))
+    url = f"/evidence/{evidence.pk}/mail/"
+
+    client.force_login(report.reporter)
+    assert client.get(url).status_code == 404
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(url).content.decode()
+
+    assert "Hello" in page
+    assert "<script>" not in page and "tracker.example" not in page
+    assert "Ticket #12345678" in page
