@@ -1,4 +1,4 @@
-"""Liaison API: an exchange's liaison lists the tickets cited for their exchange and answers."""
+"""Evidence API: liaisons answer on tickets of their exchange; reporters prove ownership."""
 
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
@@ -6,8 +6,14 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.models import AttestationAnswer
-from verification.evidence import EvidenceRefused, ticket_attest
+from incidents.models import AttestationAnswer, Report
+from verification.evidence import (
+    EvidenceRefused,
+    leaked_key_submit,
+    ownership_prove,
+    report_challenge,
+    ticket_attest,
+)
 from verification.selectors import liaison_tickets
 
 
@@ -55,3 +61,58 @@ class LiaisonTicketAnswer(APIView):
         body = {"report": report.pk, "ticket_id": attestation.ticket_id, "answer": attestation.answer,
                 "answered_at": attestation.answered_at}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class OwnershipProofSerializer(serializers.Serializer):
+    address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
+    signature = serializers.RegexField(r"^0x[0-9a-fA-F]{130}$")
+
+
+class LeakedKeySerializer(serializers.Serializer):
+    # The SHA-256 of the public key id, made in the reporter's browser; never the key itself.
+    key_hash = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+
+
+def _own_report(request, report_id: int):
+    """Return the caller's own active report, or 404 (never 403: others' reports do not exist)."""
+    return get_object_or_404(Report.objects.active(), pk=report_id, reporter=request.user)
+
+
+def _result_body(result) -> dict:
+    return {"check": result.check_name, "outcome": result.outcome, "reasons": result.reasons,
+            "tier": result.report.tier}
+
+
+class OwnershipChallengeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request, report_id: int):
+        report = _own_report(request, report_id)
+        field = OwnershipProofSerializer().fields["address"]
+        address = field.run_validation(request.query_params.get("address"))
+        challenge = report_challenge(report=report, address=address)
+        return Response({"address": address.lower(), "challenge": challenge})
+
+
+class OwnershipProofView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request, report_id: int):
+        report = _own_report(request, report_id)
+        payload = OwnershipProofSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = ownership_prove(report=report, **payload.validated_data)
+        result.report.refresh_from_db()
+        return Response(_result_body(result), status=status.HTTP_201_CREATED)
+
+
+class LeakedKeyView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request, report_id: int):
+        report = _own_report(request, report_id)
+        payload = LeakedKeySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = leaked_key_submit(report=report, key_hash=payload.validated_data["key_hash"])
+        result.report.refresh_from_db()
+        return Response(_result_body(result), status=status.HTTP_201_CREATED)

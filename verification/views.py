@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -5,10 +7,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from incidents.models import Evidence, EvidenceKind
-from verification.evidence import EvidenceRefused, ticket_attest
+from incidents.models import Evidence, EvidenceKind, Report
+from verification.evidence import (
+    EvidenceRefused,
+    leaked_key_submit,
+    ownership_prove,
+    report_challenge,
+    ticket_attest,
+)
 from verification.mailview import MailFileError, mail_render
 from verification.selectors import liaison_tickets
+
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def _binding(request):
@@ -55,3 +65,31 @@ def evidence_mail(request, evidence_id: int):
     results = evidence.check_results.order_by("check_name")
     return render(request, "verification/evidence_mail.html",
                   {"evidence": evidence, "mail": mail, "error": error, "results": results})
+
+
+@login_required
+def report_ownership(request, report_id: int):
+    """Let a reporter prove ownership: sign the challenge, or send the hash of their API-key id."""
+    report = get_object_or_404(Report.objects.active(), pk=report_id, reporter=request.user)
+    address = (request.POST.get("address") or request.GET.get("address") or "").strip()
+    if request.method == "POST":
+        _ownership_post(request, report, address)
+        return redirect(f"{request.path}?address={address}" if address else request.path)
+    challenge = report_challenge(report=report, address=address) if ADDRESS_RE.match(address) else ""
+    return render(request, "verification/report_ownership.html",
+                  {"report": report, "address": address, "challenge": challenge})
+
+
+def _ownership_post(request, report: Report, address: str) -> None:
+    if request.POST.get("proof") == "signature":
+        if not ADDRESS_RE.match(address):
+            messages.error(request, _("Enter your wallet address (0x followed by 40 hex digits)."))
+            return
+        result = ownership_prove(report=report, address=address, signature=request.POST.get("signature", ""))
+    else:
+        result = leaked_key_submit(report=report, key_hash=request.POST.get("key_hash", ""))
+    if result.outcome == "pass":
+        messages.success(request, _("Proof accepted."))
+    else:
+        reasons = ", ".join(result.reasons)
+        messages.error(request, _("Proof not accepted: %(reasons)s.") % {"reasons": reasons})
