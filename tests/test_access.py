@@ -1,0 +1,51 @@
+"""Deny by default: every URL refuses an anonymous visitor unless it is on the reviewed public list."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+# Reviewed list of pages anyone may open; each entry is a route pattern as Django prints it.
+PUBLIC = {
+    "",  # published incidents
+    "incidents/<slug:slug>/",  # a published incident (unpublished ones are 404)
+}
+SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1"}
+
+
+def routes(resolver=None, prefix: str = ""):
+    """Yield every route of the project as a pattern string."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from routes(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern)
+
+
+def sample_url(route: str) -> str:
+    path = route
+    for name, value in SAMPLE_ARGS.items():
+        for converter in ("slug", "int", "str", "path"):
+            path = path.replace(f"<{converter}:{name}>", value)
+        path = path.replace(f"<{name}>", value)
+    return "/" + path.lstrip("^").rstrip("$").replace("\\Z", "")
+
+
+def project_routes():
+    return [r for r in routes() if not r.startswith("admin/") and "<" not in sample_url(r)]
+
+
+def test_the_public_list_names_routes_that_exist():
+    assert PUBLIC <= set(project_routes())
+    assert len(set(project_routes()) - PUBLIC) >= 8  # the walk below really covers the project
+
+
+@pytest.mark.parametrize("route", sorted(set(project_routes()) - PUBLIC))
+def test_no_url_is_open_to_an_anonymous_visitor_unless_reviewed_as_public(client, route):
+    for method in (client.get, client.post):
+        response = method(sample_url(route))
+        assert response.status_code in {302, 401, 403, 404, 405}, f"{method.__name__} {route} is open"
+
+
+def test_the_admin_requires_a_staff_login(client):
+    assert client.get("/admin/").status_code == 302
