@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
     "verification",
+    "registry",
     "devtools",
 ]
 
@@ -140,6 +141,14 @@ VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 200, minimum=1)
 
 # Ed25519 private key (PEM or base64 raw) that signs register releases; see docs/operations.md.
 EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "")
+# Where a development signing key is generated when EXPORT_SIGNING_KEY is unset (outside the repo).
+EXPORT_DEV_KEY_PATH = Path(
+    env_str("EXPORT_DEV_KEY_PATH", str(Path.home() / ".lossproof" / "dev-signing-key.pem"))
+)
+# Key of the HMAC that turns report ids into the register's stable pseudonyms (report_ref).
+# Kept out of the database; changing it changes every report_ref in later releases.
+REPORT_REF_KEY = env_str("REPORT_REF_KEY", "dev-only-report-ref-key" if DEBUG else None)
+RELEASES_ROOT = Path(env_str("RELEASES_ROOT", str(VAR_DIR / "releases"))).resolve()
 
 # --- Celery -----------------------------------------------------------------------------
 # Default: kombu's filesystem transport under var/broker, so one machine needs no server.

@@ -249,6 +249,8 @@ class Report(models.Model):
     source = models.CharField(max_length=8, choices=ReportSource.choices, default=ReportSource.WEB)
     source_file = models.CharField(max_length=255, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
+    # sha256 of the imported row's normalised content: re-importing a sheet creates nothing twice.
+    import_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     # Sheet order decides which of two reports is "later"; web reports use submitted_at.
     submitted_at = models.DateTimeField(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -274,6 +276,10 @@ class Report(models.Model):
             models.UniqueConstraint(
                 fields=["incident", "source_file", "source_row"], name="report_import_row_unique",
                 condition=Q(source=ReportSource.IMPORT),
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "import_fingerprint"], name="report_import_fingerprint_unique",
+                condition=~Q(import_fingerprint=""),
             ),
         ]
 
