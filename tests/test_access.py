@@ -9,8 +9,13 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "",  # published incidents
     "incidents/<slug:slug>/",  # a published incident (unpublished ones are 404)
+    "incidents/<slug:slug>/releases/",  # releases of a published incident
+    "incidents/<slug:slug>/releases/<int:number>/<str:name>",  # their files
+    "api/v1/incidents/<slug:slug>/releases/",
+    "api/v1/incidents/<slug:slug>/register/",
 }
-SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1"}
+SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1", "number": "1",
+               "name": "reports.csv"}
 
 
 def routes(resolver=None, prefix: str = ""):
