@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from verification.models import CheckResult, Price, WorkerHeartbeat
+from verification.models import CheckResult, Price, TaskDelivery, WorkerHeartbeat
 
 
 @admin.register(CheckResult)
@@ -26,3 +26,12 @@ class PriceAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("hostname", "seen_at")
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(admin.ModelAdmin):
+    """Tasks delivered more than once; those given up on need a person to look at them."""
+
+    list_display = ("name", "args", "deliveries", "gave_up", "last_seen")
+    list_filter = ("gave_up", "name")
+    readonly_fields = ("task_id", "name", "args", "deliveries", "gave_up", "first_seen", "last_seen")

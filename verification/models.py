@@ -106,3 +106,19 @@ class ProviderCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {'ok' if self.ok else 'failed'} in {self.duration_ms} ms"
+
+
+class TaskDelivery(models.Model):
+    """How often a task message has been delivered; read to stop a task that keeps crashing."""
+
+    task_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    deliveries = models.PositiveIntegerField(default=0)
+    # Set when the task was abandoned after too many deliveries; shown to moderators in the admin.
+    gave_up = models.BooleanField(default=False, db_index=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.task_id}] x{self.deliveries}"

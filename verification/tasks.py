@@ -9,6 +9,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from verification import selectors, services
+from verification.bounded import BoundedTask
 
 logger = logging.getLogger(__name__)
 
@@ -19,13 +20,13 @@ def record_heartbeat_task() -> None:
     services.heartbeat_record(hostname=record_heartbeat_task.request.hostname or "unknown")
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, base=BoundedTask)
 def verify_report_task(report_id: int) -> None:
     """Verify one report (a report that is gone is simply skipped)."""
     services.reports_verify(report_ids=[report_id])
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, base=BoundedTask)
 def verify_reports_task(report_ids: list[int]) -> None:
     """Verify a batch of reports, reading each chain once for the whole batch."""
     services.reports_verify(report_ids=[int(pk) for pk in report_ids])
@@ -53,7 +54,7 @@ def chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, base=BoundedTask)
 def verify_evidence_task(evidence_id: int) -> None:
     """Run the checks of one evidence file (support mail, trade export); skip it if it is gone."""
     from verification.evidence import evidence_verify
