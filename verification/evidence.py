@@ -5,6 +5,7 @@ pure function (verification.verdict) decides tiers whatever the evidence.
 """
 
 from datetime import UTC, datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,7 @@ from verification.clients import dns
 from verification.models import CheckResult, Outcome
 from verification.selectors import prices_for, report_order_key
 from verification.services import reports_recompute
+from verification.tasks import evidence_verification_enqueue
 
 # Pairs that this many victims traded within one hour form the incident's attack signature.
 SIGNATURE_MIN_VICTIMS = 3
@@ -102,6 +104,7 @@ def evidence_verify(*, evidence_id: int) -> None:
     if evidence is None or evidence.report.status == ReportStatus.WITHDRAWN:
         return  # erased or withdrawn in the meantime: nothing left to check
     started = timezone.now()
+    first_time = not CheckResult.objects.filter(evidence=evidence).exists()
     data = evidence.file.read() if evidence.file else b""
     outcomes, provider = _evidence_outcomes(evidence, data)
     with transaction.atomic():
@@ -112,6 +115,27 @@ def evidence_verify(*, evidence_id: int) -> None:
                         reasons=o.reasons, raw=o.raw, provider=provider, started_at=started,
                         finished_at=finished) for o in outcomes)
         reports_recompute(report_ids=[evidence.report_id])
+        if first_time and evidence.kind == EvidenceKind.TRADE_EXPORT:
+            _rejudge_signature_partners(evidence, outcomes)
+
+
+def _rejudge_signature_partners(evidence: Evidence, outcomes: list[CheckOutcome]) -> None:
+    """Queue again the unproven exports that share a pair and hour with this new one.
+
+    A new victim's export can complete the attack signature for earlier ones. Only a first
+    check cascades, so re-checks never trigger each other in a loop.
+    """
+    mine = set(next((o.raw.get("pair_hours", []) for o in outcomes if o.name == "export_parsed"), []))
+    if not mine:
+        return
+    incident = evidence.report.incident
+    unproven = (CheckResult.objects.filter(check_name="trade_loss_consistent", report__incident=incident)
+                .exclude(outcome=Outcome.PASS).exclude(evidence=evidence)
+                .values_list("evidence_id", flat=True))
+    partners = CheckResult.objects.filter(check_name="export_parsed", evidence_id__in=list(unproven))
+    for partner in partners.only("evidence_id", "raw"):
+        if mine & set(partner.raw.get("pair_hours", [])):
+            transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=partner.evidence_id))
 
 
 def _evidence_outcomes(evidence: Evidence, data: bytes) -> tuple[list[CheckOutcome], str]:

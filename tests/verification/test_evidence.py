@@ -178,3 +178,22 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
     assert "Hello" in page
     assert "<script>" not in page and "tracker.example" not in page
     assert "Ticket #12345678" in page
+
+
+def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(
+    incident, pump_price, monkeypatch, django_capture_on_commit_callbacks
+):
+    import verification.evidence as evidence_module
+
+    monkeypatch.setattr(evidence_module, "evidence_verification_enqueue",
+                        lambda *, evidence_id: evidence_verify(evidence_id=evidence_id))
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("90000")) for _ in range(3)]
+
+    for minute, report in zip((10, 20, 30), reports, strict=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                             kind="trade_export")
+
+    for report in reports:
+        report.refresh_from_db()
+    assert [r.tier for r in reports] == ["T2", "T2", "T2"]
