@@ -162,3 +162,36 @@ def _safe_name(name: str) -> str:
     """Keep a display name only: no path, no control characters, bounded length."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(ch for ch in base if ch.isprintable())[:200]
+
+
+@transaction.atomic
+def reports_import(*, incident: Incident, rows: list) -> list[Report]:
+    """Create checked sheet rows (incidents.importers.sheet.SheetRow) as reports; queue checks on commit."""
+    import logging  # imports kept local: this function was appended as one self-contained addition
+
+    from kombu.exceptions import OperationalError
+
+    from verification.tasks import chunks, verify_reports_task
+
+    reports = Report.objects.bulk_create(
+        Report(incident=incident, source=ReportSource.IMPORT, **row.fields) for row in rows
+    )
+    Claim.objects.bulk_create(Claim(report=report, kind=ClaimKind.TRANSFER, **claim)
+                              for report, row in zip(reports, rows, strict=True) for claim in row.claims)
+    for report, row in zip(reports, rows, strict=True):
+        for evidence in row.evidence:
+            evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
+                            original_name=evidence.name)
+
+    def queue() -> None:
+        for batch in chunks([report.pk for report in reports], settings.VERIFY_BATCH_SIZE):
+            try:
+                verify_reports_task.delay(batch)
+            except OperationalError:  # stop asking a broker that is down; the re-check sweep catches up
+                logging.getLogger(__name__).warning(
+                    "broker unavailable; imported reports from id %s on wait for the re-check sweep",
+                    batch[0])
+                return
+
+    transaction.on_commit(queue)
+    return reports

@@ -96,3 +96,19 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
             return result
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout:.0f} s")
+
+
+@pytest.fixture(autouse=True)
+def private_evidence_storage(monkeypatch, tmp_path):
+    """Keep every test's evidence files under its own tmp_path, never in var/evidence.
+
+    Evidence.file resolves its storage when the model loads, so a STORAGES override alone
+    would not reach it.
+    """
+    from django.core.files.storage import FileSystemStorage
+
+    from incidents.models import Evidence
+
+    storage = FileSystemStorage(location=tmp_path / "evidence")
+    monkeypatch.setattr(Evidence._meta.get_field("file"), "storage", storage)
+    return storage

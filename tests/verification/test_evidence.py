@@ -23,9 +23,7 @@ def no_dns(monkeypatch):
 
 
 @pytest.fixture
-def incident(settings, tmp_path):
-    settings.STORAGES = {**settings.STORAGES, "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
+def incident():
     incident = IncidentFactory()
     ExchangeFactory(incident=incident, name="Binance", support_domains=["binance.com"],
                     ticket_id_regex=r"Ticket #(\d{8})")

@@ -1,0 +1,78 @@
+import contextlib
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.importers.sheet import Sheet, SheetError, SheetImport, SheetRow, parse_map
+from incidents.models import Incident
+from incidents.services import EvidenceFileError, reports_import
+
+CHUNK_ROWS = 1_000  # rows written per transaction (per savepoint under --strict)
+
+
+class Command(BaseCommand):
+    help = ("Import a crowdsourced sheet (CSV or XLSX) of loss reports into an incident, one report per "
+            "row; rows imported before are skipped. Exit 1: some rows were bad; 2: nothing imported.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="CSV or XLSX file (evidence paths are relative to it)")
+        parser.add_argument("--incident", required=True, metavar="SLUG")
+        parser.add_argument("--map", action="append", default=[], dest="mapping", metavar="COLUMN=HEADER,…",
+                            help='read columns from other headers, e.g. reporter=Name,tx_hashes="Tx links"')
+        parser.add_argument("--strict", action="store_true", help="import nothing when any row is bad")
+
+    def handle(self, *args, path: Path, incident: str, mapping: list[str], strict: bool, **options):
+        target = Incident.objects.filter(slug=incident).first()
+        if target is None:
+            raise CommandError(f"no incident with slug {incident!r}", returncode=2)
+        try:
+            sheet = Sheet(path, mapping=parse_map(mapping))
+            rows = SheetImport(target, sheet, started=timezone.now())
+            rows.check()  # a file-level error surfaces here, before anything is written
+        except SheetError as exc:
+            raise CommandError(f"{path}: {exc}", returncode=2) from None
+        if sheet.ignored and options["verbosity"]:
+            self.stdout.write(f"Ignored columns: {', '.join(sheet.ignored)}")
+        self._refuse_if_strict(rows, strict)
+        try:
+            created = self._import(target, rows, strict=strict)
+        except (SheetError, EvidenceFileError) as exc:
+            kept = "nothing was imported" if strict else "chunks written before it stay; run again to finish"
+            raise CommandError(f"{path}: {exc}; {kept}", returncode=2) from None
+        self._summarise(sheet, rows, created, options["verbosity"])
+
+    def _import(self, incident: Incident, rows: SheetImport, *, strict: bool) -> int:
+        """Write the new rows chunk by chunk; under --strict, all in one transaction."""
+        created = 0
+        with transaction.atomic() if strict else contextlib.nullcontext():
+            for chunk in _chunks(rows.new_rows(), CHUNK_ROWS):
+                created += len(reports_import(incident=incident, rows=chunk))
+            self._refuse_if_strict(rows, strict)  # a row that went bad since the check: roll back
+        return created
+
+    def _refuse_if_strict(self, rows: SheetImport, strict: bool) -> None:
+        if strict and rows.bad:
+            self._list_bad(rows)
+            raise CommandError(f"--strict: {len(rows.bad)} bad row(s), so nothing was imported", returncode=2)
+
+    def _list_bad(self, rows: SheetImport) -> None:
+        for bad in rows.bad:
+            self.stderr.write(f"row {bad.row}: {bad.reason}")
+
+    def _summarise(self, sheet: Sheet, rows: SheetImport, created: int, verbosity: int) -> None:
+        self._list_bad(rows)
+        if verbosity:
+            self.stdout.write(f"{sheet.name}: {created} created, {rows.present} already present, "
+                              f"{len(rows.bad)} bad.")
+        if rows.bad:
+            raise CommandError(f"{len(rows.bad)} bad row(s) were not imported (listed above); "
+                               f"the good rows were.", returncode=1)
+
+
+def _chunks(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
