@@ -1,0 +1,317 @@
+"""Register export at scale: the streaming writers against a naive export, on the same claims.
+
+Run: ``.venv/bin/python bench/register_scale.py [--claims 1000000] [--per-report 10] [--sample 100000]``
+
+It files one incident with ``--claims`` transfer claims (``--per-report`` per report, statuses,
+flags, mails and a liaison-free ticket mix like a real register) and a second, ``--sample``-sized
+incident built the same way, then measures, each phase in a child process of its own so that
+``ru_maxrss`` is that phase's peak:
+
+- the register's streaming writers (``registry.exports.register_write``): CSV alone, XLSX alone
+  (XlsxWriter constant-memory mode), ODS alone (streamed zip), and a whole signed draft release
+  (``registry.services.register_export``: every format, changelog, manifest, signature);
+- Python-level peaks (tracemalloc, in separate runs because tracing slows Python down);
+- baseline, on the sample incident only: claims loaded as model instances (``select_related``,
+  no ``iterator``) and written with ``csv.writer``, against the streaming CSV writer on the same
+  sample.
+
+Without DATABASE_URL it works in a fresh SQLite database under a temporary LOSSPROOF_VAR_DIR,
+removed at the end. With DATABASE_URL, point it at an empty scratch database (it refuses one that
+holds reports, and leaves its incidents behind).
+Figures are printed, never asserted (QUALITY.md, "Performance").
+"""
+# ruff: noqa: E402 - Django must be configured before the project's modules are imported.
+
+import base64
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _prepare_environment() -> Path | None:
+    """Point Django at this project, a throw-away signing key and, without DATABASE_URL, a temp VAR_DIR."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    os.environ["EXPORT_SIGNING_KEY"] = base64.b64encode(raw).decode()
+    if os.environ.get("DATABASE_URL"):
+        return None
+    var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
+    os.environ["LOSSPROOF_VAR_DIR"] = str(var_dir)
+    return var_dir
+
+
+TEMP_VAR_DIR = _prepare_environment()
+
+import django
+
+django.setup()
+
+import argparse
+import csv
+import multiprocessing
+import resource
+import shutil
+import time
+import tracemalloc
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import chain, islice
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+
+from incidents.models import Claim, Evidence, Exchange, Incident, Report
+from registry.exports import CLAIM_HEADER, CsvSink, claim_rows, neutralise, register_write, report_ref
+from registry.services import register_export
+from verification.models import CheckResult
+
+START = datetime(2022, 11, 1, tzinfo=UTC)
+BATCH = 10_000
+STATUSES = ["verified"] * 6 + ["mismatch", "not_found", "duplicate", "unconfirmed"]
+REASONS = {"mismatch": ["amount_mismatch"], "duplicate": ["claimed_elsewhere"],
+           "unconfirmed": ["unconfirmed"]}
+TIERS = ["T0", "T1", "T2", "T2", "T3", "T4"]
+REPORT_STATUSES = ["needs_review", "verified", "partially_verified", "rejected", "submitted"]
+
+
+# --- the data ----------------------------------------------------------------------------------
+
+
+def make_incident(slug: str, claims: int, per_report: int) -> int:
+    """File an incident whose register has ``claims`` claim rows, plus withdrawn reports it must skip."""
+    incident = Incident.objects.create(slug=slug, title=f"Register bench {slug}", published=True,
+                                       window_start=START, window_end=START + timedelta(days=60))
+    exchange = Exchange.objects.create(incident=incident, name="Binance", support_domains=["binance.com"])
+    active = -(-claims // per_report)
+    for first in range(0, active + active // 50, BATCH):  # one withdrawn report per fifty on top
+        Report.objects.bulk_create(new_report(incident, exchange, n, withdrawn=n >= active)
+                                   for n in range(first, min(first + BATCH, active + active // 50)))
+    ids = list(Report.objects.filter(incident=incident).order_by("id").values_list("id", flat=True))
+    listed = islice((new_claim(rid, n) for rid in ids[:active] for n in range(per_report)), claims)
+    rows = chain(listed, (new_claim(rid, n) for rid in ids[active:] for n in range(per_report)))
+    while batch := list(islice(rows, BATCH)):
+        Claim.objects.bulk_create(batch)
+    add_mails(ids[::10])
+    return incident.pk
+
+
+def new_report(incident: Incident, exchange: Exchange, n: int, withdrawn: bool) -> Report:
+    """One report; every seventh comes from an imported sheet row."""
+    imported = n % 7 == 0
+    return Report(incident=incident, exchange=exchange, tier=TIERS[n % 6],
+                  status="withdrawn" if withdrawn else REPORT_STATUSES[n % 5],
+                  flags=["claim_exceeds_proof"] if n % 9 == 0 else [],
+                  claimed_loss_usd=Decimal(1000 + n % 5000), verified_loss_usd=Decimal(n % 3000) / 4,
+                  source="import" if imported else "web", source_file="victims.csv" if imported else "",
+                  source_row=n if imported else None, submitted_at=START + timedelta(seconds=n),
+                  decided_at=START + timedelta(days=1, seconds=n) if n % 5 in (1, 2, 3) else None)
+
+
+def new_claim(report_id: int, n: int) -> Claim:
+    """One transfer claim with a status mix like a real register's."""
+    status = STATUSES[(report_id + n) % len(STATUSES)]
+    found = status != "not_found"
+    return Claim(report_id=report_id, chain="eip155:1", tx_hash=f"0x{report_id:032x}{n:032x}", log_index=n,
+                 asset="USDT" if n % 2 else "ETH", amount=Decimal("1.5") + n, status=status,
+                 from_address=f"0x{report_id:040x}", to_address="0x" + "ab" * 20,
+                 reasons=REASONS.get(status, []), block_number=16_000_000 + report_id if found else None,
+                 block_time=START + timedelta(minutes=report_id) if found else None,
+                 usd_value=Decimal("1234.56") if status == "verified" else None)
+
+
+def add_mails(report_ids: list[int]) -> None:
+    """Give every tenth report a support mail and its DKIM result, so ticket statuses are real reads."""
+    for first in range(0, len(report_ids), BATCH):
+        chunk = report_ids[first:first + BATCH]
+        Evidence.objects.bulk_create(Evidence(report_id=rid, kind="support_email", file=f"{rid}/{rid:064x}",
+                                              sha256=f"{rid:064x}", size=1000) for rid in chunk)
+        evidence = Evidence.objects.filter(report_id__in=chunk).values_list("id", "report_id")
+        CheckResult.objects.bulk_create(
+            CheckResult(report_id=rid, evidence_id=eid, check_name="dkim_signature", outcome="pass",
+                        raw={"ticket_status": "dkim_verified"}, started_at=START, finished_at=START)
+            for eid, rid in evidence)
+
+
+# --- the phases (each runs in a child process of its own) --------------------------------------
+
+
+@dataclass
+class Phase:
+    seconds: float
+    rss_mb: float  # the child's peak resident set (ru_maxrss), Django and the interpreter included
+    traced_mb: float | None  # tracemalloc's peak of Python allocations, when traced
+    rows: int
+    sizes: dict
+
+
+def in_child(function, *args):
+    """Run ``function(*args)`` in a fresh forked process: its ru_maxrss is its own, its garbage goes."""
+    connections.close_all()  # a forked child must open its own database connection
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def measured(work, traced: bool) -> Phase:
+    """Time ``work(folder)`` (returns a row count) in a scratch folder; record memory peaks."""
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=settings.VAR_DIR))
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    rows = work(folder)
+    seconds = time.perf_counter() - started
+    traced_mb = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
+    sizes = {path.name: path.stat().st_size for path in folder.iterdir()}
+    shutil.rmtree(folder)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Phase(seconds, rss_mb, traced_mb, rows, sizes)
+
+
+def writers(incident_id: int, formats: tuple[str, ...], traced: bool) -> Phase:
+    """Stream the incident's register in ``formats`` (registry.exports.register_write)."""
+    incident = Incident.objects.get(pk=incident_id)
+    now = datetime.now(UTC)
+    return measured(lambda folder: register_write(incident=incident, folder=folder, created_at=now,
+                                                  formats=formats)["claims"], traced)
+
+
+def release(incident_id: int, traced: bool) -> Phase:
+    """Write a whole signed draft release (what ``export_register --out`` does)."""
+    incident = Incident.objects.get(pk=incident_id)
+
+    def work(folder: Path) -> int:
+        return register_export(incident=incident, folder=folder / "release")["counts"]["claims"]
+
+    return measured(work, traced)
+
+
+def streaming_claims(incident_id: int, traced: bool) -> Phase:
+    """Write claims.csv alone with the register's streaming path (values_list + iterator)."""
+    incident = Incident.objects.get(pk=incident_id)
+
+    def work(folder: Path) -> int:
+        sink, count = CsvSink(folder), 0
+        sink.table("claims", CLAIM_HEADER)
+        for row in claim_rows(incident=incident):
+            sink.row([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
+            count += 1
+        sink.close()
+        return count
+
+    return measured(work, traced)
+
+
+def naive_claims(incident_id: int, traced: bool) -> Phase:
+    """Baseline: load every claim as a model instance with its report, then write claims.csv."""
+    def work(folder: Path) -> int:
+        claims = list(Claim.objects.filter(report__incident_id=incident_id)
+                      .exclude(report__status="withdrawn").select_related("report")
+                      .order_by("report_id", "id"))
+        with open(folder / "claims.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CLAIM_HEADER)
+            for c in claims:
+                writer.writerow([report_ref(c.report_id), c.kind, c.chain, c.tx_hash, c.log_index, c.asset,
+                                 c.amount, c.from_address, c.to_address, c.block_number, c.block_time,
+                                 c.usd_value, c.status, ";".join(c.reasons)])
+        return len(claims)
+
+    return measured(work, traced)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        run(args)
+    finally:
+        connections.close_all()
+        if TEMP_VAR_DIR is not None:
+            shutil.rmtree(TEMP_VAR_DIR, ignore_errors=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=1_000_000,
+                        help="claims of the big incident (default 1,000,000)")
+    parser.add_argument("--per-report", type=int, default=10, help="claims per report (default 10)")
+    parser.add_argument("--sample", type=int, default=100_000,
+                        help="claims of the sample incident the naive baseline runs on (default 100,000)")
+    parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs (slow)")
+    return parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
+    settings.DEBUG = False  # as in production: Django does not keep a log of every query
+    call_command("migrate", verbosity=0, interactive=False)
+    if Report.objects.exists():
+        sys.exit("The database already holds reports; point DATABASE_URL at an empty scratch database.")
+    started = time.perf_counter()
+    big = in_child(make_incident, "bench-register-full", args.claims, args.per_report)
+    sample = in_child(make_incident, "bench-register-sample", args.sample, args.per_report)
+    print(f"register_scale: {args.claims:,} claims ({args.per_report} per report) + a sample incident of "
+          f"{args.sample:,}; database {connection.vendor} {settings.DATABASES['default']['NAME']}; "
+          f"setup {time.perf_counter() - started:.0f} s; DEBUG off; each phase in a fresh child process")
+    full = {name: in_child(writers, big, formats, False) for name, formats in FORMATS.items()}
+    full["release"] = in_child(release, big, False)
+    print_full(args.claims, full)
+    if not args.no_trace:
+        print_traced({name: in_child(writers, big, FORMATS[name], True) for name in ("csv", "xlsx")})
+    ours, naive = in_child(streaming_claims, sample, False), in_child(naive_claims, sample, False)
+    print_baseline(ours, naive, args.claims)
+    print_verdict(full["csv"])
+
+
+FORMATS = {"csv": ("csv",), "xlsx": ("xlsx",), "ods": ("ods",)}
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+
+def print_full(claims: int, phases: dict[str, Phase]) -> None:
+    labels = {"csv": "CSV  (reports.csv + claims.csv)", "xlsx": "XLSX (constant_memory, 3 sheets)",
+              "ods": "ODS  (streamed zip, 3 sheets)", "release": "whole signed release (all + manifest)"}
+    rows = phases["csv"].rows
+    print(f"\nfull incident, {rows:,} claim rows exported (the claims of withdrawn reports left out):")
+    for name, phase in phases.items():
+        size = f"  files {sum(phase.sizes.values()) / 2**20:,.0f} MB" if name != "release" else ""
+        print(f"  {labels[name]:40s} {phase.seconds:7.1f} s  {phase.rows / phase.seconds:>9,.0f} claim rows/s"
+              f"  peak RSS {phase.rss_mb:6.0f} MB{size}")
+
+
+def print_traced(phases: dict[str, Phase]) -> None:
+    print("  Python allocations at their peak (tracemalloc, separate runs; slower while tracing):")
+    for name, phase in phases.items():
+        print(f"    {name:5s} {phase.traced_mb:8.1f} MB  (traced run {phase.seconds:.1f} s)")
+
+
+def print_baseline(ours: Phase, naive: Phase, claims: int) -> None:
+    print(f"\nsample incident, claims.csv only, {ours.rows:,} rows, same data for both:")
+    for label, phase in [("streaming (values_list + iterator)", ours),
+                         ("naive (model instances, list)", naive)]:
+        print(f"  {label:38s} {phase.seconds:6.1f} s  {phase.rows / phase.seconds:>9,.0f} rows/s"
+              f"  peak RSS {phase.rss_mb:6.0f} MB")
+    projected = ours.rss_mb + (naive.rss_mb - ours.rss_mb) * claims / max(naive.rows, 1)
+    print(f"  ratio: {naive.seconds / ours.seconds:.1f}x the speed, {naive.rss_mb / ours.rss_mb:.1f}x less "
+          f"peak memory; the naive export grows with the rows: about {projected:,.0f} MB at {claims:,}")
+
+
+def print_verdict(csv_phase: Phase) -> None:
+    print(f"\ntargets (QUALITY.md): CSV of {csv_phase.rows:,} claim rows < 30 s: "
+          f"{'met' if csv_phase.seconds < 30 else 'NOT met'} ({csv_phase.seconds:.1f} s); "
+          f"peak < 300 MB: {'met' if csv_phase.rss_mb < 300 else 'NOT met'} ({csv_phase.rss_mb:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from incidents.models import Incident
+from registry.services import ReleaseError, register_export, release_copy, release_publish
+
+
+class Command(BaseCommand):
+    help = ("Write an incident's register (reports.csv, claims.csv, register.xlsx, register.ods, "
+            "methodology, changelog) with a signed manifest. Without --publish it is a draft written only "
+            "to --out; with --publish it becomes the next numbered release under RELEASES_ROOT.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--incident", required=True, metavar="SLUG")
+        parser.add_argument("--out", type=Path, metavar="DIR",
+                            help="folder to write (created if needed; must be empty)")
+        parser.add_argument("--publish", action="store_true",
+                            help="publish release N+1: store it and its changelog, keep the files")
+
+    def handle(self, *args, incident: str, out: Path | None, publish: bool, **options):
+        target = Incident.objects.filter(slug=incident).first()
+        if target is None:
+            raise CommandError(f"no incident with slug {incident!r}", returncode=2)
+        if out is None and not publish:
+            raise CommandError("--out DIR is required (unless --publish)", returncode=2)
+        try:
+            if publish:
+                self._publish(target, out)
+            else:
+                self._draft(target, out)
+        except (ReleaseError, ImproperlyConfigured, OSError) as exc:
+            raise CommandError(str(exc), returncode=2) from None
+
+    def _draft(self, incident: Incident, out: Path) -> None:
+        manifest = register_export(incident=incident, folder=out)
+        counts = manifest["counts"]
+        self.stdout.write(self.style.SUCCESS(
+            f"Wrote a draft export of {incident.slug} to {out}: {counts['reports']} reports, "
+            f"{counts['claims']} claims, {len(manifest['files'])} files, signed (not a release)."))
+
+    def _publish(self, incident: Incident, out: Path | None) -> None:
+        release = release_publish(incident=incident)
+        if out is not None:
+            release_copy(release=release, folder=out)
+        changes = {k: len(v) for k, v in release.changelog.items() if isinstance(v, list)}
+        self.stdout.write(self.style.SUCCESS(
+            f"Published release {release.number} of {incident.slug}: {release.report_count} reports, "
+            f"{release.claim_count} claims, in {release.folder} under RELEASES_ROOT"
+            + (f" and {out}" if out else "") + f". Changes: {changes}"))
+        if not incident.published:
+            self.stdout.write(f"Note: incident {incident.slug} is not published; its releases stay off the "
+                              "public pages until it is.")
