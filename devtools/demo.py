@@ -51,6 +51,8 @@ def demo_seed(*, node: AnvilNode, out_dir: Path | None = None) -> DemoAccounts:
     incident_file = out_dir / "incident.json"
     incident_file.write_text(json.dumps(_incident_json(usdt, (attacker_1, attacker_2), hot_wallet), indent=2))
     call_command("load_incident", str(incident_file), verbosity=0)
+    # load_incident never publishes (an admin decides that); the demo shows its incident to all.
+    Incident.objects.filter(slug=SLUG).update(published=True)
     prices_file = out_dir / "prices.csv"
     prices_file.write_text(_prices_csv())
     call_command("import_prices", str(prices_file), verbosity=0)

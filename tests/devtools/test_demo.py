@@ -13,6 +13,7 @@ def test_it_seeds_an_incident_with_reports_citing_real_transfers(anvil, tmp_path
     accounts = demo_seed(node=anvil, out_dir=tmp_path)
 
     incident = Incident.objects.get(slug=SLUG)
+    assert incident.published
     assert incident.attacker_addresses.count() == 2
     assert incident.safelisted_addresses.count() == 1
     assert incident.assets.filter(contract__isnull=False).count() == 1

@@ -112,6 +112,8 @@ class Command(BaseCommand):
                 time.sleep(0.5)
             raise CommandError("a demo process exited unexpectedly; see var/log/")
         except KeyboardInterrupt:
+            # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             self.stdout.write("Stopping the demo…")
 
 
