@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,6 +31,7 @@ from django.core.validators import validate_email
 from incidents.chains import normalise_address, normalise_caip2, normalise_tx_hash
 from incidents.models import EvidenceKind, Exchange, Incident, Report, ReportSource
 from incidents.services import XLSX, evidence_detect_type
+from verification.checks.trades import xlsx_bomb_problem
 
 COLUMNS = ("reporter", "contact_email", "exchange", "claimed_loss_usd", "loss_date", "chain",
            "victim_address", "tx_hashes", "support_ticket_id", "evidence_files", "police_report", "notes")
@@ -278,23 +278,10 @@ def _xlsx_cells(path: Path) -> Generator[list[str]]:
 
 
 def _refuse_zip_bomb(path: Path) -> None:
-    """Judge the sizes the zip declares; zipfile never inflates a member past its declared size."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise SheetError("not a readable XLSX workbook (the zip container is damaged)") from None
-    unzipped = sum(member.file_size for member in members)
-    packed = sum(member.compress_size for member in members)
-    whole = max((m.file_size for m in members if not m.filename.startswith("xl/worksheets/")), default=0)
-    too_dense = unzipped > MB and unzipped > MAX_ZIP_RATIO * packed
-    too_big = unzipped > MAX_UNZIPPED_BYTES or whole > MAX_WHOLE_PART_BYTES
-    if len(members) > MAX_ZIP_MEMBERS or too_big or too_dense:
-        raise SheetError(
-            f"the XLSX workbook would expand to {unzipped // MB:,} MB in {len(members):,} parts: refused "
-            f"as a possible zip bomb (limits: {MAX_UNZIPPED_BYTES // MB} MB in all, "
-            f"{MAX_WHOLE_PART_BYTES // MB} MB for a part other than a sheet, {MAX_ZIP_RATIO}x compression)"
-        )
+    problem = xlsx_bomb_problem(path, max_unzipped=MAX_UNZIPPED_BYTES, max_whole_part=MAX_WHOLE_PART_BYTES,
+                                max_ratio=MAX_ZIP_RATIO, max_members=MAX_ZIP_MEMBERS)
+    if problem:
+        raise SheetError(problem)
 
 
 def _spooled(rows: Iterator[tuple[int, list[str]]]) -> IO[str]:

@@ -216,23 +216,37 @@ def _xlsx_source(data: bytes) -> tuple[tuple["_Format", dict[str, int]], Iterato
 
 
 def _refuse_zip_bomb(data: bytes) -> None:
-    """Judge the sizes the zip declares; zipfile never inflates a member past its declared size."""
+    problem = xlsx_bomb_problem(io.BytesIO(data))
+    if problem:
+        raise TradeFileError(problem)
+
+
+def xlsx_bomb_problem(
+    source, *, max_unzipped: int = MAX_UNZIPPED_BYTES, max_whole_part: int = MAX_WHOLE_PART_BYTES,
+    max_ratio: int = MAX_ZIP_RATIO, max_members: int = MAX_ZIP_MEMBERS,
+) -> str | None:
+    """Say why an XLSX (path or file object) must not be opened, judging the sizes its zip declares.
+
+    zipfile never inflates a member past its declared size, so the declared sizes can be trusted.
+    Shared with the sheet importer (incidents.importers.sheet).
+    """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise TradeFileError("not a readable XLSX workbook (the zip container is damaged)") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return "not a readable XLSX workbook (the zip container is damaged)"
     unzipped = sum(member.file_size for member in members)
     packed = sum(member.compress_size for member in members)
     whole = max((m.file_size for m in members if not m.filename.startswith("xl/worksheets/")), default=0)
-    too_dense = unzipped > MB and unzipped > MAX_ZIP_RATIO * packed
-    too_big = unzipped > MAX_UNZIPPED_BYTES or whole > MAX_WHOLE_PART_BYTES
-    if len(members) > MAX_ZIP_MEMBERS or too_big or too_dense:
-        raise TradeFileError(
+    too_dense = unzipped > MB and unzipped > max_ratio * packed
+    too_big = unzipped > max_unzipped or whole > max_whole_part
+    if len(members) > max_members or too_big or too_dense:
+        return (
             f"the XLSX workbook would expand to {unzipped // MB:,} MB in {len(members):,} parts: refused "
-            f"as a possible zip bomb (limits: {MAX_UNZIPPED_BYTES // MB} MB in all, "
-            f"{MAX_WHOLE_PART_BYTES // MB} MB for a part other than a sheet, {MAX_ZIP_RATIO}x compression)"
+            f"as a possible zip bomb (limits: {max_unzipped // MB} MB in all, "
+            f"{max_whole_part // MB} MB for a part other than a sheet, {max_ratio}x compression)"
         )
+    return None
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
