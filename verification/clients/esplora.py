@@ -11,7 +11,6 @@ URLs of paid services carry API keys in their path or query.
 """
 
 import json
-import os
 import random
 import re
 import threading
@@ -23,13 +22,13 @@ from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from django.conf import settings
 
 from verification.clients.evm import (
     RECENT_CALLS,
     CallRecord,
     ChainError,
     ChainSnapshot,
+    ClientCache,
     PermanentChainError,
     TransientChainError,
     TxData,
@@ -328,19 +327,9 @@ def _coin(output: dict | None) -> tuple | None:
 
 # --- one client per chain per process ------------------------------------------------------------
 
-_clients: dict[str, EsploraClient] = {}
-_clients_lock = threading.Lock()
-# A forked worker must not share the parent's sockets: start it with no clients.
-os.register_at_fork(after_in_child=_clients.clear)
+_clients = ClientCache(EsploraClient, "ESPLORA_URLS", "Esplora")
 
 
 def esplora_client_for(caip2: str) -> EsploraClient:
     """Return this process's client for a chain configured in settings.ESPLORA_URLS."""
-    urls = list(settings.ESPLORA_URLS.get(caip2) or [])
-    if not urls:
-        raise PermanentChainError(f"no Esplora endpoint configured for chain {caip2} (see ESPLORA_URLS)")
-    with _clients_lock:
-        client = _clients.get(caip2)
-        if client is None or client.urls != urls:
-            client = _clients[caip2] = EsploraClient(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
-    return client
+    return _clients.get(caip2)

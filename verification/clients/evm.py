@@ -535,19 +535,34 @@ def _lower(value):
 
 # --- one client per chain per process ------------------------------------------------------------
 
-_clients: dict[str, EvmClient] = {}
-_clients_lock = threading.Lock()
-# A forked worker must not share the parent's sockets: start it with no clients.
-os.register_at_fork(after_in_child=_clients.clear)
+
+class ClientCache:
+    """One client per chain per process, rebuilt when its URLs change; empty in a forked child."""
+
+    def __init__(self, factory, setting: str, what: str):
+        self.factory, self.setting, self.what = factory, setting, what
+        self._clients: dict = {}
+        self._lock = threading.Lock()
+        # A forked worker must not share the parent's sockets: start it with no clients.
+        os.register_at_fork(after_in_child=self._clients.clear)
+
+    def get(self, caip2: str):
+        """Return the client for ``caip2`` as configured in the setting, building it if needed."""
+        urls = list(getattr(settings, self.setting).get(caip2) or [])
+        if not urls:
+            raise PermanentChainError(
+                f"no {self.what} endpoint configured for chain {caip2} (see {self.setting})"
+            )
+        with self._lock:
+            client = self._clients.get(caip2)
+            if client is None or client.urls != urls:
+                client = self._clients[caip2] = self.factory(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
+        return client
+
+
+_clients = ClientCache(EvmClient, "CHAIN_RPC_URLS", "RPC")
 
 
 def client_for(caip2: str) -> EvmClient:
     """Return this process's client for a chain configured in settings.CHAIN_RPC_URLS."""
-    urls = list(settings.CHAIN_RPC_URLS.get(caip2) or [])
-    if not urls:
-        raise PermanentChainError(f"no RPC endpoint configured for chain {caip2} (see CHAIN_RPC_URLS)")
-    with _clients_lock:
-        client = _clients.get(caip2)
-        if client is None or client.urls != urls:
-            client = _clients[caip2] = EvmClient(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
-    return client
+    return _clients.get(caip2)
