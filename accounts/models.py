@@ -24,3 +24,20 @@ class User(AbstractUser):
                 Lower("email"), name="user_email_unique_ci", condition=~models.Q(email="")
             ),
         ]
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 is kept, the token itself is shown once when issued."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters, so that an admin can tell tokens apart without holding them.
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

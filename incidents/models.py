@@ -473,3 +473,65 @@ class TicketAttestation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.answer}"
+
+
+def draft_upload_path(instance: "DraftUpload", filename: str) -> str:
+    return f"drafts/{instance.draft_id}/{instance.sha256}"
+
+
+class ReportDraft(models.Model):
+    """A report being written in the browser, kept between visits until submitted or discarded."""
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="report_drafts")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="+")
+    # The cleaned answers of each finished step, keyed by step name (see incidents.forms).
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk} by {self.reporter}"
+
+
+class DraftUpload(models.Model):
+    """A file attached to a draft; checked like evidence and becomes evidence on submission."""
+
+    draft = models.ForeignKey(ReportDraft, on_delete=models.CASCADE, related_name="uploads")
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
+    file = models.FileField(upload_to=draft_upload_path, storage=evidence_storage, max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    detected_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["draft_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "sha256"], name="draft_upload_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:12]}"
+
+
+class ReportMessage(models.Model):
+    """A moderator's question or the reporter's answer, kept with the report."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                               related_name="+")
+    from_moderator = models.BooleanField(default=False)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'Question' if self.from_moderator else 'Answer'} on report {self.report_id}"

@@ -18,3 +18,16 @@ def incident_detail(request, slug: str):
         "chains": incident.chains.all(),
     }
     return render(request, "incidents/incident_detail.html", context)
+
+
+# --- Placeholders replaced by the reporter's journey (issue 6) ------------------------------
+from django.http import Http404  # noqa: E402
+
+
+def _todo(request, **kwargs):
+    raise Http404
+
+
+my_reports = draft_start = draft_step = draft_discard = draft_upload_remove = tx_hash_check = _todo
+report_detail = report_checks = report_evidence_add = report_answer = report_withdraw = _todo
+evidence_download = evidence_preview = _todo

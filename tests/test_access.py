@@ -13,6 +13,19 @@ PUBLIC = {
     "incidents/<slug:slug>/releases/<int:number>/<str:name>",  # their files
     "api/v1/incidents/<slug:slug>/releases/",
     "api/v1/incidents/<slug:slug>/register/",
+    # Signing up, in and out, and recovering a password (django-allauth).
+    "accounts/login/",
+    "accounts/logout/",
+    "accounts/inactive/",
+    "accounts/signup/",
+    "accounts/confirm-email/",  # "we sent you a mail" page after sign-up
+    "accounts/password/reset/",
+    "accounts/password/reset/done/",
+    "accounts/password/reset/key/done/",
+    "accounts/login/code/confirm/",
+    # The API's description and its documentation page (assets served locally).
+    "api/schema/",
+    "api/docs/",
 }
 SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1", "number": "1",
                "name": "reports.csv"}
