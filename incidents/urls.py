@@ -25,5 +25,6 @@ urlpatterns = [
     # API for reporters (token or session authentication).
     path("api/v1/reports/", api.ReportListCreate.as_view(), name="api-report-list"),
     path("api/v1/reports/<int:report_id>/", api.ReportDetail.as_view(), name="api-report-detail"),
-    path("api/v1/reports/<int:report_id>/evidence/", api.ReportEvidence.as_view(), name="api-report-evidence"),
+    path("api/v1/reports/<int:report_id>/evidence/", api.ReportEvidence.as_view(),
+         name="api-report-evidence"),
 ]
