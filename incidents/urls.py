@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import api, views
+from incidents import api, views, wizard
 
 app_name = "incidents"
 
@@ -9,12 +9,12 @@ urlpatterns = [
     path("incidents/<slug:slug>/", views.incident_detail, name="detail"),
     # The reporter's journey (login required; every report and file is the owner's only).
     path("reports/", views.my_reports, name="my-reports"),
-    path("reports/new/", views.draft_start, name="draft-start"),
-    path("reports/drafts/<int:draft_id>/<slug:step>/", views.draft_step, name="draft-step"),
-    path("reports/drafts/<int:draft_id>/discard/", views.draft_discard, name="draft-discard"),
-    path("reports/drafts/<int:draft_id>/uploads/<int:upload_id>/remove/", views.draft_upload_remove,
+    path("reports/new/", wizard.draft_start, name="draft-start"),
+    path("reports/drafts/<int:draft_id>/<slug:step>/", wizard.draft_step, name="draft-step"),
+    path("reports/drafts/<int:draft_id>/discard/", wizard.draft_discard, name="draft-discard"),
+    path("reports/drafts/<int:draft_id>/uploads/<int:upload_id>/remove/", wizard.draft_upload_remove,
          name="draft-upload-remove"),
-    path("reports/check-tx/", views.tx_hash_check, name="tx-hash-check"),
+    path("reports/check-tx/", wizard.tx_hash_check, name="tx-hash-check"),
     path("reports/<int:report_id>/", views.report_detail, name="report-detail"),
     path("reports/<int:report_id>/checks/", views.report_checks, name="report-checks"),
     path("reports/<int:report_id>/evidence/", views.report_evidence_add, name="report-evidence-add"),

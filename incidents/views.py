@@ -28,6 +28,6 @@ def _todo(request, **kwargs):
     raise Http404
 
 
-my_reports = draft_start = draft_step = draft_discard = draft_upload_remove = tx_hash_check = _todo
+my_reports = _todo
 report_detail = report_checks = report_evidence_add = report_answer = report_withdraw = _todo
 evidence_download = evidence_preview = _todo
