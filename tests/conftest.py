@@ -107,8 +107,9 @@ def private_evidence_storage(monkeypatch, tmp_path):
     """
     from django.core.files.storage import FileSystemStorage
 
-    from incidents.models import Evidence
+    from incidents.models import DraftUpload, Evidence
 
     storage = FileSystemStorage(location=tmp_path / "evidence")
-    monkeypatch.setattr(Evidence._meta.get_field("file"), "storage", storage)
+    for model in (Evidence, DraftUpload):
+        monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
     return storage
