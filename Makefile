@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_FLAGS := $(if $(filter 1 true yes,$(DEMO_SMOKE)),--smoke,)
 
-.PHONY: install demo test lint check clean
+# Browser journeys run in Debian's chromium (Playwright drives it; it never downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install demo test lint check clean browser
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -21,8 +24,16 @@ node_modules/.installed: package.json package-lock.json
 demo: install
 	$(PY) manage.py demo $(DEMO_FLAGS)
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# Installs chromium from Debian when it is missing and this user may (root with apt-get);
+# otherwise the browser tests say they were skipped and why (CI requires them).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core; \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -32,4 +43,4 @@ check: install
 	$(PY) manage.py check
 
 clean:
-	rm -rf var/test-lossproof.sqlite3* var/build .pytest_cache
+	rm -rf var/test-lossproof.sqlite3* var/build var/test-artifacts .pytest_cache

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
@@ -122,6 +123,9 @@ def _users() -> DemoAccounts:
                                              defaults={"email": accounts.reporter_email})
     reporter.set_password(accounts.reporter_password)
     reporter.save()
+    for user in (admin, reporter):  # sign-in by email needs a confirmed address (allauth)
+        EmailAddress.objects.update_or_create(user=user, email=user.email,
+                                              defaults={"verified": True, "primary": True})
     return accounts
 
 

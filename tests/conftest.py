@@ -44,12 +44,19 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil):
+def worker_evidence_root(tmp_path_factory) -> Path:
+    """The evidence folder the session's worker reads; tests whose worker checks files store there."""
+    return tmp_path_factory.mktemp("worker-evidence")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
     """A real `celery -A config worker` process consuming this session's queue, reading anvil."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {"DATABASE_URL": database_url, "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}"}
+    env = {"DATABASE_URL": database_url, "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}",
+           "EVIDENCE_ROOT": str(worker_evidence_root)}
     with worker_process(queue=TEST_QUEUE, env=env, log_path=log_path) as process:
         yield process
 

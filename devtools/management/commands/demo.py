@@ -96,8 +96,8 @@ class Command(BaseCommand):
             f"Lossproof demo: http://127.0.0.1:{port}/",
             f"  admin (moderator):  http://127.0.0.1:{port}/admin/  user admin  "
             f"password {accounts.admin_password}",
-            f"  reporter:           {accounts.reporter_email}  user demo-reporter  "
-            f"password {accounts.reporter_password}",
+            f"  reporter:           http://127.0.0.1:{port}/accounts/login/  email "
+            f"{accounts.reporter_email}  password {accounts.reporter_password}",
             f"  local chain:        {chain_url} (chain id {ANVIL_CHAIN_ID})",
             f"  worker log:         {logs / 'worker.log'}",
             "Press Ctrl-C to stop everything the demo started.",

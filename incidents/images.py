@@ -1,0 +1,54 @@
+"""Decode evidence images safely and make the metadata-free copies people look at."""
+
+import io
+import warnings
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from incidents.uploads import EvidenceFileError
+
+FORMATS = ("PNG", "JPEG")
+
+
+def image_decode(data: bytes) -> Image.Image:
+    """Decode a PNG or JPEG fully, refusing bombs and anything Pillow cannot read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            _pixels_check(image)
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb_error() from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise EvidenceFileError(_("This image cannot be read: it is damaged or not really a PNG or "
+                                  "JPEG picture. Save it again as PNG or JPEG and retry.")) from exc
+    return image
+
+
+def _pixels_check(image: Image.Image) -> None:
+    # The header is read before any pixel: refusing here costs no memory.
+    width, height = image.size
+    if width * height > settings.IMAGE_MAX_PIXELS:
+        raise _bomb_error()
+
+
+def _bomb_error() -> EvidenceFileError:
+    return EvidenceFileError(_("This image declares more than %(limit)s pixels, which is far larger "
+                               "than any screenshot or scan. Send a smaller copy.")
+                             % {"limit": f"{settings.IMAGE_MAX_PIXELS:,}"})
+
+
+def image_preview(data: bytes) -> bytes:
+    """Return a PNG copy of the image, upright and without EXIF, GPS, text or colour-profile data."""
+    image = ImageOps.exif_transpose(image_decode(data))
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    # A new image from raw pixels carries no info dict, so nothing of the original's metadata
+    # can be written out again by the encoder.
+    clean = Image.frombytes(image.mode, image.size, image.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="PNG")
+    return out.getvalue()
