@@ -7,9 +7,12 @@ from functools import partial
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from incidents.images import image_decode
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
 from incidents.models import (
@@ -23,9 +26,14 @@ from incidents.models import (
     Incident,
     IncidentChain,
     Report,
+    ReportMessage,
     ReportSource,
+    ReportStatus,
     SafelistedAddress,
+    evidence_storage,
 )
+from incidents.secrets import secret_check_file, secret_check_text
+from incidents.uploads import EvidenceFileError, EvidenceTooLarge
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -94,11 +102,6 @@ def report_create(
     return report
 
 
-
-class EvidenceFileError(ValueError):
-    """An upload that cannot be stored; the message says why and what is accepted."""
-
-
 # What each kind may contain, checked by content, never by file name.
 EVIDENCE_TYPES = {
     EvidenceKind.SUPPORT_EMAIL: {"message/rfc822"},
@@ -137,19 +140,46 @@ def _text_type(head: bytes) -> str:
     return "text/csv" if ("," in text or ";" in text) else ""
 
 
+def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existing_bytes: int) -> str:
+    """Check an upload against the limits, its kind's types, image safety and secrets; return its type."""
+    _limits_check(size=len(data), existing_count=existing_count, existing_bytes=existing_bytes)
+    detected = evidence_detect_type(data)
+    if kind not in EVIDENCE_TYPES or detected not in EVIDENCE_TYPES[kind]:
+        allowed = ", ".join(sorted(EVIDENCE_TYPES.get(kind, set()))) or _("none")
+        raise EvidenceFileError(
+            _("This file is not accepted as %(kind)s: its content is %(detected)s; accepted: %(allowed)s.")
+            % {"kind": kind, "detected": detected or _("of an unknown type"), "allowed": allowed})
+    if detected.startswith("image/"):
+        image_decode(data)
+    secret_check_file(data)
+    return detected
+
+
+def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> None:
+    if size == 0:
+        raise EvidenceFileError(_("This file is empty."))
+    if size > settings.EVIDENCE_MAX_BYTES:
+        raise EvidenceTooLarge(_("This file is larger than %(limit)s, the most one file may be.")
+                               % {"limit": filesizeformat(settings.EVIDENCE_MAX_BYTES)})
+    if existing_count >= settings.EVIDENCE_MAX_FILES:
+        raise EvidenceTooLarge(_("This report already has %(count)s files, the most it may hold. "
+                                 "Remove one before adding another.") % {"count": existing_count})
+    if existing_bytes + size > settings.EVIDENCE_MAX_REPORT_BYTES:
+        raise EvidenceTooLarge(_("This file would take the report's files over %(limit)s in total.")
+                               % {"limit": filesizeformat(settings.EVIDENCE_MAX_REPORT_BYTES)})
+
+
 @transaction.atomic
 def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str = "") -> Evidence:
     """Store a file privately under its sha256 and queue its checks once the transaction commits."""
-    if len(data) == 0 or len(data) > settings.EVIDENCE_MAX_BYTES:
-        raise EvidenceFileError(f"A file must hold between 1 byte and {settings.EVIDENCE_MAX_BYTES} bytes.")
-    detected = evidence_detect_type(data)
-    if kind not in EVIDENCE_TYPES or detected not in EVIDENCE_TYPES[kind]:
-        allowed = ", ".join(sorted(EVIDENCE_TYPES.get(kind, set()))) or "none"
-        raise EvidenceFileError(f"This file is not accepted as {kind}: its content is "
-                                f"{detected or 'of an unknown type'}; accepted: {allowed}.")
+    # Locking the report makes two concurrent uploads count each other against the quota.
+    Report.objects.select_for_update().filter(pk=report.pk).exists()
+    totals = report.evidence.aggregate(count=Count("id"), size=Sum("size"))
+    detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
+                                     existing_bytes=totals["size"] or 0)
     digest = hashlib.sha256(data).hexdigest()
     if report.evidence.filter(sha256=digest).exists():
-        raise EvidenceFileError("This file is already attached to the report.")
+        raise EvidenceFileError(_("This file is already attached to the report."))
     evidence = Evidence(report=report, kind=kind, sha256=digest, size=len(data), detected_type=detected,
                         original_name=_safe_name(original_name))
     evidence.file.save(digest, ContentFile(data), save=False)
@@ -195,3 +225,64 @@ def reports_import(*, incident: Incident, rows: list) -> list[Report]:
 
     transaction.on_commit(queue)
     return reports
+
+
+@transaction.atomic
+def report_withdraw(*, report: Report) -> None:
+    """Erase a report with its claims, evidence, checks, messages and attestations, then its files."""
+    names = list(Evidence.objects.filter(report_id=report.pk).values_list("file", flat=True))
+    # Every model hanging on a report cascades (claims, evidence, check results, messages,
+    # attestations), so one delete erases it all; the register reads reports from the database.
+    Report.objects.filter(pk=report.pk).delete()
+    draft_files_delete(names=names)
+
+
+def draft_files_delete(*, names: list[str]) -> None:
+    """Delete files from evidence storage once the surrounding transaction commits."""
+    storage = evidence_storage()
+    # After commit only: a rolled-back erasure must not leave rows pointing at missing files.
+    transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+
+
+MESSAGE_MAX = 5000
+
+
+def _message_body_clean(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValueError(_("Write a message first."))
+    if len(body) > MESSAGE_MAX:
+        raise ValueError(_("A message may hold at most %(max)s characters; this one has %(count)s.")
+                         % {"max": f"{MESSAGE_MAX:,}", "count": f"{len(body):,}"})
+    if any(not char.isprintable() and char not in "\n\r\t" for char in body):
+        raise ValueError(_("This message contains control characters. "
+                           "Type it again or paste it as plain text."))
+    return body
+
+
+@transaction.atomic
+def report_answer(*, report: Report, author, body: str) -> ReportMessage:
+    """Store the reporter's answer and hand a report waiting on it back to moderators."""
+    body = _message_body_clean(body)
+    secret_check_text(body)
+    message = ReportMessage.objects.create(report=report, author=author, from_moderator=False, body=body)
+    _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
+    return message
+
+
+@transaction.atomic
+def report_question_ask(*, report: Report, moderator, body: str) -> ReportMessage:
+    """Store a moderator's question and put the report in needs_info until the reporter answers."""
+    # No secret check: moderators quote transaction hashes, which the text check would refuse.
+    body = _message_body_clean(body)
+    message = ReportMessage.objects.create(report=report, author=moderator, from_moderator=True, body=body)
+    movable = [status for status in ReportStatus if status != ReportStatus.WITHDRAWN]
+    _status_move(report, frm=movable, to=ReportStatus.NEEDS_INFO)
+    return message
+
+
+def _status_move(report: Report, *, frm: list[str], to: str) -> None:
+    # A conditional UPDATE, so that a decision made meanwhile is not overwritten by a stale copy.
+    moved = Report.objects.filter(pk=report.pk, status__in=frm).update(status=to, updated_at=timezone.now())
+    if moved:
+        report.status = to
