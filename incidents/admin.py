@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import (
     Asset,
@@ -12,9 +13,11 @@ from incidents.models import (
     LeakedKeyHash,
     LiaisonBinding,
     Report,
+    ReportMessage,
     SafelistedAddress,
     TicketAttestation,
 )
+from incidents.services import report_question_ask
 from verification.models import CheckResult
 
 
@@ -87,6 +90,20 @@ class CheckResultInline(admin.TabularInline):
         return False
 
 
+class ReportMessageInline(admin.StackedInline):
+    """Questions to the reporter and their answers; staff may add a question, never edit one."""
+
+    model = ReportMessage
+    extra = 1
+    fields = ("from_moderator", "author", "created_at", "body")
+    readonly_fields = ("from_moderator", "author", "created_at")
+    can_delete = False
+    verbose_name = _("message to the reporter")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     list_display = ("id", "incident", "source", "status", "tier", "claimed_loss_usd",
@@ -95,8 +112,19 @@ class ReportAdmin(admin.ModelAdmin):
     search_fields = ("id", "contact_email", "support_ticket_id", "claims__tx_hash")
     readonly_fields = ("tier", "flags", "verified_loss_usd", "source", "source_file", "source_row",
                        "decided_at", "created_at", "updated_at")
-    inlines = [ClaimInline, EvidenceInline, CheckResultInline]
+    inlines = [ClaimInline, EvidenceInline, CheckResultInline, ReportMessageInline]
     date_hierarchy = "submitted_at"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ReportMessage:
+            return super().save_formset(request, form, formset, change)
+        # A new message is a question: asking goes through the service, which also moves the
+        # report to needs_info; the change message the admin logs reads these three lists.
+        formset.new_objects = [
+            report_question_ask(report=form.instance, moderator=request.user, body=row.cleaned_data["body"])
+            for row in formset.extra_forms if row.has_changed() and not row.cleaned_data.get("DELETE")
+        ]
+        formset.changed_objects, formset.deleted_objects = [], []
 
 
 @admin.register(LiaisonBinding)

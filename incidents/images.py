@@ -14,25 +14,25 @@ FORMATS = ("PNG", "JPEG")
 
 def image_decode(data: bytes) -> Image.Image:
     """Decode a PNG or JPEG fully, refusing bombs and anything Pillow cannot read."""
+    image = _image_run(Image.open, io.BytesIO(data), formats=FORMATS)
+    # The header is read before any pixel: refusing here costs no memory.
+    width, height = image.size
+    if width * height > settings.IMAGE_MAX_PIXELS:
+        raise _bomb_error()
+    _image_run(image.load)
+    return image
+
+
+def _image_run(action, *args, **kwargs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-            _pixels_check(image)
-            image.load()
+            return action(*args, **kwargs)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb_error() from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise EvidenceFileError(_("This image cannot be read: it is damaged or not really a PNG or "
                                   "JPEG picture. Save it again as PNG or JPEG and retry.")) from exc
-    return image
-
-
-def _pixels_check(image: Image.Image) -> None:
-    # The header is read before any pixel: refusing here costs no memory.
-    width, height = image.size
-    if width * height > settings.IMAGE_MAX_PIXELS:
-        raise _bomb_error()
 
 
 def _bomb_error() -> EvidenceFileError:

@@ -1,8 +1,10 @@
 """Refuse secrets before anything is stored: Lossproof never asks for them (DESIGN.md)."""
 
 import hashlib
+import io
 import math
 import re
+import zipfile
 from collections import Counter
 from functools import cache
 from importlib import resources
@@ -38,19 +40,27 @@ BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58 = f"[{BASE58}]"
 SEED_WORDS = 12  # the shortest BIP39 phrase
 TOKEN_MIN = 32
+BASE58_PLAIN_MAX = 52
+# Decompressed bytes of a spreadsheet read for the scan: far more than any real export holds,
+# and a zip bomb stops here (the export parser refuses it with its own message).
+XLSX_SCAN_MAX = 64 * 1024 * 1024
 ENTROPY_MIN = 4.2  # bits per character; random keys score near 5, words and ids below 4
 
-WORD = re.compile(r"[A-Za-z]+")
+WORD = re.compile(r"[a-z]+")
 HEX_KEY = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 WIF = re.compile(rf"(?<!{_B58})[5KL]{_B58}{{50,51}}(?!{_B58})")
 EXTENDED = re.compile(rf"(?<![0-9A-Za-z])[xyztuvYZUV]prv{_B58}{{100,115}}(?![0-9A-Za-z])")
 PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+# LABELLED and WORD_RUN run on lower-cased text: a case-insensitive regex is several times slower.
 LABELLED = re.compile(
-    r"(?-i:(?<![a-z]))(?:api[\s_-]*secret|secret(?:[\s_-]*key)?|private[\s_-]*key|password|passphrase"
-    r"|passwd)[\"']?\s*[:=]\s*[\"']?(?=[^\s\"',;]*[A-Za-z0-9])[^\s\"',;]{4,}",
-    re.IGNORECASE,
+    r"(?<![a-z])(?:api[\s_-]*secret|secret(?:[\s_-]*key)?|private[\s_-]*key|password|passphrase|passwd)"
+    r"[\"']?\s*[:=]\s*[\"']?(?=[^\s\"',;]*[a-z0-9])[^\s\"',;]{4,}"
 )
+# Runs of at least twelve 3-to-8-letter words (the lengths of BIP39 words) with short gaps of
+# digits, punctuation or space between them; only these are looked up in the word list.
+WORD_RUN = re.compile(r"(?<![a-z])(?:[a-z]{3,8}[^a-z]{1,16}){11,}[a-z]{3,8}(?![a-z])")
 TOKEN = re.compile(rf"(?<![\w+/=-])[\w+/=-]{{{TOKEN_MIN},}}")
+XML_TAG = re.compile(r"<[^>]*>")
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MONERO_ADDRESS = re.compile(rf"[48]{_B58}{{94}}|[48]{_B58}{{105}}")
@@ -80,6 +90,24 @@ def secret_check_file(data: bytes) -> None:
     # Only patterns that random-looking file content (DKIM signatures, message ids, transaction
     # ids in exports) cannot match by chance; latin-1 maps every byte, so binaries are scanned too.
     _check_common(data.decode("latin-1"))
+    if data.startswith(b"PK\x03\x04"):
+        _check_common(_xlsx_text(data))
+
+
+def _xlsx_text(data: bytes) -> str:
+    """Return the cell text of a spreadsheet, whose XML is compressed and so unseen by a raw scan."""
+    parts, budget = [], XLSX_SCAN_MAX
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                if budget > 0 and name.startswith("xl/") and name.endswith(".xml"):
+                    with archive.open(name) as member:
+                        part = member.read(budget).decode("utf-8", errors="replace")
+                    budget -= len(part)
+                    parts.append(XML_TAG.sub(" ", part))
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return ""  # an archive that cannot be read is refused by the export parser, not here
+    return " ".join(parts)
 
 
 def _check_common(text: str) -> None:
@@ -89,9 +117,10 @@ def _check_common(text: str) -> None:
         raise SecretRefused("extended_key")
     if any(_wif_valid(match.group()) for match in WIF.finditer(text)):
         raise SecretRefused("wif_key")
-    if LABELLED.search(text):
+    lowered = text.lower()
+    if LABELLED.search(lowered):
         raise SecretRefused("labelled")
-    if _has_seed_phrase(text):
+    if any(_has_seed_phrase(run.group()) for run in WORD_RUN.finditer(lowered)):
         raise SecretRefused("seed_phrase")
 
 
@@ -102,12 +131,12 @@ def bip39_words() -> frozenset[str]:
     return frozenset(path.read_text(encoding="utf-8").split())
 
 
-def _has_seed_phrase(text: str) -> bool:
+def _has_seed_phrase(lowered: str) -> bool:
     # Digits and punctuation between words ("1. abandon 2. ability") do not break a run; any
     # other word does, which keeps ordinary sentences with a few list words out.
     words, run = bip39_words(), 0
-    for match in WORD.finditer(text):
-        run = run + 1 if match.group().lower() in words else 0
+    for word in WORD.findall(lowered):
+        run = run + 1 if word in words else 0
         if run >= SEED_WORDS:
             return True
     return False
@@ -147,7 +176,9 @@ def _looks_random(token: str) -> bool:
 
 def _is_address(token: str) -> bool:
     # Checksummed Ethereum addresses mix cases; base58 public keys and addresses of other chains
-    # (Solana, Polkadot, Tron, Bitcoin legacy) stay under 49 characters; Monero's are longer.
+    # (Solana, Polkadot, Tron, Bitcoin legacy) stay under 49 characters and Monero's are longer.
+    # Up to WIF length, base58 is let through: a real WIF key has already been refused by its
+    # checksum, and Binance-style secrets are 64 characters long.
     if ETH_ADDRESS.fullmatch(token) or MONERO_ADDRESS.fullmatch(token):
         return True
-    return all(char in BASE58 for char in token) and len(token) <= 48
+    return all(char in BASE58 for char in token) and len(token) <= BASE58_PLAIN_MAX

@@ -1,6 +1,7 @@
 """Incident and report services: every write to these models goes through here."""
 
 import hashlib
+import unicodedata
 from dataclasses import asdict
 from functools import partial
 
@@ -30,13 +31,15 @@ from incidents.models import (
     ReportSource,
     ReportStatus,
     SafelistedAddress,
-    evidence_storage,
 )
 from incidents.secrets import secret_check_file, secret_check_text
 from incidents.uploads import EvidenceFileError, EvidenceTooLarge
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Text-looking starts of formats Lossproof does not accept, so that a GIF/script polyglot or a
+# shell script with a comma in it is never taken for a CSV.
+FOREIGN_MAGIC = (b"GIF87a", b"GIF89a", b"#!", b"<?", b"{\\rtf", b"%!PS", b"BZh", b"\x1f\x8b")
 
 
 @transaction.atomic
@@ -124,7 +127,7 @@ def evidence_detect_type(data: bytes) -> str:
         return "image/jpeg"
     if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in data[:65536]:
         return XLSX
-    if b"\x00" in head:
+    if b"\x00" in head or head.startswith(FOREIGN_MAGIC):
         return ""
     return _text_type(head)
 
@@ -156,11 +159,13 @@ def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existi
 
 
 def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> None:
+    bounds = {"max": settings.EVIDENCE_MAX_BYTES, "human": filesizeformat(settings.EVIDENCE_MAX_BYTES)}
     if size == 0:
-        raise EvidenceFileError(_("This file is empty."))
+        raise EvidenceFileError(_("This file is empty. A file must hold between 1 byte and %(max)s bytes "
+                                  "(%(human)s).") % bounds)
     if size > settings.EVIDENCE_MAX_BYTES:
-        raise EvidenceTooLarge(_("This file is larger than %(limit)s, the most one file may be.")
-                               % {"limit": filesizeformat(settings.EVIDENCE_MAX_BYTES)})
+        raise EvidenceTooLarge(_("This file is too large. A file must hold between 1 byte and %(max)s "
+                                 "bytes (%(human)s).") % bounds)
     if existing_count >= settings.EVIDENCE_MAX_FILES:
         raise EvidenceTooLarge(_("This report already has %(count)s files, the most it may hold. "
                                  "Remove one before adding another.") % {"count": existing_count})
@@ -173,7 +178,7 @@ def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> Non
 def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str = "") -> Evidence:
     """Store a file privately under its sha256 and queue its checks once the transaction commits."""
     # Locking the report makes two concurrent uploads count each other against the quota.
-    Report.objects.select_for_update().filter(pk=report.pk).exists()
+    Report.objects.select_for_update().values("pk").get(pk=report.pk)
     totals = report.evidence.aggregate(count=Count("id"), size=Sum("size"))
     detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
                                      existing_bytes=totals["size"] or 0)
@@ -239,9 +244,16 @@ def report_withdraw(*, report: Report) -> None:
 
 def draft_files_delete(*, names: list[str]) -> None:
     """Delete files from evidence storage once the surrounding transaction commits."""
-    storage = evidence_storage()
+    storage = Evidence._meta.get_field("file").storage  # drafts' uploads live in the same storage
+    names = [name for name in names if name]
+
+    def delete() -> None:
+        for name in names:
+            storage.delete(name)
+
     # After commit only: a rolled-back erasure must not leave rows pointing at missing files.
-    transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+    # Robust: the rows are gone by then, so a storage hiccup is logged, not shown to the reporter.
+    transaction.on_commit(delete, robust=True)
 
 
 MESSAGE_MAX = 5000
@@ -254,7 +266,7 @@ def _message_body_clean(body: str) -> str:
     if len(body) > MESSAGE_MAX:
         raise ValueError(_("A message may hold at most %(max)s characters; this one has %(count)s.")
                          % {"max": f"{MESSAGE_MAX:,}", "count": f"{len(body):,}"})
-    if any(not char.isprintable() and char not in "\n\r\t" for char in body):
+    if any(unicodedata.category(char) == "Cc" and char not in "\n\r\t" for char in body):
         raise ValueError(_("This message contains control characters. "
                            "Type it again or paste it as plain text."))
     return body

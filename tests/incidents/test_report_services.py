@@ -1,0 +1,220 @@
+"""A reporter withdraws a report or answers a moderator's question; a moderator asks one."""
+
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from incidents.models import Claim, Evidence, ReportMessage, ReportStatus, TicketAttestation
+from incidents.secrets import SecretRefused
+from incidents.services import evidence_attach, report_answer, report_question_ask, report_withdraw
+from registry.exports import report_ref, report_rows
+from tests.factories import ClaimFactory, ExchangeFactory, IncidentFactory, ReportFactory, UserFactory
+from verification.models import CheckResult
+
+pytestmark = pytest.mark.django_db
+
+SEED = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+NOON = datetime(2022, 11, 20, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def moderator():
+    return UserFactory(role=Role.MODERATOR, is_staff=True, is_superuser=True)
+
+
+def full_report(incident, tag: str):
+    """A report with everything that can hang on it: claims, files, checks, messages, attestations."""
+    exchange = incident.exchanges.first() or ExchangeFactory(incident=incident)
+    report = ReportFactory(incident=incident, exchange=exchange, support_ticket_id="12345678")
+    claim = ClaimFactory(report=report)
+    evidence = evidence_attach(report=report, kind="trade_export",
+                               data=f"Date(UTC),Pair,Side\n2022-11-20,PUMPUSDT,BUY,{tag}\n".encode())
+    for subject in ({"claim": claim}, {"evidence": evidence}, {}):
+        CheckResult.objects.create(report=report, check_name="tx_exists", outcome="pass",
+                                   started_at=NOON, finished_at=NOON, **subject)
+    moderator = UserFactory(role=Role.MODERATOR)
+    report_question_ask(report=report, moderator=moderator, body="Which wallet did you use?")
+    report_answer(report=report, author=report.reporter, body="My Ledger.")
+    TicketAttestation.objects.create(report=report, exchange=exchange, ticket_id="12345678",
+                                     answer="attested", answered_by=UserFactory(role=Role.LIAISON))
+    return report
+
+
+def test_withdrawing_erases_the_report_and_everything_on_it(private_evidence_storage,
+                                                            django_capture_on_commit_callbacks):
+    incident = IncidentFactory()
+    report, kept = full_report(incident, "a"), full_report(incident, "b")
+    path = Path(private_evidence_storage.path(report.evidence.get().file.name))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report_withdraw(report=report)
+
+    for model in (Claim, Evidence, CheckResult, ReportMessage, TicketAttestation):
+        assert not model.objects.filter(report_id=report.pk).exists()
+        assert model.objects.filter(report=kept).exists()
+    assert not path.exists()
+    assert [path.name for path in Path(private_evidence_storage.location).rglob("*") if path.is_file()] == [
+        kept.evidence.get().sha256]
+
+
+def test_files_stay_until_the_erasure_commits(private_evidence_storage, django_capture_on_commit_callbacks):
+    report = full_report(IncidentFactory(), "a")
+    path = Path(private_evidence_storage.path(report.evidence.get().file.name))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report_withdraw(report=report)
+        assert path.exists()  # a rollback now would still find every file its rows point at
+
+    for callback in callbacks:
+        callback()
+    assert not path.exists()
+
+
+def test_a_withdrawn_report_is_no_longer_in_the_register(django_capture_on_commit_callbacks):
+    incident = IncidentFactory()
+    report, kept = full_report(incident, "a"), full_report(incident, "b")
+    assert {row[0] for row in report_rows(incident=incident)} == {report_ref(report.pk), report_ref(kept.pk)}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report_withdraw(report=report)
+
+    assert [row[0] for row in report_rows(incident=incident)] == [report_ref(kept.pk)]
+
+
+def test_a_question_puts_the_report_in_needs_info(moderator):
+    report = ReportFactory(status=ReportStatus.NEEDS_REVIEW)
+
+    message = report_question_ask(report=report, moderator=moderator, body="  Which exchange account?  ")
+
+    assert (message.from_moderator, message.author) == (True, moderator)
+    assert message.body == "Which exchange account?"
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_INFO
+
+
+def test_a_question_may_quote_a_transaction_hash(moderator):
+    report = ReportFactory()
+
+    report_question_ask(report=report, moderator=moderator, body="Is 0x" + "ab" * 32 + " yours?")
+
+    assert report.messages.count() == 1
+
+
+def test_an_answer_hands_the_report_back_to_moderators(moderator):
+    report = ReportFactory(status=ReportStatus.NEEDS_INFO)
+
+    message = report_answer(report=report, author=report.reporter, body="\nIt was my Binance account.\n")
+
+    assert (message.from_moderator, message.body) == (False, "It was my Binance account.")
+    assert report.status == ReportStatus.NEEDS_REVIEW
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_REVIEW
+
+
+def test_an_answer_leaves_a_decision_taken_meanwhile_in_place():
+    report = ReportFactory(status=ReportStatus.NEEDS_INFO)
+    type(report).objects.filter(pk=report.pk).update(status=ReportStatus.VERIFIED)
+
+    report_answer(report=report, author=report.reporter, body="Here is more detail.")
+
+    report.refresh_from_db()
+    assert report.status == ReportStatus.VERIFIED and report.messages.count() == 1
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (f"My words: {SEED}", "seed_phrase"), ("password: hunter2!", "labelled"), ("key " + "cd" * 32, "hex_key"),
+])
+def test_an_answer_holding_a_secret_is_refused_and_nothing_is_stored(body, kind):
+    report = ReportFactory(status=ReportStatus.NEEDS_INFO)
+
+    with pytest.raises(SecretRefused) as caught:
+        report_answer(report=report, author=report.reporter, body=body)
+
+    assert caught.value.kind == kind
+    assert not report.messages.exists()
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_INFO
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("", "Write a message"), ("   \n\t ", "Write a message"), ("x" * 5001, "at most 5,000 characters"),
+    ("ok\x00\x1b[2J", "control characters"),
+])
+def test_an_empty_overlong_or_garbled_message_is_refused(moderator, body, message):
+    report = ReportFactory(status=ReportStatus.NEEDS_INFO)
+
+    with pytest.raises(ValueError, match=message):
+        report_answer(report=report, author=report.reporter, body=body)
+    with pytest.raises(ValueError, match=message):
+        report_question_ask(report=report, moderator=moderator, body=body)
+
+    assert not report.messages.exists()
+
+
+def test_an_answer_in_any_script_with_emoji_and_non_breaking_spaces_is_kept():
+    report = ReportFactory()
+    body = "Merci\u00a0! 我的账户被盗了 👨\u200d👩\u200d👧\nLine two\twith a tab"
+
+    assert report_answer(report=report, author=report.reporter, body=body).body == body
+
+
+def test_a_message_of_exactly_5000_characters_is_kept():
+    report = ReportFactory()
+
+    assert len(report_answer(report=report, author=report.reporter, body="y" * 5000).body) == 5000
+
+
+class FormScraper(HTMLParser):
+    """Collect what a browser would submit for the page's form, as a dict of field -> value."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._textarea = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in ("submit", "file", "button"):
+            if attrs.get("type") not in ("checkbox", "radio"):
+                self.data[attrs["name"]] = attrs.get("value") or ""
+            elif "checked" in attrs:
+                self.data[attrs["name"]] = attrs.get("value", "on")
+        elif tag == "select":
+            self._select = attrs.get("name")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea":
+            self._textarea = attrs.get("name")
+            self.data[self._textarea] = ""
+
+    def handle_endtag(self, tag):
+        self._select = None if tag == "select" else self._select
+        self._textarea = None if tag == "textarea" else self._textarea
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data.removeprefix("\n")
+
+
+def test_staff_ask_the_reporter_a_question_from_the_report_admin(client, moderator):
+    report = ReportFactory(status=ReportStatus.NEEDS_REVIEW)
+    report_question_ask(report=report, moderator=moderator, body="Earlier question")
+    report.refresh_from_db()
+    client.force_login(moderator)
+    url = reverse("admin:incidents_report_change", args=[report.pk])
+    page = client.get(url)
+    scraper = FormScraper()
+    scraper.feed(page.content.decode())
+    [body_field] = [name for name in scraper.data if name.startswith("messages-") and name.endswith("-body")
+                    and "__prefix__" not in name]
+
+    response = client.post(url, {**scraper.data, body_field: "Please send the police report."})
+
+    assert response.status_code == 302
+    assert list(report.messages.values_list("body", "from_moderator", "author")) == [
+        ("Earlier question", True, moderator.pk), ("Please send the police report.", True, moderator.pk)]
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_INFO
