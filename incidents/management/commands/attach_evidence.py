@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from incidents.models import EvidenceKind, Report
+from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, evidence_attach
 
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
             evidence = evidence_attach(report=report, kind=kind, data=data, original_name=path.name)
         except OSError as exc:
             raise CommandError(f"{path}: cannot read the file: {exc.strerror}", returncode=2) from None
-        except EvidenceFileError as exc:
+        except (EvidenceFileError, SecretRefused) as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
         if options["verbosity"]:
             message = f"Attached {path.name} as {kind} (sha256 {evidence.sha256})."

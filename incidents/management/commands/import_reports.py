@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from incidents.importers.sheet import Sheet, SheetError, SheetImport, SheetRow, parse_map
 from incidents.models import Incident
+from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, reports_import
 
 CHUNK_ROWS = 1_000  # rows written per transaction (per savepoint under --strict)
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         self._refuse_if_strict(rows, strict)
         try:
             created = self._import(target, rows, strict=strict)
-        except (SheetError, EvidenceFileError) as exc:
+        except (SheetError, EvidenceFileError, SecretRefused) as exc:
             kept = "nothing was imported" if strict else "chunks written before it stay; run again to finish"
             raise CommandError(f"{path}: {exc}; {kept}", returncode=2) from None
         self._summarise(sheet, rows, created, options["verbosity"])
