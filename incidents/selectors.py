@@ -1,8 +1,24 @@
 """Reusable reads of incidents and reports."""
 
-from django.db.models import Count, Q, QuerySet, Sum
+import hashlib
+import json
 
-from incidents.models import Incident, Report, ReportStatus
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from incidents.guidance import CHECKED_EVIDENCE, Standing
+from incidents.models import (
+    Claim,
+    ClaimKind,
+    ClaimStatus,
+    Evidence,
+    EvidenceKind,
+    Incident,
+    Report,
+    ReportDraft,
+    ReportStatus,
+)
+from verification.models import CheckResult, Outcome
+from verification.services import ticket_outcome
 
 
 def incident_list_visible(*, user) -> QuerySet[Incident]:
@@ -28,3 +44,85 @@ def incident_summary(*, incident: Incident) -> dict:
                       if value != ReportStatus.WITHDRAWN],
         "by_tier": sorted(by_tier.items()),
     }
+
+
+# --- The reporter's own reports (issue 6) -----------------------------------------------------
+
+
+def report_list_for_reporter(*, user) -> QuerySet[Report]:
+    """Return the user's reports, newest first; withdrawn ones are gone for them."""
+    return (Report.objects.active().filter(reporter=user).select_related("incident", "exchange")
+            .order_by("-submitted_at", "-id"))
+
+
+def report_drafts_of(*, user) -> QuerySet[ReportDraft]:
+    """Return the user's unfinished report drafts, most recently touched first."""
+    return ReportDraft.objects.filter(reporter=user).select_related("incident")
+
+
+def report_for_owner(*, user) -> QuerySet[Report]:
+    """Return the user's reports with everything their page shows loaded in a few queries."""
+    outside_claims = CheckResult.objects.filter(claim__isnull=True)
+    return report_list_for_reporter(user=user).prefetch_related(
+        Prefetch("claims", queryset=Claim.objects.select_related("exchange").prefetch_related(
+            "check_results")),
+        Prefetch("evidence", queryset=Evidence.objects.prefetch_related(
+            Prefetch("check_results", queryset=outside_claims))),
+        Prefetch("check_results", queryset=outside_claims.filter(evidence__isnull=True),
+                 to_attr="report_checks"),
+        "messages", "attestations",
+    )
+
+
+def evidence_visible(*, user) -> QuerySet[Evidence]:
+    """Staff see every file; a reporter sees the files of their own active reports only."""
+    evidence = Evidence.objects.select_related("report")
+    if user.is_staff:
+        return evidence
+    return evidence.filter(report__reporter=user).exclude(report__status=ReportStatus.WITHDRAWN)
+
+
+def report_pending(*, report: Report) -> bool:
+    """Say whether checks are still to come (on a report loaded by report_for_owner)."""
+    if report.status in (ReportStatus.SUBMITTED, ReportStatus.CHECKING):
+        return True
+    # A claim whose check errored keeps its results and waits for the re-check sweep: not pending.
+    if any(c.kind == ClaimKind.TRANSFER and c.status == ClaimStatus.UNCHECKED
+           and not c.check_results.all() for c in report.claims.all()):
+        return True
+    return any(e.kind in CHECKED_EVIDENCE and not e.check_results.all() for e in report.evidence.all())
+
+
+def report_standing(*, report: Report) -> Standing:
+    """Collect what the next-tier hints depend on (on a report loaded by report_for_owner)."""
+    claims = list(report.claims.all())
+    evidence_results = [r for e in report.evidence.all() for r in e.check_results.all()]
+    results = evidence_results + report.report_checks
+    ticket_status, _flags = ticket_outcome(results, list(report.attestations.all()))
+    transfers = [c for c in claims if c.kind == ClaimKind.TRANSFER]
+    verified = any(c.status == ClaimStatus.VERIFIED for c in claims)
+    return Standing(
+        tier=report.tier, flags=tuple(report.flags),
+        loss_proven=verified or _passed(results, "trade_loss_consistent"),
+        transfers=len(transfers),
+        transfers_pending=any(c.status == ClaimStatus.UNCHECKED for c in transfers),
+        has_trade_export=any(e.kind == EvidenceKind.TRADE_EXPORT for e in report.evidence.all()),
+        ticket_status=ticket_status, ticket_id=report.support_ticket_id,
+        exchange=report.exchange.name if report.exchange else "",
+        ownership_proven=_passed(results, "ownership_signature") or _passed(results, "leaked_key_membership"),
+    )
+
+
+def _passed(results, name: str) -> bool:
+    return any(r.check_name == name and r.outcome == Outcome.PASS for r in results)
+
+
+def report_version(*, report: Report) -> str:
+    """Return a short fingerprint of what the checks partial shows, to answer "nothing new" cheaply."""
+    results = [*report.report_checks, *(r for c in report.claims.all() for r in c.check_results.all()),
+               *(r for e in report.evidence.all() for r in e.check_results.all())]
+    state = [report.status, report.tier, report.flags, str(report.verified_loss_usd),
+             sorted((r.pk, r.outcome, r.finished_at.isoformat()) for r in results),
+             [(c.pk, c.status, str(c.usd_value)) for c in report.claims.all()],
+             [e.pk for e in report.evidence.all()]]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
