@@ -1,0 +1,347 @@
+"""Plain words for reporters: what each check found, what a tier means, how to reach the next one.
+
+Pure functions over stored names and outcomes (see verification/checks/*.py and
+verification/verdict.py), so the report page and its tests read the same sentences.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import ReportStatus, Tier
+from verification.verdict import EXCHANGE_CONFIRMED, FRAUD_FLAGS
+
+# Catalogue order: the order a reporter reads a transfer's story in.
+CHECK_ORDER = [
+    "tx_exists", "tx_succeeded", "tx_confirmed", "in_window", "sender_matches", "recipient_is_attacker",
+    "amount_matches", "not_claimed_elsewhere", "usd_value", "dkim_signature", "ticket_id",
+    "export_parsed", "trade_loss_consistent", "ownership_signature", "leaked_key_membership",
+]
+
+CHECK_TITLES = {
+    "tx_exists": _("Transaction found"),
+    "tx_succeeded": _("Transaction succeeded"),
+    "tx_confirmed": _("Transaction final"),
+    "in_window": _("During the incident"),
+    "sender_matches": _("Sent from your address"),
+    "recipient_is_attacker": _("Received by the attacker"),
+    "amount_matches": _("Amount and asset"),
+    "not_claimed_elsewhere": _("Not cited by another report"),
+    "usd_value": _("Value in US dollars"),
+    "dkim_signature": _("Email signature"),
+    "ticket_id": _("Ticket id"),
+    "export_parsed": _("Export readable"),
+    "trade_loss_consistent": _("Loss shown by the trades"),
+    "ownership_signature": _("Wallet ownership"),
+    "leaked_key_membership": _("API key in the leak"),
+}
+
+CHECK_SENTENCES = {
+    "tx_exists": {
+        "pass": _("The transaction exists on the chain."),
+        "fail": _("No transaction with this hash was found on this chain."),
+        "inconclusive": _("The transaction is known but is not in a block yet."),
+    },
+    "tx_succeeded": {
+        "pass": _("The transaction succeeded."),
+        "fail": _("The transaction failed on the chain (it was reverted), so it moved nothing."),
+    },
+    "tx_confirmed": {
+        "pass": _("The transaction is deep enough in the chain to count as final."),
+        "inconclusive": _("The transaction is too recent to count as final; it will be checked again."),
+    },
+    "in_window": {
+        "pass": _("It happened during the incident."),
+        "fail": _("It happened outside the incident's time window."),
+    },
+    "sender_matches": {
+        "pass": _("It was sent from the address you gave."),
+        "fail": _("It was not sent from the address you gave."),
+        "inconclusive": _("The sender was not compared: no sending address was given or none was found."),
+    },
+    "recipient_is_attacker": {
+        "pass": _("It went to a known attacker address."),
+        "fail": _("It did not go to a known attacker address."),
+    },
+    "amount_matches": {
+        "pass": _("The amount and asset match what you reported."),
+        "fail": _("The amount or asset differs from what you reported."),
+    },
+    "not_claimed_elsewhere": {
+        "pass": _("No earlier report cites this transfer."),
+        "fail": _("An earlier report already cites this transfer."),
+    },
+    "usd_value": {
+        "pass": _("It was valued in US dollars at the price of the day it happened."),
+        "inconclusive": _("It could not be valued in US dollars yet."),
+    },
+    "dkim_signature": {
+        "pass": _("The email's signature proves it was sent by the exchange's support domain."),
+        "fail": _("The email's signature does not prove that the exchange sent it."),
+        "inconclusive": _("The email's signature could not be checked."),
+    },
+    "ticket_id": {
+        "pass": _("The ticket id in the email matches the one in your report."),
+        "fail": _("The ticket id in the email does not match the one in your report."),
+        "inconclusive": _("The ticket id in the email could not be compared with your report."),
+    },
+    "export_parsed": {
+        "pass": _("Your trade-history export was read."),
+        "fail": _("Your trade-history export could not be read."),
+    },
+    "trade_loss_consistent": {
+        "pass": _("The trades in your export show a loss that fits the attack."),
+        "fail": _("The trades in your export do not show a loss that fits the attack."),
+        "inconclusive": _("The loss in your export could not be judged yet."),
+    },
+    "ownership_signature": {
+        "pass": _("Your signed message proves that you control the wallet."),
+        "fail": _("The signed message does not prove that you control the wallet."),
+    },
+    "leaked_key_membership": {
+        "pass": _("Your API key is among the keys that leaked."),
+        "fail": _("Your API key's fingerprint is not among the keys that leaked."),
+    },
+}
+
+OUTCOME_SENTENCES = {
+    "pass": _("This check passed."),
+    "fail": _("This check failed."),
+    "inconclusive": _("This check could not decide yet."),
+    "error": _("This check could not run this time; it will be tried again."),
+}
+
+OUTCOME_LABELS = {
+    "pass": _("passed"),
+    "fail": _("failed"),
+    "inconclusive": _("undecided"),
+    "error": _("could not run"),
+}
+
+REASON_SENTENCES = {
+    "pending": _("The transaction is waiting to be mined."),
+    "unconfirmed": _("Not enough blocks have followed it yet."),
+    "provider_error": _("The chain's servers did not answer properly."),
+    "providers_disagree": _("The chain's servers gave different answers, so none was trusted."),
+    "sender_mismatch": _("The sending address differs from yours."),
+    "recipient_not_attacker": _("The receiving address is not on the incident's attacker list."),
+    "recipient_safelisted": _("The receiving address belongs to an exchange, bridge or other known "
+                              "service, not to the attacker."),
+    "amount_mismatch": _("The amount moved differs from the amount you reported."),
+    "asset_mismatch": _("The asset moved differs from the asset you reported."),
+    "claimed_elsewhere": _("Another report submitted earlier cites the same transfer."),
+    "price_missing": _("No price is known yet for that asset on that day."),
+    "asset_unknown": _("The asset is not one the incident lists."),
+    "signature_invalid": _("The signature does not match the message: it was changed after it was sent."),
+    "key_expired": _("The signing key had been retired when the mail was sent."),
+    "signature_expired": _("The signature had expired when the mail was sent."),
+    "body_length_tag": _("The signature covers only part of the message."),
+    "unsigned": _("The mail carries no signature; forwarding by copy and paste removes it."),
+    "not_aligned": _("The signature is not from the domain the mail claims to come from."),
+    "domain_mismatch": _("The mail is signed, but not by the exchange's support domain."),
+    "key_unknown": _("The exchange's signing key is not known, so the signature could not be checked."),
+    "not_a_mail": _("The file is not an email message."),
+    "ticket_pattern_invalid": _("The exchange's ticket format is misconfigured; a moderator will look."),
+    "no_ticket_pattern": _("The exchange's ticket format is not known."),
+    "no_claimed_ticket": _("Your report cites no ticket id to compare with."),
+    "ticket_not_found": _("No ticket id was found in the mail."),
+    "ticket_mismatch": _("The mail names a different ticket id."),
+    "export_unreadable": _("The file is not a trade-history format Lossproof reads."),
+    "no_trades_in_window": _("It holds no trades inside the incident's time window."),
+    "no_loss": _("Its trades inside the window show no loss."),
+    "no_signature_match": _("The trades match neither the attack's pattern nor the loss you reported."),
+    "signature_malformed": _("The signature is not in the expected form (0x followed by 130 characters)."),
+    "signer_mismatch": _("The message was signed by another address."),
+    "hash_malformed": _("The fingerprint is not in the expected form."),
+    "not_in_leak": _("The key is not among the leaked ones."),
+}
+
+TIER_MEANINGS = {
+    Tier.T0: _("Self-reported: your word, with nothing yet that can be checked."),
+    Tier.T1: _("Documented: at least one checkable reference (a transaction hash, a ticket id or a "
+               "file), but nothing proven yet."),
+    Tier.T2: _("Loss proven: a transfer confirmed on the chain to an attacker address, or a loss shown "
+               "by your trade-history export."),
+    Tier.T3: _("Exchange-confirmed: the loss is proven and your exchange confirmed your support ticket, "
+               "by a signed email or through its liaison."),
+    Tier.T4: _("Corroborated: exchange-confirmed, and you proved that the account or wallet is yours "
+               "(or a second moderator signed off)."),
+}
+
+STATUS_MEANINGS = {
+    ReportStatus.SUBMITTED: _("Received. The automatic checks start in a moment."),
+    ReportStatus.CHECKING: _("The automatic checks are running."),
+    ReportStatus.NEEDS_REVIEW: _("The automatic checks are done; a moderator will review the report."),
+    ReportStatus.NEEDS_INFO: _("A moderator has a question for you: please answer below."),
+    ReportStatus.VERIFIED: _("A moderator verified the report."),
+    ReportStatus.PARTIALLY_VERIFIED: _("A moderator verified part of the report."),
+    ReportStatus.REJECTED: _("A moderator rejected the report."),
+    ReportStatus.WITHDRAWN: _("You withdrew the report."),
+}
+
+FLAG_SENTENCES = {
+    "tx_not_found": _("One of your transaction hashes was not found on its chain. Check the hash and the "
+                      "chain it was sent on."),
+    "tx_claimed_elsewhere": _("A transfer you cite is already cited by a report submitted earlier."),
+    "mail_forged": _("The support email's signature does not verify: the mail was changed after it was "
+                     "sent, or was not sent by who it names."),
+    "mail_wrong_domain": _("The support email is signed, but not by your exchange's support domain."),
+    "ticket_reused": _("The ticket id you cite is already cited by a report submitted earlier."),
+    "claim_exceeds_proof": _("The loss you claimed is larger than what the checks proved, by more than the "
+                             "incident allows. This is a warning: the proven part still counts."),
+}
+FRAUD_NOTE = _("Until a moderator resolves this, the report cannot rise above T1.")
+
+# Evidence kinds whose files are checked automatically; other kinds are read by moderators.
+CHECKED_EVIDENCE = frozenset({"support_email", "trade_export"})
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    name: str
+    title: str
+    outcome: str
+    outcome_label: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str
+    action: str = ""  # "evidence" (the upload form), "ownership" (the ownership page) or ""
+
+
+@dataclass(frozen=True)
+class FlagNote:
+    flag: str
+    text: str
+    fraud: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a report has shown so far, as far as the next tier depends on it."""
+
+    tier: str
+    flags: tuple[str, ...] = ()
+    loss_proven: bool = False
+    transfers: int = 0
+    transfers_pending: bool = False
+    has_trade_export: bool = False
+    ticket_status: str = "none"
+    ticket_id: str = ""
+    exchange: str = ""
+    ownership_proven: bool = False
+
+
+def check_sentence(name: str, outcome: str, reasons=()) -> str:
+    """Return what one check found, in plain words, with its reasons."""
+    sentence = CHECK_SENTENCES.get(name, {}).get(outcome) or OUTCOME_SENTENCES.get(outcome, "")
+    extra = [str(REASON_SENTENCES[r]) for r in _reason_keys(reasons) if r in REASON_SENTENCES]
+    return " ".join([str(sentence), *extra]).strip()
+
+
+def _reason_keys(reasons) -> list[str]:
+    # "duplicated_header:from" names the header; the plain sentence is the same for all of them.
+    return [str(r).split(":", 1)[0] for r in reasons or ()]
+
+
+def check_lines(results) -> list[CheckLine]:
+    """Turn stored check results (check_name, outcome, reasons) into lines in catalogue order."""
+    def order(result) -> int:
+        name = result.check_name
+        return CHECK_ORDER.index(name) if name in CHECK_ORDER else len(CHECK_ORDER)
+
+    return [CheckLine(r.check_name, str(CHECK_TITLES.get(r.check_name, r.check_name.replace("_", " "))),
+                      r.outcome, str(OUTCOME_LABELS.get(r.outcome, r.outcome)),
+                      check_sentence(r.check_name, r.outcome, r.reasons))
+            for r in sorted(results, key=order)]
+
+
+def tier_meaning(tier: str) -> str:
+    """Return what a tier says about a report."""
+    return str(TIER_MEANINGS.get(tier, ""))
+
+
+def status_meaning(status: str) -> str:
+    """Return what a workflow status means for the reporter."""
+    return str(STATUS_MEANINGS.get(status, ""))
+
+
+def flag_notes(flags) -> list[FlagNote]:
+    """Explain each flag; fraud signals say that they cap the tier."""
+    return [FlagNote(flag, _flag_text(flag), flag in FRAUD_FLAGS) for flag in flags]
+
+
+def _flag_text(flag: str) -> str:
+    text = str(FLAG_SENTENCES.get(flag, flag.replace("_", " ")))
+    return f"{text} {FRAUD_NOTE}" if flag in FRAUD_FLAGS else text
+
+
+def next_tier_hints(standing: Standing) -> list[Hint]:
+    """List what would raise the report to the next tier, most useful first."""
+    fraud = [flag for flag in standing.flags if flag in FRAUD_FLAGS]
+    if fraud:
+        return [Hint(_("A moderator first has to resolve what is flagged above. You can help by answering "
+                       "their questions or adding evidence."), "evidence")]
+    steps = {Tier.T0: _to_t1, Tier.T1: _to_t2, Tier.T2: _to_t3, Tier.T3: _to_t4}
+    step = steps.get(standing.tier)
+    return step(standing) if step else [Hint(_("This report has reached the highest tier, T4."))]
+
+
+def _to_t1(standing: Standing) -> list[Hint]:
+    return [Hint(_("Add one file that can be checked, such as a police report, your exchange's trade "
+                   "history or a support email: any checkable reference raises this report to T1."),
+                 "evidence")]
+
+
+def _to_t2(standing: Standing) -> list[Hint]:
+    hints = []
+    if standing.transfers_pending:
+        hints.append(Hint(_("Your transfers are still being checked on the chain. One confirmed to an "
+                            "attacker address raises this report to T2.")))
+    elif standing.transfers:
+        hints.append(Hint(_("None of your transfers is confirmed yet as going to an attacker address (see "
+                            "the checks below). One that is would raise this report to T2.")))
+    export = (_("Your trade-history export did not show the loss (see its checks). An export covering the "
+                "whole incident window would raise this report to T2.") if standing.has_trade_export
+              else _("A trade-history export from your exchange (CSV or XLSX, covering the incident "
+                     "window) that shows the loss would raise this report to T2."))
+    hints.append(Hint(export, "evidence"))
+    return hints
+
+
+TICKET_PROBLEMS = {
+    "unsigned": _("The support email you added carries no signature, usually because it was copied "
+                  "rather than forwarded. Add the original message as an .eml file."),
+    "key_unknown": _("Your support email's signature could not be checked yet: the exchange's signing "
+                     "key is unknown. A moderator can add it; you need do nothing."),
+    "ticket_mismatch": _("Your support email is genuine but names another ticket id than your report. "
+                         "Add the email about the ticket your report cites."),
+    "denied": _("The exchange's liaison says it does not know your ticket id. Add the support email that "
+                "shows it."),
+}
+
+
+def _to_t3(standing: Standing) -> list[Hint]:
+    exchange = standing.exchange or _("your exchange")
+    problem = TICKET_PROBLEMS.get(standing.ticket_status)
+    hints = [Hint(problem, "evidence")] if problem else []
+    if standing.ticket_status not in EXCHANGE_CONFIRMED:
+        hints.append(Hint(_("A support email from %(exchange)s about your ticket, forwarded as an .eml file "
+                            "(“forward as attachment” or “download message”), would raise this report "
+                            "to T3.") % {"exchange": exchange}, "evidence"))
+    if standing.ticket_id and standing.ticket_status != "denied":
+        hints.append(Hint(_("%(exchange)s's liaison may also confirm ticket %(ticket)s; that would raise "
+                            "this report to T3 too, with nothing to do on your side.")
+                          % {"exchange": exchange, "ticket": standing.ticket_id}))
+    return hints
+
+
+def _to_t4(standing: Standing) -> list[Hint]:
+    if standing.ownership_proven:
+        return [Hint(_("Your ownership is proven; a second moderator's sign-off would raise this report "
+                       "to T4."))]
+    return [Hint(_("Proving that the wallet or exchange account is yours (a message signed with your "
+                   "wallet, or the fingerprint of your leaked API key) would raise this report to T4."),
+                 "ownership")]
