@@ -10,8 +10,8 @@ urlpatterns = [
     # The reporter's journey (login required; every report and file is the owner's only).
     path("reports/", views.my_reports, name="my-reports"),
     path("reports/new/", wizard.draft_start, name="draft-start"),
-    path("reports/drafts/<int:draft_id>/<slug:step>/", wizard.draft_step, name="draft-step"),
     path("reports/drafts/<int:draft_id>/discard/", wizard.draft_discard, name="draft-discard"),
+    path("reports/drafts/<int:draft_id>/<slug:step>/", wizard.draft_step, name="draft-step"),
     path("reports/drafts/<int:draft_id>/uploads/<int:upload_id>/remove/", wizard.draft_upload_remove,
          name="draft-upload-remove"),
     path("reports/check-tx/", wizard.tx_hash_check, name="tx-hash-check"),

@@ -46,8 +46,6 @@ def draft_start(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def draft_step(request, draft_id: int, step: str):
-    if step == "discard":  # urls.py lists this route before discard/, so its slug catches that too
-        return draft_discard(request, draft_id=draft_id)
     draft = _own_draft(request, draft_id)
     if step not in STEP_VIEWS:
         raise Http404
