@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
-
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS_DIR", settings.BASE_DIR / "var" / "test-artifacts" / "browser"))
 # Chromium's own background traffic has nowhere to go on a closed network; keep it quiet.
