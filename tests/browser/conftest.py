@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS_DIR", settings.BASE_DIR / "var" / "test-artifacts" / "browser"))
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS_DIR")
+                 or settings.BASE_DIR / "var" / "test-artifacts" / "browser")
 # Chromium's own background traffic has nowhere to go on a closed network; keep it quiet.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
