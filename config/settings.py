@@ -232,6 +232,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Writes by one reporter (reports, uploads, withdrawals); reads are not throttled.
+    "DEFAULT_THROTTLE_RATES": {"reports": env_str("API_WRITE_RATE", "60/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lossproof API",
@@ -244,6 +246,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` or `kind`; name each choice set after its own model.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "incidents.models.ReportStatus",
+        "ClaimStatusEnum": "incidents.models.ClaimStatus",
+        "EvidenceKindEnum": "incidents.models.EvidenceKind",
+        "ClaimKindEnum": "incidents.models.ClaimKind",
+    },
 }
 
 # --- Accounts (django-allauth) ----------------------------------------------------------

@@ -1,15 +1,173 @@
-"""Reporter API (placeholder until issue 6's API lands)."""
+"""Reporter API: file a report with its claims, follow it, add evidence, withdraw it."""
 
-from rest_framework.views import APIView
+from django.conf import settings
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+
+from accounts.models import Role
+from incidents.models import Claim, Evidence, Report, ReportSource
+from incidents.secrets import SecretRefused
+from incidents.serializers import (
+    EvidenceSerializer,
+    EvidenceUploadSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
+    ReportSummarySerializer,
+    error_responses,
+)
+from incidents.services import evidence_attach, report_create, report_withdraw
+from incidents.uploads import EvidenceFileError, upload_too_large
+from verification.models import CheckResult
+
+TAG = "reports"
 
 
-class ReportListCreate(APIView):
-    pass
+class IsReporterToWrite(BasePermission):
+    message = "Only reporters may file reports, add evidence or withdraw (issue_token --role reporter)."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or getattr(request.user, "role", None) == Role.REPORTER
 
 
-class ReportDetail(APIView):
-    pass
+class ReporterWriteThrottle(UserRateThrottle):
+    """Limit each user's writes; the rate is REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["reports"]."""
+
+    scope = "reports"
+    default_rate = "60/hour"
+
+    def get_rate(self):
+        # Read at request time, not import time, so settings (and tests) can change it.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope, self.default_rate)
+
+    def allow_request(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or super().allow_request(request, view)
 
 
-class ReportEvidence(APIView):
-    pass
+class ReportPage(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this endpoint accepts."
+    default_code = "too_large"
+
+
+class ReporterView(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsReporterToWrite]
+    throttle_classes = [ReporterWriteThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: a session login's CSRF check would already read the body.
+        if self.body_too_large(request):
+            raise BodyTooLarge()
+        super().initial(request, *args, **kwargs)
+
+    def body_too_large(self, request) -> bool:
+        # DRF's JSON parser reads a body of any size: bound it as Django bounds form data.
+        try:
+            return int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        except ValueError:
+            return False  # Django reads no body from a request with an unreadable length
+
+    def own_reports(self):
+        # Withdrawn and other people's reports do not exist for the caller: 404, never 403.
+        return Report.objects.active().filter(reporter=self.request.user)
+
+    def own_report(self, report_id: int, *, details: bool = False) -> Report:
+        reports = self.own_reports()
+        if details:
+            reports = reports.select_related("incident", "exchange").prefetch_related(
+                Prefetch("claims", Claim.objects.order_by("id")),
+                Prefetch("evidence", Evidence.objects.order_by("id")),
+                Prefetch("check_results", CheckResult.objects.order_by("id")))
+        report = reports.filter(pk=report_id).first()
+        if report is None:
+            raise NotFound("None of your reports has this id.")
+        return report
+
+    def report_body(self, report_id: int) -> dict:
+        report = self.own_report(report_id, details=True)
+        return ReportSerializer(report, context={"request": self.request}).data
+
+
+class ReportListCreate(ReporterView):
+    serializer_class = ReportCreateSerializer  # also describes the POST fields to OPTIONS requests
+    parser_classes = [JSONParser]
+    pagination_class = ReportPage
+
+    @extend_schema(tags=[TAG], summary="List your reports, newest first",
+                   responses={200: ReportSummarySerializer(many=True), **error_responses(404)})
+    def get(self, request):
+        page = self.paginate_queryset(self.own_reports().select_related("incident", "exchange")
+                                      .order_by("-submitted_at", "-id"))
+        body = ReportSummarySerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(body)
+
+    @extend_schema(tags=[TAG], summary="File a report with its claims",
+                   request=ReportCreateSerializer,
+                   responses={201: ReportSerializer, **error_responses(400, 403, 413, 429)})
+    def post(self, request):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        fields = {"contact_email": request.user.email, **payload.validated_data}
+        report = report_create(source=ReportSource.API, reporter=request.user, **fields)
+        return Response(self.report_body(report.pk), status=status.HTTP_201_CREATED)
+
+
+class ReportDetail(ReporterView):
+    serializer_class = ReportSerializer
+
+    @extend_schema(tags=[TAG], summary="Read one of your reports with its claims, files and checks",
+                   responses={200: ReportSerializer, **error_responses(404)})
+    def get(self, request, report_id: int):
+        return Response(self.report_body(report_id))
+
+    @extend_schema(tags=[TAG], summary="Withdraw one of your reports: it is erased with its files",
+                   responses={204: None, **error_responses(403, 404, 429)})
+    def delete(self, request, report_id: int):
+        report_withdraw(report=self.own_report(report_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReportEvidence(ReporterView):
+    serializer_class = EvidenceUploadSerializer
+    parser_classes = [MultiPartParser]
+
+    def body_too_large(self, request) -> bool:
+        return upload_too_large(request)
+
+    @extend_schema(tags=[TAG], summary="List the files attached to one of your reports",
+                   responses={200: EvidenceSerializer(many=True), **error_responses(404)})
+    def get(self, request, report_id: int):
+        evidence = self.own_report(report_id).evidence.order_by("id")
+        return Response(EvidenceSerializer(evidence, many=True, context={"request": request}).data)
+
+    @extend_schema(tags=[TAG], summary="Attach a file to one of your reports",
+                   request={"multipart/form-data": EvidenceUploadSerializer},
+                   responses={201: EvidenceSerializer, **error_responses(400, 403, 404, 413, 415, 429)})
+    def post(self, request, report_id: int):
+        report = self.own_report(report_id)
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        try:
+            evidence = evidence_attach(report=report, kind=payload.validated_data["kind"], data=upload.read(),
+                                       original_name=upload.name)
+        except (EvidenceFileError, SecretRefused) as exc:  # each carries its HTTP status (400 or 413)
+            if exc.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                raise BodyTooLarge(str(exc)) from None
+            raise serializers.ValidationError({"file": [str(exc)]}) from None
+        body = EvidenceSerializer(evidence, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)

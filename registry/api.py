@@ -1,12 +1,16 @@
 """Public read API of published releases: their list, and the latest register as JSON."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 
 from incidents.models import Incident
+from incidents.serializers import ErrorSerializer
+from registry.methodology import REPORT_COLUMNS
 from registry.models import Release, ReleaseRow
 
 
@@ -22,6 +26,12 @@ class ReleaseSerializer(serializers.ModelSerializer):
         return release.manifest.get("files", {})
 
 
+NOT_FOUND = OpenApiResponse(ErrorSerializer, "No published incident has this slug, or no such page.")
+# One row of reports.csv, for the schema: every value is the cell's text, as in the signed file.
+RegisterRowSerializer = type("RegisterRowSerializer", (serializers.Serializer,), {
+    name: serializers.CharField(help_text=meaning) for name, meaning in REPORT_COLUMNS})
+
+
 class RegisterPage(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
@@ -32,6 +42,8 @@ def published_incident(slug: str) -> Incident:
     return get_object_or_404(Incident.objects.published(), slug=slug)
 
 
+@extend_schema_view(get=extend_schema(tags=["register"], summary="List a published incident's releases",
+                                      responses={200: ReleaseSerializer(many=True), 404: NOT_FOUND}))
 class ReleaseList(ListAPIView):
     """Every release of a published incident, newest first, with file hashes and the public key."""
 
@@ -44,6 +56,11 @@ class ReleaseList(ListAPIView):
         return Release.objects.filter(incident=published_incident(self.kwargs["slug"])).order_by("-number")
 
 
+@extend_schema_view(get=extend_schema(
+    tags=["register"], summary="Read the latest release's register rows",
+    parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=f"Only rows with this {name}.")
+                for name in ("tier", "status", "exchange")],
+    responses={200: RegisterRowSerializer(many=True), 404: NOT_FOUND}))
 class RegisterRows(ListAPIView):
     """The latest release's register rows, filterable by tier, status and exchange."""
 

@@ -1,12 +1,15 @@
 """Evidence API: liaisons answer on tickets of their exchange; reporters prove ownership."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.models import AttestationAnswer, Report
+from incidents.models import AttestationAnswer, Report, Tier
+from incidents.serializers import error_responses
 from verification.evidence import (
     EvidenceRefused,
     leaked_key_submit,
@@ -14,6 +17,7 @@ from verification.evidence import (
     report_challenge,
     ticket_attest,
 )
+from verification.models import Outcome
 from verification.selectors import liaison_tickets
 
 
@@ -39,9 +43,18 @@ class AnswerSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=AttestationAnswer.choices)
 
 
+class AttestationSerializer(serializers.Serializer):
+    report = serializers.IntegerField()
+    ticket_id = serializers.CharField()
+    answer = serializers.ChoiceField(choices=AttestationAnswer.choices)
+    answered_at = serializers.DateTimeField()
+
+
 class LiaisonTicketList(APIView):
     permission_classes = [IsAuthenticated, IsLiaison]
 
+    @extend_schema(tags=["liaison"], summary="List the tickets cited for your exchange",
+                   responses={200: TicketSerializer(many=True), **error_responses(403)})
     def get(self, request):
         return Response(TicketSerializer(liaison_tickets(user=request.user), many=True).data)
 
@@ -49,6 +62,9 @@ class LiaisonTicketList(APIView):
 class LiaisonTicketAnswer(APIView):
     permission_classes = [IsAuthenticated, IsLiaison]
 
+    @extend_schema(tags=["liaison"], summary="Attest or deny a ticket cited for your exchange",
+                   request=AnswerSerializer,
+                   responses={201: AttestationSerializer, **error_responses(400, 403, 404)})
     def post(self, request, report_id: int):
         report = get_object_or_404(liaison_tickets(user=request.user), pk=report_id)
         payload = AnswerSerializer(data=request.data)
@@ -73,6 +89,18 @@ class LeakedKeySerializer(serializers.Serializer):
     key_hash = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
 
 
+class ChallengeSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    challenge = serializers.CharField(help_text="The exact text to sign with the address (EIP-191).")
+
+
+class CheckOutcomeSerializer(serializers.Serializer):
+    check = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    reasons = serializers.ListField(child=serializers.CharField())
+    tier = serializers.ChoiceField(choices=Tier.choices, help_text="The report's tier after this check.")
+
+
 def _own_report(request, report_id: int):
     """Return the caller's own active report, or 404 (never 403: others' reports do not exist)."""
     return get_object_or_404(Report.objects.active(), pk=report_id, reporter=request.user)
@@ -86,6 +114,12 @@ def _result_body(result) -> dict:
 class OwnershipChallengeView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(tags=["ownership"], summary="Get the text to sign to prove you own an address",
+                   parameters=[OpenApiParameter("address", OpenApiTypes.STR, required=True,
+                                                pattern=r"^0x[0-9a-fA-F]{40}$")],
+                   responses={200: ChallengeSerializer, **error_responses(404),
+                              400: OpenApiResponse({"type": "array", "items": {"type": "string"}},
+                                                   "The address is missing or not an EVM address.")})
     def get(self, request, report_id: int):
         report = _own_report(request, report_id)
         field = OwnershipProofSerializer().fields["address"]
@@ -97,6 +131,9 @@ class OwnershipChallengeView(APIView):
 class OwnershipProofView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(tags=["ownership"], summary="Prove you own an address with a signed challenge",
+                   request=OwnershipProofSerializer,
+                   responses={201: CheckOutcomeSerializer, **error_responses(400, 404)})
     def post(self, request, report_id: int):
         report = _own_report(request, report_id)
         payload = OwnershipProofSerializer(data=request.data)
@@ -109,6 +146,9 @@ class OwnershipProofView(APIView):
 class LeakedKeyView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(tags=["ownership"], summary="Check your leaked API key's id hash against the leak",
+                   request=LeakedKeySerializer,
+                   responses={201: CheckOutcomeSerializer, **error_responses(400, 404)})
     def post(self, request, report_id: int):
         report = _own_report(request, report_id)
         payload = LeakedKeySerializer(data=request.data)

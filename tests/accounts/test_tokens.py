@@ -1,0 +1,112 @@
+"""API tokens: issue_token prints one that authenticates; only its digest is kept."""
+
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from accounts.models import ApiToken, User
+
+pytestmark = pytest.mark.django_db
+
+REPORTS = "/api/v1/reports/"
+
+
+def issue_token(email: str, role: str = "reporter") -> str:
+    out = StringIO()
+    call_command("issue_token", email, "--role", role, stdout=out)
+    return out.getvalue().strip()
+
+
+def get_reports(authorization: str | None):
+    headers = {"Authorization": authorization} if authorization else {}
+    return Client(headers=headers).get(REPORTS)
+
+
+def test_issue_token_prints_a_token_that_authenticates():
+    token = issue_token("reporter@example.org")
+
+    assert get_reports(f"Token {token}").status_code == 200
+    assert get_reports(f"Bearer {token}").status_code == 200
+    assert User.objects.get(email="reporter@example.org").role == "reporter"
+
+
+def test_only_the_tokens_digest_is_stored():
+    token = issue_token("reporter@example.org")
+
+    stored = ApiToken.objects.get()
+    assert token not in (stored.digest, stored.prefix)
+    assert stored.prefix == token[:8]
+
+
+def test_a_second_token_for_the_same_email_reuses_the_account():
+    first, second = issue_token("reporter@example.org"), issue_token("Reporter@Example.org")
+
+    assert first != second
+    assert User.objects.count() == 1
+    assert get_reports(f"Token {first}").status_code == 200
+
+
+def test_a_wrong_token_is_a_401_that_names_the_scheme():
+    issue_token("reporter@example.org")
+
+    response = get_reports("Token lp_not-a-real-token")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Token"
+
+
+def test_no_token_is_a_401():
+    assert get_reports(None).status_code == 401
+
+
+def test_the_token_of_a_deactivated_account_is_refused():
+    token = issue_token("reporter@example.org")
+    User.objects.filter(email="reporter@example.org").update(is_active=False)
+
+    assert get_reports(f"Token {token}").status_code == 401
+
+
+def test_using_a_token_records_when_it_was_last_used():
+    token = issue_token("reporter@example.org")
+
+    get_reports(f"Token {token}")
+
+    assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_journalist_token_reads_but_cannot_file_a_report():
+    client = Client(headers={"Authorization": f"Token {issue_token('journalist@example.org', 'journalist')}"})
+
+    assert client.get(REPORTS).status_code == 200
+    assert client.post(REPORTS, {}, content_type="application/json").status_code == 403
+
+
+def test_issue_token_refuses_a_bad_email():
+    with pytest.raises(CommandError, match="is not an email address"):
+        issue_token("not-an-email")
+    assert not User.objects.exists()
+
+
+def test_issue_token_refuses_an_unknown_role():
+    with pytest.raises(CommandError, match="invalid choice"):
+        issue_token("reporter@example.org", role="admin")
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["not-an-email", "--role", "reporter"], "is not an email address"),
+    (["reporter@example.org", "--role", "admin"], "invalid choice"),
+])
+def test_issue_token_exits_with_an_error_on_the_command_line(arguments, message):
+    # Both are refused before the database is touched, so the real command runs as is.
+    done = subprocess.run([sys.executable, "manage.py", "issue_token", *arguments], cwd=settings.BASE_DIR,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert done.stdout == ""
