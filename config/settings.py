@@ -219,7 +219,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "verification.tasks.record_heartbeat_task", "schedule": 30.0},
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
+    "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},
 }
+# A draft nobody touched for this long is erased with its files: it holds personal data and
+# uploads that were never submitted.
+DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 90, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -161,3 +161,12 @@ def _claim(row: dict) -> dict:
     asset = row["asset"]
     return {"chain": row["chain"], "tx_hash": row["tx_hash"], "from_address": row["victim_address"],
             "asset": asset.symbol if asset else "", "amount": row["amount"]}
+
+
+def drafts_purge(*, older_than) -> int:
+    """Delete drafts untouched since ``older_than`` with their files; return how many went."""
+    count = 0
+    for draft in ReportDraft.objects.filter(updated_at__lt=older_than).iterator():
+        draft_discard(draft=draft)
+        count += 1
+    return count

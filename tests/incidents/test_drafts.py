@@ -245,3 +245,23 @@ def test_discarding_a_draft_deletes_its_files(incident, draft_storage, django_ca
 
     assert not ReportDraft.objects.exists()
     assert not draft_storage.exists(upload.file.name)
+
+
+def test_abandoned_drafts_are_erased_with_their_files_and_recent_ones_kept(
+        incident, draft_storage, django_capture_on_commit_callbacks, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.tasks import purge_drafts_task
+
+    old, recent = filled_draft(incident), filled_draft(incident)
+    upload = draft_upload_add(draft=old, kind="screenshot", data=png(), original_name="a.png")
+    long_ago = timezone.now() - timedelta(days=settings.DRAFT_RETENTION_DAYS + 1)
+    ReportDraft.objects.filter(pk=old.pk).update(updated_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purge_drafts_task()
+
+    assert list(ReportDraft.objects.all()) == [recent]
+    assert not draft_storage.exists(upload.file.name)
