@@ -359,7 +359,7 @@ class TransferForm(StepForm):
         names = ("csrfmiddlewaretoken", self.add_prefix("chain"), self.add_prefix("tx_hash"))
         check = {"hx-post": reverse("incidents:tx-hash-check"), "hx-params": ",".join(names),
                  "hx-target": f"#{self['tx_hash'].auto_id}_check"}
-        self.fields["tx_hash"].widget.attrs.update({**check, "hx-trigger": "keyup changed delay:400ms"})
+        self.fields["tx_hash"].widget.attrs.update({**check, "hx-trigger": "input changed delay:400ms"})
         self.fields["chain"].widget.attrs.update({**check, "hx-trigger": "change"})
 
     def has_changed(self) -> bool:

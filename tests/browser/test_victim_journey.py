@@ -82,7 +82,11 @@ def test_a_new_victim_files_a_report_and_watches_it_rise_to_t3(page, world, supp
     save_and_continue(page)
 
     page.get_by_label("Chain").first.select_option(ANVIL_CAIP2)
+    page.get_by_label("Transaction hash").first.fill(tx_hash[:20])
+    page.locator(".tx-check.is-bad").wait_for()  # checked as typed (htmx), before any save
+    page.shot("a half-typed hash is flagged")
     page.get_by_label("Transaction hash").first.fill(tx_hash)
+    page.get_by_text("well-formed transaction hash").wait_for()
     eth = world.incident.assets.get(symbol="ETH")
     page.get_by_label(re.compile("Asset")).first.select_option(str(eth.pk))
     page.get_by_label(re.compile("Amount")).first.fill("1.5")
