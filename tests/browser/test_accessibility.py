@@ -8,7 +8,13 @@ from django.conf import settings
 
 from incidents.drafts import draft_start, draft_step_save
 from incidents.models import Asset, ClaimStatus
-from tests.factories import ClaimFactory, ExchangeFactory, IncidentChainFactory, IncidentFactory, ReportFactory
+from tests.factories import (
+    ClaimFactory,
+    ExchangeFactory,
+    IncidentChainFactory,
+    IncidentFactory,
+    ReportFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
