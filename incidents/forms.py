@@ -1,6 +1,5 @@
 """Forms of the report wizard, one per step; a draft keeps each step's answers as ``to_draft`` gives them."""
 
-import re
 from datetime import date
 from decimal import Decimal
 
@@ -10,19 +9,21 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from incidents.chains import (
-    EVM_ADDRESS_RE,
-    HASH32_RE,
     ChainValueError,
-    namespace,
     normalise_address,
     normalise_caip2,
     normalise_tx_hash,
 )
 from incidents.models import Asset, Consent, EvidenceKind, Incident
-from incidents.secrets import SecretRefused, secret_check_text
+from incidents.validation import (
+    REFUSED_CODE,
+    address_problem,
+    secret_refuse,
+    ticket_id_clean,
+    tx_hash_error,
+)
 
 STEPS = (
     ("incident", _("Incident")),
@@ -35,7 +36,6 @@ STEPS = (
 STEP_NAMES = tuple(name for name, _label in STEPS)
 OTHER_EXCHANGE = "other"
 TRANSFERS_PREFIX = "transfers"
-REFUSED_CODE = "refused_as_secret"
 
 # Names people know chains by; anything else is shown by its CAIP-2 id alone.
 CHAIN_NAMES = {
@@ -67,14 +67,6 @@ class FreeTextField(forms.CharField):
         secret_refuse(value)
 
 
-def secret_refuse(value: str) -> None:
-    """Raise a ValidationError coded REFUSED_CODE when ``value`` looks like a secret."""
-    try:
-        secret_check_text(value)
-    except SecretRefused as refused:
-        raise ValidationError(str(refused), code=REFUSED_CODE) from None
-
-
 class StepForm(forms.Form):
     """A wizard form that never echoes a refused secret back into the page it re-renders."""
 
@@ -100,6 +92,8 @@ class StepForm(forms.Form):
         # A seed phrase pasted into an amount or date box fails as "not a number" first.
         if any(error.code == REFUSED_CODE for error in errors):
             return True
+        if name == "tx_hash":
+            return False  # tx_hash_error already refused what is no hash; a hash-shaped value is told why
         raw = self.data.get(self.add_prefix(name))
         try:
             secret_refuse(raw if isinstance(raw, str) else "")
@@ -200,16 +194,13 @@ class AccountStepForm(StepForm):
 
     def clean(self):
         cleaned = super().clean()
-        exchange, ticket = cleaned.get("exchange"), cleaned.get("support_ticket_id")
-        if exchange and ticket and exchange.ticket_id_regex:
-            found = ticket_id_find(pattern=exchange.ticket_id_regex, value=ticket)
-            if found is None:
-                self.add_error("support_ticket_id", _(
-                    "This is not a ticket id in %(exchange)s's format: expected %(format)s, as in the "
-                    "subject of its support emails."
-                ) % {"exchange": exchange.name, "format": ticket_format(exchange.ticket_id_regex)})
-            else:
-                cleaned["support_ticket_id"] = found
+        if "support_ticket_id" not in cleaned:
+            return cleaned  # refused on its own already
+        try:
+            cleaned["support_ticket_id"] = ticket_id_clean(exchange=cleaned.get("exchange"),
+                                                           value=cleaned["support_ticket_id"])
+        except ValidationError as error:
+            self.add_error("support_ticket_id", error)
         return cleaned
 
     def to_draft(self) -> dict:
@@ -217,75 +208,7 @@ class AccountStepForm(StepForm):
         return {**super().to_draft(), "exchange": str(exchange.pk) if exchange else OTHER_EXCHANGE}
 
 
-def ticket_id_find(*, pattern: str, value: str) -> str | None:
-    """Return the ticket id in ``value``, written as the exchange's mails show it or on its own."""
-    try:
-        regex = re.compile(pattern)
-    except re.error:
-        return value  # a broken pattern is the admin's to fix; the mail check reports it
-    match = regex.search(value)
-    if match:
-        return (match.group(1) if regex.groups else match.group(0)).strip()
-    id_pattern = _first_group(pattern)
-    return value if id_pattern and re.fullmatch(id_pattern, value) else None
-
-
-def ticket_format(pattern: str) -> str:
-    """Describe a ticket-id pattern for people: "8 digits" for (\\d{8}), the pattern itself otherwise."""
-    digits = re.fullmatch(r"\\d\{(\d+)\}", _first_group(pattern) or "")
-    if digits:
-        count = int(digits[1])
-        return ngettext("%(count)s digit", "%(count)s digits", count) % {"count": count}
-    return _("this pattern: %(pattern)s (the part in brackets is the id)") % {"pattern": pattern}
-
-
-def _first_group(pattern: str) -> str | None:
-    """Return the source of the first capturing group, e.g. ``\\d{8}`` in ``Ticket #(\\d{8})``."""
-    depth, start, start_depth, escaped, in_class = 0, None, 0, False, False
-    for index, char in enumerate(pattern):
-        if escaped or char == "\\":
-            escaped = not escaped
-        elif in_class or char == "[":
-            in_class = char != "]"
-        elif char == "(":
-            depth += 1
-            if start is None and not pattern.startswith("?", index + 1):
-                start, start_depth = index + 1, depth
-        elif char == ")":
-            if start is not None and depth == start_depth:
-                return pattern[start:index]
-            depth -= 1
-    return None
-
-
 # --- 3. transfers ---------------------------------------------------------------------------
-
-
-def tx_hash_problem(*, chain: str, tx_hash: str) -> str | None:
-    """Return why ``tx_hash`` is no transaction hash on ``chain``, or None when it is one."""
-    try:
-        normalise_tx_hash(chain, tx_hash)
-    except ChainValueError:
-        if namespace(chain) == "eip155":
-            return _("A transaction hash on this chain is 64 hexadecimal characters (0-9, a-f), "
-                     "usually written with 0x in front.")
-        return _("A Bitcoin transaction id is 64 hexadecimal characters (0-9, a-f), without 0x.")
-    return None
-
-
-def tx_hash_error(*, chain: str, tx_hash: str) -> ValidationError | None:
-    """Return why ``tx_hash`` is refused on ``chain`` (as a secret first), or None when it is a hash."""
-    problem = tx_hash_problem(chain=chain, tx_hash=tx_hash)
-    if problem is None:
-        return None
-    # What is not even shaped like a hash may be something pasted by mistake that must not come back;
-    # a hash-shaped value only has the wrong prefix for the chain, and is told so.
-    if not HASH32_RE.fullmatch(tx_hash.strip()):
-        try:
-            secret_refuse(tx_hash)
-        except ValidationError as refused:
-            return refused
-    return ValidationError(problem)
 
 
 def tx_hash_verdict(*, chain: str, tx_hash: str) -> dict | None:
@@ -301,20 +224,6 @@ def tx_hash_verdict(*, chain: str, tx_hash: str) -> dict | None:
         return {"ok": False, "message": error.messages[0]}
     return {"ok": True, "message": _("This is a well-formed transaction hash for %(chain)s. Lossproof looks "
                                      "it up on the chain after you submit.") % {"chain": chain_label(chain)}}
-
-
-def address_problem(*, chain: str, address: str) -> str | None:
-    """Return why ``address`` is no address on ``chain``, or None when it is one."""
-    try:
-        normalise_address(chain, address)
-    except ChainValueError:
-        if namespace(chain) != "eip155":
-            return _("A Bitcoin address starts with 1, 3 or bc1.")
-        if EVM_ADDRESS_RE.fullmatch(address):
-            return _("This address has a wrong checksum: check it letter by letter, or enter it all "
-                     "in lower case.")
-        return _("An address on this chain is 0x followed by 40 hexadecimal characters.")
-    return None
 
 
 class AssetChoiceField(forms.ModelChoiceField):

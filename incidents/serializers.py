@@ -4,21 +4,25 @@ from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from incidents.chains import ChainValueError, normalise_address, normalise_tx_hash
+from incidents.chains import normalise_address, normalise_tx_hash
 from incidents.models import Claim, Consent, Evidence, EvidenceKind, Incident, Report
-from incidents.secrets import SecretRefused, secret_check_text
+from incidents.validation import chain_value_error, secret_refuse, ticket_id_clean
 from verification.models import CheckResult
 
 MAX_CLAIMS = 50
-MODERATOR_ONLY = "This field is set by verification/moderators, not by reporters."
-UNKNOWN_FIELD = "Unknown field; see /api/schema/ for the fields this endpoint takes."
+MODERATOR_ONLY = _("This field is set by verification/moderators, not by reporters.")
+UNKNOWN_FIELD = _("Unknown field; see /api/schema/ for the fields this endpoint takes.")
+# DRF's own message repeats the value, which may be a secret pasted into the wrong field.
+CHOICE_ERRORS = {"invalid_choice": _("Not one of the allowed values (see /api/schema/).")}
 
 
 class StrictInput(serializers.Serializer):
@@ -71,9 +75,9 @@ def error_responses(*codes: int) -> dict:
 def refuse_secrets(value: str) -> str:
     """Return free text unchanged, or refuse it when it holds something that looks like a secret."""
     try:
-        secret_check_text(value)
-    except SecretRefused as exc:
-        raise serializers.ValidationError(str(exc)) from None
+        secret_refuse(value)
+    except DjangoValidationError as refused:
+        raise serializers.ValidationError(refused.messages) from None
     return value
 
 
@@ -97,7 +101,7 @@ class ClaimInputSerializer(StrictInput):
 
     def validate_amount(self, value):
         if value is not None and value <= 0:
-            raise serializers.ValidationError("The amount must be more than 0.")
+            raise serializers.ValidationError(_("The amount must be more than 0."))
         return value
 
 
@@ -110,8 +114,8 @@ class ReportCreateSerializer(StrictInput):
 
     incident = serializers.SlugRelatedField(
         slug_field="slug", queryset=Incident.objects.published(),
-        error_messages={"does_not_exist": "No published incident has the slug {value}.",
-                        "invalid": "Give the slug of a published incident."},
+        error_messages={"does_not_exist": _("No published incident has this slug."),
+                        "invalid": _("Give the slug of a published incident.")},
         help_text="Slug of a published incident.")
     exchange = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                      help_text="Name of one of the incident's exchanges.")
@@ -127,7 +131,8 @@ class ReportCreateSerializer(StrictInput):
                                           help_text="Police reference, as free text.")
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True,
                                   validators=[refuse_secrets])
-    consent_publish = serializers.ChoiceField(choices=Consent.choices, default=Consent.PSEUDONYMOUS)
+    consent_publish = serializers.ChoiceField(choices=Consent.choices, default=Consent.PSEUDONYMOUS,
+                                              error_messages=CHOICE_ERRORS)
     reporter_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                           validators=[refuse_secrets],
                                           help_text="Required when consent_publish is named.")
@@ -138,15 +143,21 @@ class ReportCreateSerializer(StrictInput):
     def validate_loss_date(self, value):
         # One day of slack: east of UTC, the reporter's today can be UTC's tomorrow.
         if value and value > timezone.now().date() + timedelta(days=1):
-            raise serializers.ValidationError("The loss date cannot be in the future.")
+            raise serializers.ValidationError(_("The loss date cannot be in the future."))
         return value
 
     def validate(self, attrs):
         incident = attrs["incident"]
         if attrs.get("consent_publish") == Consent.NAMED and not attrs.get("reporter_name"):
-            raise serializers.ValidationError({"reporter_name": "Give the name to publish, or choose "
-                                                                "pseudonymous publication."})
+            raise serializers.ValidationError({"reporter_name": _("Give the name to publish, or choose "
+                                                                  "pseudonymous publication.")})
         attrs["exchange"] = incident_exchange(incident, attrs.get("exchange", ""))
+        if attrs.get("support_ticket_id"):
+            try:
+                attrs["support_ticket_id"] = ticket_id_clean(exchange=attrs["exchange"],
+                                                             value=attrs["support_ticket_id"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"support_ticket_id": error.messages}) from None
         attrs["claims"] = incident_claims(incident, attrs["claims"])
         return attrs
 
@@ -158,7 +169,8 @@ def incident_exchange(incident: Incident, name: str):
     exchange = incident.exchanges.filter(name__iexact=name).first()
     if exchange is None:
         known = ", ".join(incident.exchanges.values_list("name", flat=True)) or "none"
-        raise serializers.ValidationError({"exchange": f"Not an exchange of this incident (known: {known})."})
+        raise serializers.ValidationError(
+            {"exchange": _("Not an exchange of this incident (known: %(known)s).") % {"known": known}})
     return exchange
 
 
@@ -174,7 +186,7 @@ def incident_claims(incident: Incident, claims: list[dict]) -> list[dict]:
             continue
         key = (cleaned[-1]["chain"], cleaned[-1]["tx_hash"], cleaned[-1].get("log_index"))
         if key in seen:
-            errors[index] = {"tx_hash": ["This transfer is already claimed above."]}
+            errors[index] = {"tx_hash": [_("This transfer is already claimed above.")]}
         seen.add(key)
     if errors:
         raise serializers.ValidationError({"claims": errors})
@@ -193,7 +205,8 @@ class ClaimContext:
         chain = claim["chain"]
         if chain not in self.chains:
             known = ", ".join(sorted(self.chains)) or "none"
-            raise serializers.ValidationError({"chain": [f"Not a chain of this incident (known: {known})."]})
+            raise serializers.ValidationError(
+                {"chain": [_("Not a chain of this incident (known: %(known)s).") % {"known": known}]})
         claim = {**claim, "tx_hash": self._chain_value(normalise_tx_hash, chain, claim["tx_hash"], "tx_hash")}
         if claim.get("from_address"):
             claim["from_address"] = self._chain_value(normalise_address, chain, claim["from_address"],
@@ -204,24 +217,25 @@ class ClaimContext:
 
     @staticmethod
     def _chain_value(normalise, chain: str, value: str, field: str) -> str:
-        try:
-            return normalise(chain, value)
-        except ChainValueError as exc:
-            raise serializers.ValidationError({field: [f"{exc} on {chain}."]}) from None
+        error = chain_value_error(field=field, chain=chain, value=value)
+        if error is not None:  # the message never repeats the value: it may be a key pasted by mistake
+            raise serializers.ValidationError({field: error.messages})
+        return normalise(chain, value)
 
     def _asset(self, chain: str, symbol: str) -> str:
         known = self.assets.get((chain, symbol.upper()))
         if known is None:
             names = ", ".join(sorted(name for (on, _), name in self.assets.items() if on == chain))
-            raise serializers.ValidationError({"asset": [f"Not an asset of this incident on {chain} "
-                                                         f"(known: {names or 'none'})."]})
+            raise serializers.ValidationError({"asset": [
+                _("Not an asset of this incident on %(chain)s (known: %(known)s).")
+                % {"chain": chain, "known": names or "none"}]})
         return known
 
 
 class EvidenceUploadSerializer(StrictInput):
     """A file for one of your reports; its type is checked by content, not by name."""
 
-    kind = serializers.ChoiceField(choices=EvidenceKind.choices)
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices, error_messages=CHOICE_ERRORS)
     file = serializers.FileField(max_length=255, allow_empty_file=False)
 
 

@@ -257,11 +257,11 @@ def test_an_unknown_field_is_refused_rather_than_ignored(reporter, incident):
 
 
 @pytest.mark.parametrize("bad_claim, field, message", [
-    (claim(tx_hash="0x1234"), "tx_hash", "is not a transaction hash"),
-    (claim(chain="bip122:000000000019d6689c085ae165831e93"), "tx_hash", "no 0x prefix"),
+    (claim(tx_hash="0x1234"), "tx_hash", "64 hexadecimal characters"),
+    (claim(chain="bip122:000000000019d6689c085ae165831e93"), "tx_hash", "without 0x"),
     (claim(chain="eip155:56"), "chain", "Not a chain of this incident (known: bip122:"),
     (claim(asset="DOGE"), "asset", "known: ETH, USDT"),
-    (claim(from_address="0x1234"), "from_address", "is not an EVM address"),
+    (claim(from_address="0x1234"), "from_address", "0x followed by 40 hexadecimal characters"),
     (claim(amount="0"), "amount", "more than 0"),
 ])
 def test_a_claim_the_incident_cannot_hold_is_refused_with_a_clear_message(reporter, incident, bad_claim,
@@ -300,7 +300,7 @@ def test_an_unpublished_incident_cannot_be_reported_on(reporter):
     response = reporter.post(REPORTS, report_body(draft, exchange="", claims=[]))
 
     assert response.status_code == 400
-    assert response.json()["incident"] == [f"No published incident has the slug {draft.slug}."]
+    assert response.json()["incident"] == ["No published incident has this slug."]
     assert not Report.objects.exists()
 
 
@@ -374,3 +374,28 @@ def test_writes_are_throttled_per_user(reporter, other_reporter, incident, setti
     assert reporter.get(REPORTS).status_code == 200  # reading is not throttled
     assert other_reporter.post(REPORTS, report_body(incident, claims=[])).status_code == 201
     assert Report.objects.count() == 3
+
+
+@pytest.mark.parametrize("where", ["tx_hash", "from_address", "incident", "consent_publish", "exchange",
+                                   "chain", "asset"])
+def test_a_secret_pasted_into_any_field_never_comes_back_in_the_error(reporter, incident, where):
+    if where in {"incident", "consent_publish", "exchange"}:
+        body = {**report_body(incident), where: SEED_PHRASE}
+    else:
+        body = report_body(incident, claims=[claim(**{where: SEED_PHRASE})])
+
+    response = reporter.post(REPORTS, body)
+
+    assert response.status_code == 400
+    assert "abandon" not in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_a_ticket_id_in_another_format_than_the_exchanges_is_refused(reporter, incident):
+    incident.exchanges.update(ticket_id_regex=r"Ticket #(\d{8})")
+
+    refused = reporter.post(REPORTS, report_body(incident, support_ticket_id="hello"))
+    accepted = reporter.post(REPORTS, report_body(incident, support_ticket_id="Ticket #12345678"))
+
+    assert refused.status_code == 400 and "8 digits" in refused.json()["support_ticket_id"][0]
+    assert accepted.status_code == 201 and accepted.json()["support_ticket_id"] == "12345678"

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from incidents.forms import ticket_id_find
 from incidents.models import Asset, DraftUpload, Report, ReportDraft
+from incidents.validation import ticket_id_find
 from tests.factories import ExchangeFactory, IncidentChainFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
