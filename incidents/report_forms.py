@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from incidents.forms import FreeTextField, StepForm
 from incidents.models import EvidenceKind, ReportMessage
 from incidents.secrets import SECRET_NOTICE, SecretRefused
 
@@ -29,8 +30,10 @@ class EvidenceAddForm(forms.Form):
         return form
 
 
-class AnswerForm(forms.Form):
-    body = forms.CharField(
+class AnswerForm(StepForm):
+    """The reporter's answer; like every wizard step, it never echoes a refused secret back."""
+
+    body = FreeTextField(
         label=_("Your answer"), help_text=SECRET_NOTICE,
         max_length=ReportMessage._meta.get_field("body").max_length,
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
