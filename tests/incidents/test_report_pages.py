@@ -431,11 +431,13 @@ def test_an_upload_without_the_csrf_token_is_refused_and_nothing_is_stored(repor
 
 @pytest.mark.parametrize("noise", ["\x07", " more words" * 600])
 def test_a_seed_phrase_in_an_answer_is_never_echoed_whatever_else_is_wrong(client, reporter, noise):
-    report = ReportFactory(reporter=reporter, status=ReportStatus.NEEDS_INFO)
+    report = ReportFactory(reporter=reporter)
+    report_question_ask(report=report, moderator=UserFactory(role=Role.MODERATOR), body="Which wallet?")
     client.force_login(reporter)
 
     response = client.post(reverse("incidents:report-answer", args=[report.pk]), {"body": SEED + noise})
 
     assert response.status_code == 400
+    assert 'name="body"' in response.content.decode()  # the form is shown again, emptied
     assert "legal winner" not in response.content.decode()
-    assert not ReportMessage.objects.filter(report=report).exists()
+    assert not ReportMessage.objects.filter(report=report, from_moderator=False).exists()
