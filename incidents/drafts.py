@@ -16,6 +16,7 @@ from incidents.services import (
     evidence_check_upload,
     report_create,
 )
+from incidents.uploads import evidence_files_undone_on_error
 
 # Bounds what one account can park in storage through drafts it never finishes.
 DRAFTS_MAX_OPEN = 10
@@ -122,9 +123,13 @@ def _step_answers(draft: ReportDraft, step: str):
     return form.answers() if form.is_valid() else None
 
 
-@transaction.atomic
 def draft_submit(*, draft: ReportDraft) -> Report:
     """Check the draft again and turn it into a report with its claims and evidence, in one go."""
+    with evidence_files_undone_on_error() as written, transaction.atomic():
+        return _draft_submit(draft, written)
+
+
+def _draft_submit(draft: ReportDraft, written: list[str]) -> Report:
     # Locked: a double-clicked Submit waits here, then finds the draft gone and files nothing twice.
     locked = ReportDraft.objects.select_for_update().select_related("reporter").get(pk=draft.pk)
     answers = draft_review(draft=locked)
@@ -139,8 +144,9 @@ def draft_submit(*, draft: ReportDraft) -> Report:
     uploads = list(locked.uploads.all())
     for upload in uploads:
         with upload.file.open("rb") as file:
-            evidence_attach(report=report, kind=upload.kind, data=file.read(),
-                            original_name=upload.original_name)
+            evidence = evidence_attach(report=report, kind=upload.kind, data=file.read(),
+                                       original_name=upload.original_name)
+        written.append(evidence.file.name)
     locked.delete()
     draft_files_delete(names=[upload.file.name for upload in uploads])
     return report

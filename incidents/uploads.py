@@ -1,5 +1,7 @@
 """What one evidence upload may be, and the errors that say why one is refused."""
 
+from contextlib import contextmanager
+
 from django.conf import settings
 
 # Room for the multipart boundaries, part headers and the few form fields sent with one file.
@@ -25,3 +27,22 @@ def upload_too_large(request) -> bool:
     except ValueError:
         return False  # Django reads no body from a request with an unreadable length
     return length > settings.EVIDENCE_MAX_BYTES + MULTIPART_MARGIN_BYTES
+
+
+@contextmanager
+def evidence_files_undone_on_error():
+    """Yield a list for the names of evidence files stored in the block; delete them if it fails.
+
+    A rolled-back transaction takes the rows back but not the files written meanwhile; without
+    this they would stay on disk, unowned, and SQLite would hand their report id to the next report.
+    """
+    from incidents.models import Evidence
+
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        storage = Evidence._meta.get_field("file").storage
+        for name in written:
+            storage.delete(name)
+        raise

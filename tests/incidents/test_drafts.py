@@ -222,7 +222,8 @@ def test_a_draft_missing_a_step_names_the_first_one_missing(incident):
     assert incomplete.value.step == "account"
 
 
-def test_a_refused_file_at_submission_leaves_nothing_behind_and_keeps_the_draft(incident, settings):
+def test_a_refused_file_at_submission_leaves_nothing_behind_and_keeps_the_draft(incident, settings,
+                                                                                draft_storage):
     draft = filled_draft(incident)
     draft_upload_add(draft=draft, kind="screenshot", data=png("red"), original_name="a.png")
     draft_upload_add(draft=draft, kind="screenshot", data=png("blue"), original_name="b.png")
@@ -234,6 +235,16 @@ def test_a_refused_file_at_submission_leaves_nothing_behind_and_keeps_the_draft(
     assert not Report.objects.exists()
     assert not Evidence.objects.exists()
     assert draft.uploads.count() == 2
+    kept = {upload.file.name for upload in draft.uploads.all()}
+    assert stored_files(draft_storage) == kept  # only the draft's own files, no orphaned evidence
+
+
+def stored_files(storage, folder: str = "") -> set[str]:
+    folders, files = storage.listdir(folder)
+    found = {f"{folder}{name}" for name in files}
+    for sub in folders:
+        found |= stored_files(storage, f"{folder}{sub}/")
+    return found
 
 
 def test_discarding_a_draft_deletes_its_files(incident, draft_storage, django_capture_on_commit_callbacks):
