@@ -171,8 +171,10 @@ def _claim(row: dict) -> dict:
 
 def drafts_purge(*, older_than) -> int:
     """Delete drafts untouched since ``older_than`` with their files; return how many went."""
-    count = 0
-    for draft in ReportDraft.objects.filter(updated_at__lt=older_than).iterator():
-        draft_discard(draft=draft)
-        count += 1
-    return count
+    # Ids first: deleting rows while a cursor still walks the same query can skip some.
+    ids = list(ReportDraft.objects.filter(updated_at__lt=older_than).values_list("pk", flat=True))
+    for draft_id in ids:
+        draft = ReportDraft.objects.filter(pk=draft_id).first()
+        if draft is not None:  # its owner may have submitted or discarded it meanwhile
+            draft_discard(draft=draft)
+    return len(ids)
