@@ -73,10 +73,9 @@ def draft_upload_remove(request, draft_id: int, upload_id: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST  # never GET: what is typed (perhaps a key pasted by mistake) stays out of URLs and logs
 def tx_hash_check(request):
-    # The wizard's htmx posts (see TransferForm); GET ?chain=&tx_hash= serves other callers.
-    params = request.POST if request.method == "POST" else request.GET
+    params = request.POST
     verdict = tx_hash_verdict(chain=_param(params, "chain"), tx_hash=_param(params, "tx_hash"))
     return render(request, "incidents/partials/tx_check.html", {"verdict": verdict})
 

@@ -307,12 +307,12 @@ def test_the_transfers_page_wires_the_as_you_type_check_to_each_row(browser, inc
     assert 'hx-target="#id_transfers-0-tx_hash_check"' in page and 'id="id_transfers-0-tx_hash_check"' in page
 
 
-def test_the_as_you_type_check_also_answers_a_plain_get(browser):
+def test_the_as_you_type_check_refuses_a_get_so_nothing_typed_lands_in_a_url(browser):
     bitcoin = "bip122:000000000019d6689c085ae165831e93"
 
     response = browser.get(reverse("incidents:tx-hash-check"), {"chain": bitcoin, "tx_hash": TX})
 
-    assert "without 0x" in response.content.decode()
+    assert response.status_code == 405
 
 
 def test_the_as_you_type_check_never_echoes_a_pasted_secret(browser):
