@@ -6,6 +6,7 @@ import secrets
 from django.db import transaction
 
 from accounts.models import ApiToken, Role, User
+from audit.services import audit_record
 
 TOKEN_PREFIX = "lp_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for, not a secret)
 
@@ -28,6 +29,7 @@ def token_issue(*, email: str, role: str) -> str:
     user.save()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, digest=token_digest(token), prefix=token[:8])
+    audit_record(actor=None, action="token_issue", subject=f"user:{user.pk}", data={"role": role})
     return token
 
 

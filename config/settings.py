@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "incidents",
     "verification",
     "registry",
+    "audit",
     "devtools",
 ]
 

@@ -137,7 +137,7 @@ class ReportDetail(ReporterView):
     @extend_schema(tags=[TAG], summary="Withdraw one of your reports: it is erased with its files",
                    responses={204: None, **error_responses(403, 404, 429)})
     def delete(self, request, report_id: int):
-        report_withdraw(report=self.own_report(report_id))
+        report_withdraw(report=self.own_report(report_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

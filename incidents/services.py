@@ -13,6 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record
 from incidents.images import image_decode
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
@@ -233,9 +234,12 @@ def reports_import(*, incident: Incident, rows: list) -> list[Report]:
 
 
 @transaction.atomic
-def report_withdraw(*, report: Report) -> None:
+def report_withdraw(*, report: Report, actor=None) -> None:
     """Erase a report with its claims, evidence, checks, messages and attestations, then its files."""
     names = list(Evidence.objects.filter(report_id=report.pk).values_list("file", flat=True))
+    # Counts only: the audit row must not keep what the erasure removes.
+    audit_record(actor=actor, action="report_erase", subject=f"report:{report.pk}",
+                 data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(names)})
     # Every model hanging on a report cascades (claims, evidence, check results, messages,
     # attestations), so one delete erases it all; the register reads reports from the database.
     Report.objects.filter(pk=report.pk).delete()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.services import audit_record
 from incidents import services  # module-qualified: two views share their service's name
 from incidents.guidance import check_lines, flag_notes, next_tier_hints, status_meaning, tier_meaning
 from incidents.images import image_preview
@@ -158,7 +159,7 @@ def report_withdraw(request, report_id: int):
     report = get_object_or_404(report_list_for_reporter(user=request.user), pk=report_id)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        services.report_withdraw(report=report)
+        services.report_withdraw(report=report, actor=request.user)
         messages.success(request, _("Your report was withdrawn and erased, with its files."))
         return redirect("incidents:my-reports")
     return render(request, "incidents/report_withdraw.html", {"report": report, "form": form})
@@ -189,6 +190,7 @@ def evidence_download(request, evidence_id: int):
         handle = evidence.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    audit_record(actor=request.user, action="evidence_download", subject=f"evidence:{evidence.pk}")
     return _private(FileResponse(handle, as_attachment=True, filename=_download_name(evidence),
                                  content_type="application/octet-stream"))
 
@@ -204,6 +206,7 @@ def evidence_preview(request, evidence_id: int):
             preview = image_preview(handle.read())
     except (FileNotFoundError, EvidenceFileError):
         raise Http404 from None
+    audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{evidence.pk}")
     response = HttpResponse(preview, content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="preview-{evidence.pk}.png"'
     return _private(response)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.db import transaction
 
+from audit.services import audit_record
 from incidents.models import Incident
 from registry import signing
 from registry.exports import CSV_FILES, canonical_json, file_digest, register_write
@@ -45,7 +46,12 @@ def register_export(*, incident: Incident, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
         raise ReleaseError(f"{folder} is not empty; export into a new folder")
-    return _build(incident=incident, folder=folder, number=DRAFT, previous=release_last(incident=incident))
+    manifest = _build(incident=incident, folder=folder, number=DRAFT,
+                      previous=release_last(incident=incident))
+    audit_record(actor=None, action="export_draft", subject=f"release:{incident.slug}/{DRAFT}",
+                 data={"rows": manifest["counts"]["reports"], "claims": manifest["counts"]["claims"],
+                       "manifest_sha256": hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()})
+    return manifest
 
 
 def release_publish(*, incident: Incident) -> Release:
@@ -149,6 +155,10 @@ def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
                                "move it away and run again")
         release = Release.objects.create(**_release_fields(incident, staging, manifest))
         _insert_rows(release, staging / CSV_FILES["reports"])
+        # Late in the transaction, so that the chain's lock is held only briefly before the commit.
+        audit_record(actor=None, action="export_publish", subject=f"release:{release.folder}",
+                     data={"rows": release.report_count, "claims": release.claim_count,
+                           "manifest_sha256": release.manifest_sha256})
         staging.chmod(0o755)
         staging.rename(final)
     return release
