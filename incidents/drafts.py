@@ -1,20 +1,18 @@
 """Report drafts: answers kept step by step between visits, turned into one report on submission."""
 
-import hashlib
 
-from django.core.files.base import ContentFile
+from functools import partial
+
 from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
-from django.utils.translation import gettext as _
+from django.db.models import QuerySet
 
 from incidents.forms import STEP_NAMES, step_form_stored
 from incidents.models import DraftUpload, Incident, Report, ReportDraft, ReportSource
 from incidents.services import (
-    EvidenceFileError,
     draft_files_delete,
     evidence_attach,
-    evidence_check_upload,
     report_create,
+    upload_store,
 )
 from incidents.uploads import evidence_files_undone_on_error
 
@@ -70,28 +68,10 @@ def draft_step_save(*, draft: ReportDraft, step: str, values: dict) -> ReportDra
     return locked
 
 
-@transaction.atomic
 def draft_upload_add(*, draft: ReportDraft, kind: str, data: bytes, original_name: str) -> DraftUpload:
     """Check a file like evidence, counting the draft's other files, and keep it with the draft."""
-    # The lock makes two uploads at once count each other against the draft's quota.
-    ReportDraft.objects.select_for_update().filter(pk=draft.pk).exists()
-    totals = draft.uploads.aggregate(count=Count("id"), size=Sum("size"))
-    detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
-                                     existing_bytes=totals["size"] or 0)
-    digest = hashlib.sha256(data).hexdigest()
-    if draft.uploads.filter(sha256=digest).exists():
-        raise EvidenceFileError(_("This file is already in your report."))
-    upload = DraftUpload(draft=draft, kind=kind, sha256=digest, size=len(data), detected_type=detected,
-                         original_name=_display_name(original_name))
-    upload.file.save(digest, ContentFile(data), save=False)
-    upload.save()
-    return upload
-
-
-def _display_name(name: str) -> str:
-    """Keep the name for display only: no folders, no control characters, bounded length."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(char for char in base if char.isprintable())[:200]
+    return upload_store(owner=draft, files=draft.uploads, row=partial(DraftUpload, draft=draft), kind=kind,
+                        data=data, original_name=original_name)
 
 
 @transaction.atomic

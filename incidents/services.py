@@ -149,14 +149,29 @@ def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existi
     _limits_check(size=len(data), existing_count=existing_count, existing_bytes=existing_bytes)
     detected = evidence_detect_type(data)
     if kind not in EVIDENCE_TYPES or detected not in EVIDENCE_TYPES[kind]:
-        allowed = ", ".join(sorted(EVIDENCE_TYPES.get(kind, set()))) or _("none")
-        raise EvidenceFileError(
-            _("This file is not accepted as %(kind)s: its content is %(detected)s; accepted: %(allowed)s.")
-            % {"kind": kind, "detected": detected or _("of an unknown type"), "allowed": allowed})
+        raise EvidenceFileError(_type_refusal(kind, detected))
     if detected.startswith("image/"):
         image_decode(data)
     secret_check_file(data)
     return detected
+
+
+# How people call the types Lossproof accepts, for refusal messages.
+TYPE_NAMES = {
+    "application/pdf": _("a PDF"), "image/png": _("a PNG image"), "image/jpeg": _("a JPEG image"),
+    "text/csv": _("a CSV file"), XLSX: _("an Excel workbook (.xlsx)"),
+    "message/rfc822": _("an email saved as .eml"),
+}
+
+
+def _type_refusal(kind: str, detected: str) -> str:
+    if kind not in EVIDENCE_TYPES:
+        return _("Choose what kind of file this is.")
+    accepted = ", ".join(str(TYPE_NAMES[name]) for name in sorted(EVIDENCE_TYPES[kind]))
+    found = TYPE_NAMES.get(detected, _("of a type Lossproof does not accept"))
+    return _("This file cannot be added as “%(kind)s”: by its content it is %(found)s, whatever its "
+             "name says. Accepted for this kind: %(accepted)s.") % {
+        "kind": EvidenceKind(kind).label, "found": found, "accepted": accepted}
 
 
 def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> None:
@@ -178,23 +193,35 @@ def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> Non
 @transaction.atomic
 def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str = "") -> Evidence:
     """Store a file privately under its sha256 and queue its checks once the transaction commits."""
-    # Locking the report makes two concurrent uploads count each other against the quota.
-    Report.objects.select_for_update().values("pk").get(pk=report.pk)
-    totals = report.evidence.aggregate(count=Count("id"), size=Sum("size"))
-    detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
-                                     existing_bytes=totals["size"] or 0)
-    digest = hashlib.sha256(data).hexdigest()
-    if report.evidence.filter(sha256=digest).exists():
-        raise EvidenceFileError(_("This file is already attached to the report."))
-    evidence = Evidence(report=report, kind=kind, sha256=digest, size=len(data), detected_type=detected,
-                        original_name=_safe_name(original_name))
-    evidence.file.save(digest, ContentFile(data), save=False)
-    evidence.save()
+    evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
+                            kind=kind, data=data, original_name=original_name)
     transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
     return evidence
 
 
-def _safe_name(name: str) -> str:
+@transaction.atomic
+def upload_store(*, owner, files, row, kind: str, data: bytes, original_name: str):
+    """Check an upload against its owner's other ``files`` and store it as the row ``row`` builds.
+
+    The owner is a report (evidence) or a draft (draft uploads): the same limits, checks and
+    private storage under the file's sha256 apply to both.
+    """
+    # Locking the owner makes two concurrent uploads count each other against the quota.
+    type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
+    totals = files.aggregate(count=Count("id"), size=Sum("size"))
+    detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
+                                     existing_bytes=totals["size"] or 0)
+    digest = hashlib.sha256(data).hexdigest()
+    if files.filter(sha256=digest).exists():
+        raise EvidenceFileError(_("This file is already attached to the report."))
+    stored = row(kind=kind, sha256=digest, size=len(data), detected_type=detected,
+                 original_name=safe_name(original_name))
+    stored.file.save(digest, ContentFile(data), save=False)
+    stored.save()
+    return stored
+
+
+def safe_name(name: str) -> str:
     """Keep a display name only: no path, no control characters, bounded length."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(ch for ch in base if ch.isprintable())[:200]
@@ -236,6 +263,8 @@ def reports_import(*, incident: Incident, rows: list) -> list[Report]:
 @transaction.atomic
 def report_withdraw(*, report: Report, actor=None) -> None:
     """Erase a report with its claims, evidence, checks, messages and attestations, then its files."""
+    # The lock evidence_attach also takes: an upload landing meanwhile would leave its file behind.
+    Report.objects.select_for_update().filter(pk=report.pk).exists()
     names = list(Evidence.objects.filter(report_id=report.pk).values_list("file", flat=True))
     # Counts only: the audit row must not keep what the erasure removes.
     audit_record(actor=actor, action="report_erase", subject=f"report:{report.pk}",
@@ -279,8 +308,8 @@ def _message_body_clean(body: str) -> str:
 @transaction.atomic
 def report_answer(*, report: Report, author, body: str) -> ReportMessage:
     """Store the reporter's answer and hand a report waiting on it back to moderators."""
+    secret_check_text(body or "")  # first: no other refusal may send a secret back into the page
     body = _message_body_clean(body)
-    secret_check_text(body)
     message = ReportMessage.objects.create(report=report, author=author, from_moderator=False, body=body)
     _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
     return message
@@ -292,6 +321,8 @@ def report_question_ask(*, report: Report, moderator, body: str) -> ReportMessag
     # No secret check: moderators quote transaction hashes, which the text check would refuse.
     body = _message_body_clean(body)
     message = ReportMessage.objects.create(report=report, author=moderator, from_moderator=True, body=body)
+    audit_record(actor=moderator, action="moderator_question", subject=f"report:{report.pk}",
+                 data={"message": message.pk})
     movable = [status for status in ReportStatus if status != ReportStatus.WITHDRAWN]
     _status_move(report, frm=movable, to=ReportStatus.NEEDS_INFO)
     return message

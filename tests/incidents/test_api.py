@@ -171,7 +171,7 @@ def test_a_file_of_a_refused_type_is_a_400_that_says_why(reporter, incident):
                                data=b"<html><script>alert(1)</script></html>", name="shot.png")
 
     assert response.status_code == 400
-    assert "not accepted as screenshot" in response.json()["file"][0]
+    assert "cannot be added as “Screenshot”" in response.json()["file"][0]
     assert not Evidence.objects.exists()
 
 

@@ -288,7 +288,7 @@ def test_html_disguised_as_a_picture_is_refused_with_a_message_next_to_the_field
 
     page = response.content.decode()
     assert response.status_code == 400
-    assert 'id="id_file_error"' in page and "not accepted as screenshot" in page
+    assert 'id="id_file_error"' in page and "cannot be added as “Screenshot”" in page
     assert 'aria-invalid="true"' in page
     assert "<script>alert" not in page
     assert not Evidence.objects.exists() and not stored_files(private_evidence_storage)

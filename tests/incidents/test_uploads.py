@@ -114,14 +114,15 @@ def test_the_quota_counts_only_the_reports_own_files(report, settings):
 
 
 @pytest.mark.parametrize(("kind", "data", "message"), [
-    ("screenshot", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64, "not accepted as screenshot"),
-    ("screenshot", b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64, "not accepted as screenshot"),
-    ("screenshot", b"<html><body><script>alert(document.cookie)</script></body></html>", "unknown type"),
+    ("screenshot", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64, "cannot be added as “Screenshot”"),
+    ("screenshot", b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64, "cannot be added as “Screenshot”"),
+    ("screenshot", b"<html><body><script>alert(document.cookie)</script></body></html>",
+     "Lossproof does not accept"),
     ("other", b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
-     "unknown type"),
-    ("screenshot", b"GIF89a\x01\x00\x01\x00<script>alert(1)</script>", "not accepted"),
-    ("other", b"GIF89a/*,*/=1;alert(1);", "not accepted"),
-    ("trade_export", b"#!/bin/sh\nrm -rf ~,;\n", "not accepted"),
+     "Lossproof does not accept"),
+    ("screenshot", b"GIF89a\x01\x00\x01\x00<script>alert(1)</script>", "cannot be added as"),
+    ("other", b"GIF89a/*,*/=1;alert(1);", "cannot be added as"),
+    ("trade_export", b"#!/bin/sh\nrm -rf ~,;\n", "cannot be added as"),
     ("screenshot", b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 10, "cannot be read"),
     ("screenshot", b"\xff\xd8\xff\xe0" + b"\x00" * 40, "cannot be read"),
 ])

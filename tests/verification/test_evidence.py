@@ -91,9 +91,9 @@ def test_a_mail_whose_key_nobody_publishes_is_key_unknown_not_forged(incident):
 
 
 @pytest.mark.parametrize(("kind", "data", "message"), [
-    ("screenshot", b"<html><script>alert(1)</script></html>", "not accepted as screenshot"),
-    ("screenshot", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "not accepted"),
-    ("support_email", b"MZ\x90\x00\x03\x00\x00\x00 executable", "not accepted as support_email"),
+    ("screenshot", b"<html><script>alert(1)</script></html>", "cannot be added as “Screenshot”"),
+    ("screenshot", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "cannot be added as"),
+    ("support_email", b"MZ\x90\x00\x03\x00\x00\x00 executable", "cannot be added as “Support-ticket email"),
     ("trade_export", b"", "between 1 byte"),
 ])
 def test_an_upload_of_the_wrong_content_is_refused_and_nothing_is_stored(incident, kind, data, message):
