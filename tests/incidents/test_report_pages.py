@@ -22,7 +22,7 @@ from incidents.models import (
     ReportStatus,
     Tier,
 )
-from incidents.services import evidence_attach, report_question_ask
+from incidents.services import evidence_attach, report_question_ask, report_withdraw
 from incidents.uploads import MULTIPART_MARGIN_BYTES
 from tests.factories import ClaimFactory, ExchangeFactory, ReportFactory, UserFactory
 from verification.evidence import evidence_verify
@@ -441,3 +441,13 @@ def test_a_seed_phrase_in_an_answer_is_never_echoed_whatever_else_is_wrong(clien
     assert 'name="body"' in response.content.decode()  # the form is shown again, emptied
     assert "legal winner" not in response.content.decode()
     assert not ReportMessage.objects.filter(report=report, from_moderator=False).exists()
+
+
+def test_the_live_part_tells_htmx_to_stop_polling_a_report_withdrawn_elsewhere(client, reporter):
+    report = ReportFactory(reporter=reporter)
+    client.force_login(reporter)
+    url = reverse("incidents:report-checks", args=[report.pk])
+    report_withdraw(report=report)
+
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 286
+    assert client.get(url).status_code == 404
