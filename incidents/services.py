@@ -34,7 +34,7 @@ from incidents.models import (
     SafelistedAddress,
 )
 from incidents.secrets import secret_check_file, secret_check_text
-from incidents.uploads import EvidenceFileError, EvidenceTooLarge
+from incidents.uploads import EvidenceFileError, EvidenceTooLarge, evidence_files_undone_on_error
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -227,9 +227,13 @@ def safe_name(name: str) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:200]
 
 
-@transaction.atomic
 def reports_import(*, incident: Incident, rows: list) -> list[Report]:
     """Create checked sheet rows (incidents.importers.sheet.SheetRow) as reports; queue checks on commit."""
+    with evidence_files_undone_on_error() as written, transaction.atomic():
+        return _reports_import(incident, rows, written)
+
+
+def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[Report]:
     import logging  # imports kept local: this function was appended as one self-contained addition
 
     from kombu.exceptions import OperationalError
@@ -243,8 +247,9 @@ def reports_import(*, incident: Incident, rows: list) -> list[Report]:
                               for report, row in zip(reports, rows, strict=True) for claim in row.claims)
     for report, row in zip(reports, rows, strict=True):
         for evidence in row.evidence:
-            evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
-                            original_name=evidence.name)
+            stored = evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
+                                     original_name=evidence.name)
+            written.append(stored.file.name)
 
     def queue() -> None:
         for batch in chunks([report.pk for report in reports], settings.VERIFY_BATCH_SIZE):

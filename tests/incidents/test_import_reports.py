@@ -333,6 +333,21 @@ def test_a_file_of_a_type_not_accepted_makes_the_row_bad(incident, tmp_path):
     assert not Report.objects.exists() and not Evidence.objects.exists()
 
 
+def test_a_file_refused_late_leaves_no_file_of_the_rows_before_it_on_disk(incident, tmp_path):
+    (tmp_path / "ticket.eml").write_bytes(MAIL)
+    seed = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    (tmp_path / "trades.csv").write_text(f"Date(UTC),Pair,Note\n2022-11-20,ABCBTC,{seed}\n")
+    path = write_csv(tmp_path / "victims.csv", [row(evidence_files="ticket.eml"),
+                                                row(reporter="Bo", tx_hashes=EVM_TX_2,
+                                                    evidence_files="trades.csv")])
+
+    message, _ = run_failing(path, returncode=2)
+
+    assert "seed phrase" in message and "legal winner" not in message
+    assert not Report.objects.exists() and not Evidence.objects.exists()
+    assert [f for f in (tmp_path / "evidence").rglob("*") if f.is_file()] == []
+
+
 # ---- Whole-file errors ------------------------------------------------------------------------
 
 
