@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound
@@ -32,7 +33,7 @@ TAG = "reports"
 
 
 class IsReporterToWrite(BasePermission):
-    message = "Only reporters may file reports, add evidence or withdraw (issue_token --role reporter)."
+    message = _("Only reporters may file reports, add evidence or withdraw (issue_token --role reporter).")
 
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or getattr(request.user, "role", None) == Role.REPORTER
@@ -60,7 +61,7 @@ class ReportPage(PageNumberPagination):
 
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is larger than this endpoint accepts."
+    default_detail = _("The request body is larger than this endpoint accepts.")
     default_code = "too_large"
 
 
@@ -94,7 +95,7 @@ class ReporterView(GenericAPIView):
                 Prefetch("check_results", CheckResult.objects.order_by("id")))
         report = reports.filter(pk=report_id).first()
         if report is None:
-            raise NotFound("None of your reports has this id.")
+            raise NotFound(_("None of your reports has this id."))
         return report
 
     def report_body(self, report_id: int) -> dict:

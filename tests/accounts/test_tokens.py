@@ -110,3 +110,14 @@ def test_issue_token_exits_with_an_error_on_the_command_line(arguments, message)
     assert done.returncode != 0
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_a_token_with_another_role_says_on_stderr_that_the_role_changed():
+    issue_token("staff@example.org", role="moderator")
+    out, err = StringIO(), StringIO()
+
+    call_command("issue_token", "staff@example.org", "--role", "journalist", stdout=out, stderr=err)
+
+    assert out.getvalue().strip().startswith("lp_") and "\n" not in out.getvalue().strip()
+    assert "role changed from moderator to journalist" in err.getvalue()
+    assert User.objects.get(email="staff@example.org").role == "journalist"

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services import token_issue
 
 
@@ -20,4 +20,9 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"{email!r} is not an email address.") from None
-        self.stdout.write(token_issue(email=email, role=role))
+        before = User.objects.filter(email__iexact=email).values_list("role", flat=True).first()
+        token = token_issue(email=email, role=role)
+        if before and before != role:
+            # Said on stderr, so that `TOKEN=$(manage.py issue_token …)` still captures the token only.
+            self.stderr.write(f"{email}'s role changed from {before} to {role}.")
+        self.stdout.write(token)
