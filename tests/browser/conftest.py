@@ -66,7 +66,7 @@ def page(browser, live_server, request):
     context = browser.new_context(viewport={"width": 412, "height": 915}, base_url=live_server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.shot = Shots(page, ARTIFACTS / request.node.name)
+    page.shot = Shots(page, ARTIFACTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-"))
     yield page
     context.close()
 
