@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("incidents.urls")),
 ]
+
+# Renders without the database, and answers 503 when the database is the problem.
+handler500 = "config.views.server_error"
