@@ -20,7 +20,7 @@ from incidents.forms import (
     step_form_stored,
     tx_hash_verdict,
 )
-from incidents.models import DraftUpload, ReportDraft
+from incidents.models import DraftUpload, Incident, ReportDraft
 from incidents.secrets import SECRET_NOTICE, SecretRefused
 from incidents.services import EvidenceFileError
 from incidents.uploads import upload_too_large
@@ -40,7 +40,11 @@ def draft_start(request):
         refusal = _("You already have %(count)s unfinished reports. Finish or discard one before starting "
                     "another.") % {"count": drafts.DRAFTS_MAX_OPEN}
         return _render_start(request, refusal=refusal, status=400)
-    return redirect(_step_url(draft, STEP_NAMES[0]))
+    # Started from an incident's page: that choice is made already, the form opens at step 2.
+    incident = Incident.objects.published().filter(slug=request.POST.get("incident", "")).first()
+    if incident is not None:
+        draft = drafts.draft_step_save(draft=draft, step="incident", values={"incident": incident.pk})
+    return redirect(_step_url(draft, drafts.draft_next_step(draft=draft)))
 
 
 @login_required

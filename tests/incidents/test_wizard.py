@@ -439,3 +439,16 @@ def test_an_anonymous_visitor_cannot_open_a_draft(client, incident):
     response = client.get(step_url(draft, "incident"))
 
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+
+
+def test_a_report_started_from_an_incidents_page_opens_at_the_second_step(client, incident):
+    user = UserFactory()
+    client.force_login(user)
+
+    page = client.get(reverse("incidents:detail", args=[incident.slug])).content.decode()
+    response = client.post(reverse("incidents:draft-start"), {"incident": incident.slug})
+
+    assert "Report a loss in this incident" in page
+    draft = ReportDraft.objects.get(reporter=user)
+    assert draft.incident == incident
+    assert response["Location"] == reverse("incidents:draft-step", args=[draft.pk, "account"])
