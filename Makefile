@@ -7,7 +7,7 @@ DEMO_FLAGS := $(if $(filter 1 true yes,$(DEMO_SMOKE)),--smoke,)
 # Browser journeys run in Debian's chromium (Playwright drives it; it never downloads a browser).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test lint check clean browser
+.PHONY: install demo test lint check clean browser messages
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,13 @@ lint: install
 check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
+
+# Refresh the translation catalogues from the code and compile them (needs GNU gettext:
+# apt-get install gettext). The compiled .mo files are committed, so running needs no gettext.
+messages: install
+	$(PY) manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=node_modules --ignore=var \
+		--ignore=tests --ignore=bench --ignore=docker
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf var/test-lossproof.sqlite3* var/build var/test-artifacts .pytest_cache

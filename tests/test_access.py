@@ -23,6 +23,7 @@ PUBLIC = {
     "accounts/password/reset/done/",
     "accounts/password/reset/key/done/",
     "accounts/login/code/confirm/",
+    "i18n/setlang/",  # the footer's language switch (sets a cookie, nothing else)
     # The API's description and its documentation page (assets served locally).
     "api/schema/",
     "api/docs/",

@@ -24,10 +24,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
-# Data, not prose: numbers, amounts, dates, hashes, addresses, chain ids, symbols, the brand.
+# Data, not prose: numbers, amounts, dates, hashes, addresses, chain ids, symbols, the brand, and
+# the names of languages in their own language (the footer's language switch).
 PUNCTUATION = "\\s\\d.,:;·/()\\[\\]#%+\\-\u2013\u2014|\"'\u201c\u201d\u2018\u2019\u2026?!*\u00d7$\u20ac@_=<>"
 DATA = re.compile(rf"""0x[0-9a-fA-F]+|[{PUNCTUATION}]+|eip155:\d+|[A-Z]{{2,6}}|T[0-4]
-                       |Lossproof|UTC|Ethereum|Bitcoin|[\w.+-]+@[\w.-]+""", re.X)
+                       |Lossproof|UTC|Ethereum|Bitcoin|English|español|[\w.+-]+@[\w.-]+""", re.X)
 ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
 
 
