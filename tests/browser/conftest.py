@@ -56,7 +56,8 @@ class Shots:
     def __call__(self, name: str) -> Path:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png"
-        self.page.screenshot(path=path, full_page=True)
+        # Generous: on a loaded CI machine chromium can take a while to paint a long page.
+        self.page.screenshot(path=path, full_page=True, timeout=60_000, animations="disabled", caret="hide")
         return path
 
 
@@ -64,7 +65,7 @@ class Shots:
 def page(browser, live_server, request):
     """A fresh browser context (no cookies) on a phone-sized screen, with a screenshot helper."""
     context = browser.new_context(viewport={"width": 412, "height": 915}, base_url=live_server.url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     page.shot = Shots(page, ARTIFACTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-"))
     yield page
