@@ -19,7 +19,7 @@ from incidents.chains import (
 from incidents.models import Asset, Consent, EvidenceKind, Incident
 from incidents.validation import (
     REFUSED_CODE,
-    address_problem,
+    chain_value_error,
     secret_refuse,
     ticket_id_clean,
     tx_hash_error,
@@ -285,32 +285,24 @@ class TransferForm(StepForm):
         cleaned = super().clean()
         chain = cleaned.get("chain")
         if chain:
-            self._clean_tx_hash(chain, cleaned)
-            self._clean_address(chain, cleaned)
+            self._clean_on_chain(chain, cleaned, "tx_hash", normalise_tx_hash)
+            self._clean_on_chain(chain, cleaned, "victim_address", normalise_address)
             asset = cleaned.get("asset")
             if asset and asset.chain != chain:
                 self.add_error("asset", _("This asset is not on the chain you chose."))
         return cleaned
 
-    def _clean_tx_hash(self, chain: str, cleaned: dict) -> None:
-        tx_hash = cleaned.get("tx_hash")
-        if not tx_hash:
+    def _clean_on_chain(self, chain: str, cleaned: dict, name: str, normalise) -> None:
+        """Check a tx hash or an address for ``chain`` and keep its canonical form."""
+        value = cleaned.get(name)
+        if not value:
             return
-        error = tx_hash_error(chain=chain, tx_hash=tx_hash)
+        kind = "tx_hash" if name == "tx_hash" else "address"
+        error = chain_value_error(field=kind, chain=chain, value=value)
         if error:
-            self.add_error("tx_hash", error)
+            self.add_error(name, error)
         else:
-            cleaned["tx_hash"] = normalise_tx_hash(chain, tx_hash)
-
-    def _clean_address(self, chain: str, cleaned: dict) -> None:
-        address = cleaned.get("victim_address")
-        if not address:
-            return
-        problem = address_problem(chain=chain, address=address)
-        if problem:
-            self.add_error("victim_address", problem)
-        else:
-            cleaned["victim_address"] = normalise_address(chain, address)
+            cleaned[name] = normalise(chain, value)
 
 
 class BaseTransferFormSet(forms.BaseFormSet):

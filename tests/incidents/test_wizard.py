@@ -26,13 +26,6 @@ EML = (b"From: Support <support@exchange.example>\r\nTo: person@example.org\r\n"
        b"We are looking into it.\r\n")
 
 
-@pytest.fixture(autouse=True)
-def draft_storage(monkeypatch, private_evidence_storage):
-    """Keep draft files in this test's evidence storage, the one services delete from."""
-    monkeypatch.setattr(DraftUpload._meta.get_field("file"), "storage", private_evidence_storage)
-    return private_evidence_storage
-
-
 @pytest.fixture
 def incident():
     incident = IncidentFactory(title="API key leak")
