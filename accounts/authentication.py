@@ -1,11 +1,15 @@
 """Token authentication for the API: `Authorization: Token <token>` (or `Bearer <token>`)."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken
 from accounts.services import token_digest
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -21,7 +25,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         api_token = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
         if api_token is None or not api_token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most once a minute: a write on every read would serialise SQLite and load PostgreSQL.
+        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         return api_token.user, api_token
 
     def authenticate_header(self, request) -> str:
