@@ -5,8 +5,8 @@ import re
 from django.apps import apps
 from django.conf import settings
 
-COPIED = set(re.findall(r"^COPY (?:--\S+ )*(\S+) \./", (settings.BASE_DIR / "docker" / "Dockerfile").read_text(),
-                        re.M))
+DOCKERFILE = (settings.BASE_DIR / "docker" / "Dockerfile").read_text()
+COPIED = set(re.findall(r"^COPY (?:--\S+ )*(\S+) \./", DOCKERFILE, re.M))
 
 
 def test_every_project_app_is_copied_into_the_image():
