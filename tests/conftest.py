@@ -120,3 +120,13 @@ def private_evidence_storage(monkeypatch, tmp_path):
     for model in (Evidence, DraftUpload):
         monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
     return storage
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Start every test in the default language: a request in Spanish leaves its thread in Spanish."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -203,8 +203,13 @@ def _store(claims: list[Claim], findings: dict) -> None:
     rows_update(Claim, claims, CLAIM_FIELDS)
 
 
+@transaction.atomic
 def reports_recompute(*, report_ids: list[int]) -> None:
     """Recompute tier, flags and verified loss of these reports from their stored results."""
+    # Two tasks checking one report at once (its transfers and its support mail) would each see
+    # only their own new results and the last to commit would store a stale verdict. Locked
+    # (in id order, so batches cannot deadlock), the later one waits, then reads both.
+    list(Report.objects.select_for_update().filter(pk__in=report_ids).order_by("pk").values_list("pk"))
     report_level = CheckResult.objects.filter(claim__isnull=True)
     reports = list(Report.objects.filter(pk__in=report_ids).select_related("incident").prefetch_related(
         "claims", "evidence", "attestations", Prefetch("check_results", queryset=report_level)))
