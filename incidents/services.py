@@ -12,6 +12,7 @@ from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
 from incidents.images import image_decode
@@ -156,11 +157,12 @@ def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existi
     return detected
 
 
-# How people call the types Lossproof accepts, for refusal messages.
+# How people call the types Lossproof accepts, for refusal messages (lazy: read in the asker's language).
 TYPE_NAMES = {
-    "application/pdf": _("a PDF"), "image/png": _("a PNG image"), "image/jpeg": _("a JPEG image"),
-    "text/csv": _("a CSV file"), XLSX: _("an Excel workbook (.xlsx)"),
-    "message/rfc822": _("an email saved as .eml"),
+    "application/pdf": gettext_lazy("a PDF"), "image/png": gettext_lazy("a PNG image"),
+    "image/jpeg": gettext_lazy("a JPEG image"),
+    "text/csv": gettext_lazy("a CSV file"), XLSX: gettext_lazy("an Excel workbook (.xlsx)"),
+    "message/rfc822": gettext_lazy("an email saved as .eml"),
 }
 
 

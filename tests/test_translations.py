@@ -35,3 +35,13 @@ def test_every_listed_language_has_a_compiled_catalogue():
     for code, _name in settings.LANGUAGES:
         if code != "en":
             assert (settings.BASE_DIR / "locale" / code / "LC_MESSAGES" / "django.mo").is_file()
+
+
+def test_a_refusal_built_from_several_pieces_is_spanish_throughout():
+    from incidents.services import EvidenceFileError, evidence_check_upload
+
+    with translation.override("es"), pytest.raises(EvidenceFileError) as refused:
+        evidence_check_upload(kind="screenshot", data=b"%PDF-1.4 not an image", existing_count=0,
+                              existing_bytes=0)
+
+    assert "Captura de pantalla" in str(refused.value) and "una imagen JPEG" in str(refused.value)
