@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound
@@ -27,6 +28,7 @@ from incidents.serializers import (
 )
 from incidents.services import evidence_attach, report_create, report_withdraw
 from incidents.uploads import EvidenceFileError, upload_too_large
+from incidents.views import evidence_attachment
 from verification.models import CheckResult
 
 TAG = "reports"
@@ -172,3 +174,16 @@ class ReportEvidence(ReporterView):
             raise serializers.ValidationError({"file": [str(exc)]}) from None
         body = EvidenceSerializer(evidence, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class EvidenceDownload(ReporterView):
+    """The original file of one of your reports, byte for byte, as an attachment."""
+
+    @extend_schema(tags=[TAG], summary="Download a file of one of your reports",
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              **error_responses(404)})
+    def get(self, request, evidence_id: int):
+        evidence = Evidence.objects.filter(pk=evidence_id, report__in=self.own_reports()).first()
+        if evidence is None:
+            raise NotFound(_("None of your files has this id."))
+        return evidence_attachment(evidence=evidence, actor=request.user)

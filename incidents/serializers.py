@@ -264,7 +264,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, evidence) -> str:
         return absolute(self.context.get("request"),
-                        reverse("incidents:evidence-download", kwargs={"evidence_id": evidence.pk}))
+                        reverse("incidents:api-evidence-download", kwargs={"evidence_id": evidence.pk}))
 
 
 class CheckSerializer(serializers.ModelSerializer):

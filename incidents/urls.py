@@ -27,4 +27,6 @@ urlpatterns = [
     path("api/v1/reports/<int:report_id>/", api.ReportDetail.as_view(), name="api-report-detail"),
     path("api/v1/reports/<int:report_id>/evidence/", api.ReportEvidence.as_view(),
          name="api-report-evidence"),
+    path("api/v1/evidence/<int:evidence_id>/download/", api.EvidenceDownload.as_view(),
+         name="api-evidence-download"),
 ]

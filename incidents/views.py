@@ -184,11 +184,16 @@ def _download_name(evidence) -> str:
 def evidence_download(request, evidence_id: int):
     """Serve the original file byte for byte, always as a download."""
     evidence = get_object_or_404(evidence_visible(user=request.user), pk=evidence_id)
+    return evidence_attachment(evidence=evidence, actor=request.user)
+
+
+def evidence_attachment(*, evidence, actor) -> HttpResponse:
+    """Answer the original file as a download and record who took it (404 if the file is gone)."""
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    audit_record(actor=request.user, action="evidence_download", subject=f"evidence:{evidence.pk}")
+    audit_record(actor=actor, action="evidence_download", subject=f"evidence:{evidence.pk}")
     return _private(FileResponse(handle, as_attachment=True, filename=_download_name(evidence),
                                  content_type="application/octet-stream"))
 

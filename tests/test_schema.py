@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.services import token_issue
 from config.wsgi import application
 from incidents.models import Asset, IncidentChain
+from incidents.services import evidence_attach
 from tests.factories import ClaimFactory, ExchangeFactory, IncidentFactory, ReportFactory
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -112,6 +113,11 @@ def aim_at_real_data(case, incident) -> None:
         report = ReportFactory(incident=incident, reporter=reporter)
         ClaimFactory(report=report, chain="eip155:1")
         case.path_parameters["report_id"] = report.pk
+    if "evidence_id" in (case.path_parameters or {}):
+        reporter = User.objects.get(email="reporter@example.org")
+        evidence = evidence_attach(report=ReportFactory(incident=incident, reporter=reporter),
+                                   kind="trade_export", data=b"Date(UTC),Pair,Side\n2022-11-20,ABCBTC,BUY\n")
+        case.path_parameters["evidence_id"] = evidence.pk
     if "slug" in (case.path_parameters or {}):
         case.path_parameters["slug"] = incident.slug
     if isinstance(case.body, dict) and isinstance(case.body.get("incident"), str):

@@ -399,3 +399,16 @@ def test_a_ticket_id_in_another_format_than_the_exchanges_is_refused(reporter, i
 
     assert refused.status_code == 400 and "8 digits" in refused.json()["support_ticket_id"][0]
     assert accepted.status_code == 201 and accepted.json()["support_ticket_id"] == "12345678"
+
+
+def test_a_reporter_downloads_their_file_with_the_token_and_nobody_else_can(reporter, other_reporter, incident):
+    report = file_report(reporter, incident)
+    uploaded = reporter.upload(f"{REPORTS}{report['id']}/evidence/").json()
+
+    mine = reporter.get(uploaded["download_url"])
+    theirs = other_reporter.get(uploaded["download_url"])
+
+    assert mine.status_code == 200 and b"".join(mine.streaming_content) == CSV
+    assert mine["Content-Disposition"].startswith("attachment")
+    assert mine["Content-Type"] == "application/octet-stream"
+    assert theirs.status_code == 404
