@@ -108,6 +108,10 @@ def evidence_verify(*, evidence_id: int) -> None:
     data = evidence.file.read() if evidence.file else b""
     outcomes, provider = _evidence_outcomes(evidence, data)
     with transaction.atomic():
+        # The report first, as a withdrawal locks it: the same order on both sides cannot deadlock.
+        Report.objects.select_for_update().filter(pk=evidence.report_id).exists()
+        if not Evidence.objects.filter(pk=evidence.pk).exists():
+            return  # erased with its report while it was being checked
         CheckResult.objects.filter(evidence=evidence, claim__isnull=True).delete()
         finished = timezone.now()
         CheckResult.objects.bulk_create(

@@ -89,6 +89,10 @@ def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[
 
 def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> None:
     with transaction.atomic():
+        # A report withdrawn (erased) while its chain was read has nothing left to write to.
+        present = set(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                      .values_list("pk", flat=True))
+        ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
         reports_recompute(report_ids=ids)
