@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.chains import (
+    HASH32_RE,
     ChainValueError,
     normalise_address,
     normalise_caip2,
@@ -80,25 +81,30 @@ class StepForm(forms.Form):
             self._secrets_hide()
 
     def _secrets_hide(self) -> None:
-        """Empty every refused field holding a secret, whatever else was wrong with it."""
-        refused = [name for name, errors in self.errors.as_data().items()
-                   if name in self.fields and self._secret_refusal(name, errors)]
+        """Empty every field holding a secret when the page is shown again, whatever else was wrong."""
+        if not self.errors:
+            return  # a valid form is never shown again: the step is saved and the browser moves on
+        errors = self.errors.as_data()
+        refused = [name for name in self.fields if self._secret_refusal(name, errors.get(name, []))]
         if refused:
             self.data = self.data.copy()  # the page is rendered from it, so the value goes here
             for name in refused:
                 self.data[self.add_prefix(name)] = ""
 
     def _secret_refusal(self, name: str, errors: list[ValidationError]) -> bool:
-        # A seed phrase pasted into an amount or date box fails as "not a number" first.
+        # Any field, with or without an error of its own: a seed phrase pasted into an amount box
+        # fails as "not a number", one in a tx hash box may fail as too long or not be checked at
+        # all when the chain is missing; none of them may come back in the page.
         if any(error.code == REFUSED_CODE for error in errors):
             return True
-        if name == "tx_hash":
-            return False  # tx_hash_error already refused what is no hash; a hash-shaped value is told why
         raw = self.data.get(self.add_prefix(name))
+        raw = raw.strip() if isinstance(raw, str) else ""
+        if not raw or (name == "tx_hash" and HASH32_RE.fullmatch(raw)):
+            return False  # a hash-shaped value in the hash box is told what is wrong with it instead
         try:
-            secret_refuse(raw if isinstance(raw, str) else "")
+            secret_refuse(raw)
         except ValidationError as refusal:
-            del self.errors[name]
+            self.errors.pop(name, None)
             self.add_error(name, refusal)
             return True
         return False

@@ -207,6 +207,19 @@ def test_a_private_key_as_the_victim_address_is_refused_and_not_echoed(browser, 
     assert "transfers" not in draft.data
 
 
+@pytest.mark.parametrize("pasted", [
+    {"tx_hash": " ".join([SEED] * 2)},  # 24 words: too long for the box, refused as a secret anyway
+    {"tx_hash": SEED, "chain": ""},  # no chain chosen, so the hash is never checked against one
+])
+def test_a_seed_phrase_in_the_tx_hash_box_never_comes_back(browser, incident, pasted):
+    draft = draft_at_transfers(browser, incident)
+
+    response = browser.post(step_url(draft, "transfers"), transfer_rows(row(**pasted)))
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "seed phrase" in page and "abandon" not in page
+
+
 def test_a_malformed_tx_hash_is_refused_next_to_its_field(browser, incident):
     draft = draft_at_transfers(browser, incident)
 
