@@ -35,7 +35,7 @@ from incidents.models import (
     SafelistedAddress,
 )
 from incidents.secrets import secret_check_file, secret_check_text
-from incidents.uploads import EvidenceFileError, EvidenceTooLarge, evidence_files_undone_on_error
+from incidents.uploads import EvidenceFileError, EvidenceTooLarge, OwnerGone, evidence_files_undone_on_error
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -208,8 +208,10 @@ def upload_store(*, owner, files, row, kind: str, data: bytes, original_name: st
     The owner is a report (evidence) or a draft (draft uploads): the same limits, checks and
     private storage under the file's sha256 apply to both.
     """
-    # Locking the owner makes two concurrent uploads count each other against the quota.
-    type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
+    # Locking the owner makes two concurrent uploads count each other against the quota, and an
+    # upload that lost the race against a withdrawal (or a discarded draft) writes nothing.
+    if not type(owner).objects.select_for_update().filter(pk=owner.pk).exists():
+        raise OwnerGone(_("This report no longer exists; nothing was stored."))
     totals = files.aggregate(count=Count("id"), size=Sum("size"))
     detected = evidence_check_upload(kind=kind, data=data, existing_count=totals["count"],
                                      existing_bytes=totals["size"] or 0)
@@ -325,6 +327,8 @@ def report_answer(*, report: Report, author, body: str) -> ReportMessage:
 @transaction.atomic
 def report_question_ask(*, report: Report, moderator, body: str) -> ReportMessage:
     """Store a moderator's question and put the report in needs_info until the reporter answers."""
+    # The report before the audit lock, in the order report_withdraw takes them: no deadlock.
+    Report.objects.select_for_update().filter(pk=report.pk).exists()
     # No secret check: moderators quote transaction hashes, which the text check would refuse.
     body = _message_body_clean(body)
     message = ReportMessage.objects.create(report=report, author=moderator, from_moderator=True, body=body)

@@ -1,6 +1,7 @@
 """What one evidence upload may be, and the errors that say why one is refused."""
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 
@@ -20,6 +21,12 @@ class EvidenceTooLarge(EvidenceFileError):
     status = 413
 
 
+class OwnerGone(EvidenceFileError):
+    """The report (or draft) was erased while the file was on its way."""
+
+    status = 404
+
+
 def upload_too_large(request) -> bool:
     """Tell whether the request body is larger than one evidence upload may be."""
     try:
@@ -27,6 +34,11 @@ def upload_too_large(request) -> bool:
     except ValueError:
         return False  # Django reads no body from a request with an unreadable length
     return length > settings.EVIDENCE_MAX_BYTES + MULTIPART_MARGIN_BYTES
+
+
+# The list of the outermost block; inner blocks (one import chunk inside a --strict import)
+# add to it, so files are deleted whenever the transaction that held their rows is rolled back.
+_written: ContextVar[list[str] | None] = ContextVar("evidence_files_written", default=None)
 
 
 @contextmanager
@@ -38,7 +50,12 @@ def evidence_files_undone_on_error():
     """
     from incidents.models import Evidence
 
+    outer = _written.get()
+    if outer is not None:
+        yield outer  # an enclosing block owns the clean-up, and its transaction the rows
+        return
     written: list[str] = []
+    token = _written.set(written)
     try:
         yield written
     except BaseException:
@@ -46,3 +63,5 @@ def evidence_files_undone_on_error():
         for name in written:
             storage.delete(name)
         raise
+    finally:
+        _written.reset(token)

@@ -348,6 +348,24 @@ def test_a_file_refused_late_leaves_no_file_of_the_rows_before_it_on_disk(incide
     assert [f for f in (tmp_path / "evidence").rglob("*") if f.is_file()] == []
 
 
+def test_a_strict_import_failing_in_a_later_chunk_leaves_no_file_of_earlier_chunks(incident, tmp_path,
+                                                                                    monkeypatch):
+    from incidents.management.commands import import_reports
+
+    monkeypatch.setattr(import_reports, "CHUNK_ROWS", 1)
+    (tmp_path / "ticket.eml").write_bytes(MAIL)
+    seed = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    (tmp_path / "trades.csv").write_text(f"Date(UTC),Pair,Note\n2022-11-20,ABCBTC,{seed}\n")
+    path = write_csv(tmp_path / "victims.csv", [row(evidence_files="ticket.eml"),
+                                                row(reporter="Bo", tx_hashes=EVM_TX_2,
+                                                    evidence_files="trades.csv")])
+
+    run_failing(path, "--strict", returncode=2)
+
+    assert not Report.objects.exists()
+    assert [f for f in (tmp_path / "evidence").rglob("*") if f.is_file()] == []
+
+
 # ---- Whole-file errors ------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from PIL import ExifTags, Image, PngImagePlugin
 
 from incidents.images import image_preview
-from incidents.models import Evidence
+from incidents.models import Evidence, Report
 from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, EvidenceTooLarge, evidence_attach, evidence_check_upload
 from incidents.uploads import upload_too_large
@@ -237,3 +237,18 @@ def test_a_real_multipart_upload_of_a_file_at_the_limit_is_not_too_large(setting
     request = RequestFactory().post("/upload/", data={"kind": "trade_export", "file": upload})
 
     assert not upload_too_large(request)
+
+
+def test_an_upload_that_loses_the_race_against_a_withdrawal_stores_nothing(private_evidence_storage):
+    from incidents.services import report_withdraw
+    from incidents.uploads import OwnerGone
+
+    report = ReportFactory()
+    stale = Report.objects.get(pk=report.pk)  # what the upload view loaded before the erasure
+    report_withdraw(report=report)
+
+    with pytest.raises(OwnerGone):
+        evidence_attach(report=stale, kind="screenshot", data=png())
+
+    assert not Evidence.objects.exists()
+    assert not Path(private_evidence_storage.location).exists()  # not one file was written

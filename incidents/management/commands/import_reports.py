@@ -11,6 +11,7 @@ from incidents.importers.sheet import Sheet, SheetError, SheetImport, SheetRow, 
 from incidents.models import Incident
 from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, reports_import
+from incidents.uploads import evidence_files_undone_on_error
 
 CHUNK_ROWS = 1_000  # rows written per transaction (per savepoint under --strict)
 
@@ -49,7 +50,9 @@ class Command(BaseCommand):
     def _import(self, incident: Incident, rows: SheetImport, *, strict: bool) -> int:
         """Write the new rows chunk by chunk; under --strict, all in one transaction."""
         created = 0
-        with transaction.atomic() if strict else contextlib.nullcontext():
+        # Under --strict one transaction holds every chunk: if it rolls back, so do their files.
+        files = evidence_files_undone_on_error() if strict else contextlib.nullcontext()
+        with files, transaction.atomic() if strict else contextlib.nullcontext():
             for chunk in _chunks(rows.new_rows(), CHUNK_ROWS):
                 created += len(reports_import(incident=incident, rows=chunk))
             self._refuse_if_strict(rows, strict)  # a row that went bad since the check: roll back
