@@ -401,7 +401,8 @@ def test_a_ticket_id_in_another_format_than_the_exchanges_is_refused(reporter, i
     assert accepted.status_code == 201 and accepted.json()["support_ticket_id"] == "12345678"
 
 
-def test_a_reporter_downloads_their_file_with_the_token_and_nobody_else_can(reporter, other_reporter, incident):
+def test_a_reporter_downloads_their_file_with_the_token_and_nobody_else_can(reporter, other_reporter,
+                                                                             incident):
     report = file_report(reporter, incident)
     uploaded = reporter.upload(f"{REPORTS}{report['id']}/evidence/").json()
 
