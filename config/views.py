@@ -6,6 +6,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,8 @@ def server_error(request) -> HttpResponse:
     Django calls this inside its exception handler, so the exception is still sys.exc_info().
     The pages are standalone: rendering base.html would ask the database who the user is.
     """
+    # The error may come before LocaleMiddleware ran, in a thread that last served another language.
+    translation.activate(translation.get_language_from_request(request))
     unavailable = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
     status = 503 if unavailable else 500
     if unavailable:
@@ -27,7 +30,8 @@ def server_error(request) -> HttpResponse:
             else _("Something went wrong on our side; it has been logged.")
         response = JsonResponse({"detail": detail}, status=status)
     else:
-        response = HttpResponse(render_to_string(f"{status}.html"), status=status)
+        page = render_to_string(f"{status}.html", {"LANGUAGE_CODE": translation.get_language()})
+        response = HttpResponse(page, status=status)
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -179,6 +179,8 @@ class ReportEvidence(ReporterView):
 class EvidenceDownload(ReporterView):
     """The original file of one of your reports, byte for byte, as an attachment."""
 
+    http_method_names = ["get", "options"]  # no HEAD: it would write an audit row for nothing sent
+
     @extend_schema(tags=[TAG], summary="Download a file of one of your reports",
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                               **error_responses(404)})

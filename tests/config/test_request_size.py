@@ -37,3 +37,11 @@ def test_a_body_within_the_limit_reaches_the_view(client):
     response = client.post("/accounts/login/", {"login": "nobody@example.org", "password": "x" * 12})
 
     assert response.status_code == 200
+
+
+def test_the_413_page_speaks_the_askers_language_not_the_last_one_served(client):
+    client.get("/", headers={"Accept-Language": "es"})  # leaves this thread in Spanish
+
+    response = oversized(client, "/accounts/login/")
+
+    assert response.status_code == 413 and "too large" in response.content.decode()
