@@ -11,7 +11,6 @@ URLs of paid services carry API keys in their path or query.
 """
 
 import json
-import random
 import re
 import threading
 import time
@@ -30,15 +29,14 @@ from verification.clients.evm import (
     ChainSnapshot,
     ClientCache,
     PermanentChainError,
-    TransientChainError,
     TxData,
-    _gave_up,
     _new_session,
     _read_body,
     _retry_after,
     _root_cause,
     _transient,
     mask_url,
+    with_retries,
 )
 
 TXID_RE = re.compile(r"[0-9a-f]{64}")
@@ -98,24 +96,8 @@ class EsploraClient:
 
     def _get(self, url: str, path: str, method: str, parse: Callable, log: list):
         """GET path under one endpoint up to 1 + retries times, pausing with capped, jittered backoff."""
-        attempt = 1
-        while True:
-            try:
-                return self._attempt(url, path, method, parse, attempt, log)
-            except TransientChainError as error:
-                if attempt > self.retries:
-                    raise _gave_up(error, attempt) from None
-                pause = self._pause(attempt, error)
-            time.sleep(pause)
-            attempt += 1
-
-    def _pause(self, attempt: int, error: ChainError) -> float:
-        """Return how long to wait before the next attempt: Retry-After, else full jitter."""
-        retry_after = error.detail.get("retry_after")
-        if retry_after is not None:
-            return min(retry_after, self.backoff_cap)
-        # Full jitter spreads the retries of many workers hitting the same busy server.
-        return random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))  # noqa: S311
+        return with_retries(lambda attempt: self._attempt(url, path, method, parse, attempt, log),
+                            retries=self.retries, backoff=self.backoff, backoff_cap=self.backoff_cap)
 
     def _attempt(self, url: str, path: str, method: str, parse: Callable, attempt: int, log: list):
         """GET once, parse the answer, and record the attempt whatever its outcome."""

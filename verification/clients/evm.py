@@ -20,13 +20,16 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+T = TypeVar("T")
 TX_HASH_RE = re.compile(r"0x[0-9a-f]{64}")
 # JSON-RPC codes that say our request is wrong for this node; asking again cannot help.
 PERMANENT_RPC_CODES = {-32601: "method not found", -32602: "invalid params"}
@@ -213,24 +216,8 @@ class EvmClient:
 
     def _send_retrying(self, url: str, batch: list[tuple], log: list | None, retries: int) -> dict:
         """Try one batch up to 1 + retries times, pausing with capped, jittered backoff."""
-        attempt = 1
-        while True:
-            try:
-                return self._attempt(url, batch, attempt, log)
-            except TransientChainError as error:
-                if attempt > retries or not error.detail.get("retry", True):
-                    raise _gave_up(error, attempt) from None
-                pause = self._pause(attempt, error)
-            time.sleep(pause)
-            attempt += 1
-
-    def _pause(self, attempt: int, error: ChainError) -> float:
-        """Return how long to wait before the next attempt: Retry-After, else full jitter."""
-        retry_after = error.detail.get("retry_after")
-        if retry_after is not None:
-            return min(retry_after, self.backoff_cap)
-        # Full jitter spreads the retries of many workers hitting the same busy node.
-        return random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))  # noqa: S311
+        return with_retries(lambda attempt: self._attempt(url, batch, attempt, log), retries=retries,
+                            backoff=self.backoff, backoff_cap=self.backoff_cap)
 
     def _attempt(self, url: str, batch: list[tuple], attempt: int, log: list | None) -> dict[int, dict]:
         """POST one batch once and record the attempt, whatever its outcome."""
@@ -285,6 +272,29 @@ class EvmClient:
 
 
 # --- HTTP details ------------------------------------------------------------------------------
+
+
+def with_retries(attempt_once: Callable[[int], T], *, retries: int, backoff: float, backoff_cap: float) -> T:
+    """Call ``attempt_once(attempt)`` up to 1 + retries times while it fails transiently; both clients."""
+    attempt = 1
+    while True:
+        try:
+            return attempt_once(attempt)
+        except TransientChainError as error:
+            if attempt > retries or not error.detail.get("retry", True):
+                raise _gave_up(error, attempt) from None
+            pause = _pause(attempt, error, backoff=backoff, backoff_cap=backoff_cap)
+        time.sleep(pause)
+        attempt += 1
+
+
+def _pause(attempt: int, error: ChainError, *, backoff: float, backoff_cap: float) -> float:
+    """Return how long to wait before the next attempt: Retry-After, else full jitter."""
+    retry_after = error.detail.get("retry_after")
+    if retry_after is not None:
+        return min(retry_after, backoff_cap)
+    # Full jitter spreads the retries of many workers hitting the same busy server.
+    return random.uniform(0, min(backoff_cap, backoff * 2 ** (attempt - 1)))  # noqa: S311
 
 
 def _check_endpoints(caip2: str, urls: list[str]) -> None:
