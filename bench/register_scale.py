@@ -23,48 +23,35 @@ Figures are printed, never asserted (QUALITY.md, "Performance").
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import base64
-import os
-import sys
-import tempfile
-from pathlib import Path
 
+from _setup import bench_django
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def _prepare_environment() -> Path | None:
-    """Point Django at this project, a throw-away signing key and, without DATABASE_URL, a temp VAR_DIR."""
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+def _signing_key() -> str:
+    """Return a throw-away Ed25519 key, so that the benchmark never touches a real one."""
     raw = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    os.environ["EXPORT_SIGNING_KEY"] = base64.b64encode(raw).decode()
-    if os.environ.get("DATABASE_URL"):
-        return None
-    var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
-    os.environ["LOSSPROOF_VAR_DIR"] = str(var_dir)
-    return var_dir
+    return base64.b64encode(raw).decode()
 
 
-TEMP_VAR_DIR = _prepare_environment()
-
-import django
-
-django.setup()
+TEMP_VAR_DIR = bench_django(EXPORT_SIGNING_KEY=_signing_key())
 
 import argparse
 import csv
 import multiprocessing
 import resource
 import shutil
+import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import chain, islice
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command

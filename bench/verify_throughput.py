@@ -19,30 +19,9 @@ Figures are printed, never asserted (QUALITY.md, "Performance").
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
-import os
-import sys
-import tempfile
-from pathlib import Path
+from _setup import bench_django
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _prepare_environment() -> Path | None:
-    """Point Django at this project and, unless DATABASE_URL is set, at a throw-away VAR_DIR."""
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    if os.environ.get("DATABASE_URL"):
-        return None
-    var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
-    os.environ["LOSSPROOF_VAR_DIR"] = str(var_dir)
-    return var_dir
-
-
-TEMP_VAR_DIR = _prepare_environment()
-
-import django
-
-django.setup()
+TEMP_VAR_DIR = bench_django()
 
 import argparse
 import contextlib
@@ -51,6 +30,7 @@ import pstats
 import random
 import re
 import shutil
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping

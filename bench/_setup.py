@@ -1,0 +1,23 @@
+"""The benchmarks' shared start: this project's settings and, without DATABASE_URL, a throw-away state."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_django(**env: str) -> Path | None:
+    """Configure and set up Django for a benchmark; return the temporary VAR_DIR it made, if any."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.update(env)
+    var_dir = None
+    if not os.environ.get("DATABASE_URL"):
+        var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
+        os.environ["LOSSPROOF_VAR_DIR"] = str(var_dir)
+    import django
+
+    django.setup()
+    return var_dir
