@@ -400,19 +400,30 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"{instance.report_id}/{instance.sha256}"
 
 
-class Evidence(models.Model):
-    """An uploaded file, kept privately and identified by its sha256."""
+class StoredFile(models.Model):
+    """What Lossproof keeps of an upload besides the file: its kind, name, hash, size and type."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="evidence")
-    claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="evidence")
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
-    file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
     original_name = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     detected_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:12]}"
+
+
+class Evidence(StoredFile):
+    """An uploaded file, kept privately and identified by its sha256."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="evidence")
+    claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="evidence")
+    file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
 
     class Meta:
         ordering = ["report_id", "id"]
@@ -422,9 +433,6 @@ class Evidence(models.Model):
             models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"),
                                    name="evidence_sha256_hex"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.sha256[:12]}"
 
 
 class LeakedKeyHash(models.Model):
@@ -498,26 +506,17 @@ class ReportDraft(models.Model):
         return f"Draft {self.pk} by {self.reporter}"
 
 
-class DraftUpload(models.Model):
+class DraftUpload(StoredFile):
     """A file attached to a draft; checked like evidence and becomes evidence on submission."""
 
     draft = models.ForeignKey(ReportDraft, on_delete=models.CASCADE, related_name="uploads")
-    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     file = models.FileField(upload_to=draft_upload_path, storage=evidence_storage, max_length=200)
-    original_name = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveBigIntegerField()
-    detected_type = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["draft_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["draft", "sha256"], name="draft_upload_unique"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.sha256[:12]}"
 
 
 class ReportMessage(models.Model):
