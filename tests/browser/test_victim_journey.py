@@ -11,10 +11,10 @@ from email.utils import format_datetime
 import pytest
 from django.core import mail
 
-from incidents.models import DkimKey, Exchange, Report, ReportDraft
+from incidents.models import Report, ReportDraft
 from tests.conftest import ANVIL_CAIP2
 from tests.verification.conftest import build_world
-from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
+from tests.verification.dkim_fixtures import binance_with_archived_key, build_mail, rsa_key, sign
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chain]
 
@@ -27,10 +27,7 @@ SEED_PHRASE = ("abandon ability able about above absent absorb abstract absurd a
 def world(anvil, settings):
     settings.CHAIN_RPC_URLS = {ANVIL_CAIP2: [anvil.url]}
     world = build_world(anvil)
-    Exchange.objects.create(incident=world.incident, name="Binance", support_domains=["binance.com"],
-                            ticket_id_regex=r"Ticket #(\d{8})")
-    DkimKey.objects.create(incident=world.incident, domain="binance.com", selector="s2022",
-                           public_key=rsa_key("binance-2022").public_b64)
+    binance_with_archived_key(world.incident)
     return world
 
 

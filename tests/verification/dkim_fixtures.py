@@ -3,7 +3,7 @@
 import base64
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dkim
 from cryptography.hazmat.primitives import serialization
@@ -92,3 +92,15 @@ class FakeDns:
     def __call__(self, name: str) -> bytes | None:
         self.asked.append(name)
         return self.records.get(name)
+
+
+def binance_with_archived_key(incident):
+    """Give ``incident`` the Binance exchange (support domain, ticket pattern) and its archived 2022 key."""
+    from incidents.models import DkimKey, Exchange
+
+    exchange = Exchange.objects.create(incident=incident, name="Binance", support_domains=["binance.com"],
+                                       ticket_id_regex=r"Ticket #(\d{8})")
+    DkimKey.objects.create(incident=incident, domain="binance.com", selector="s2022",
+                           public_key=rsa_key("binance-2022").public_b64,
+                           valid_from=datetime(2022, 1, 1, tzinfo=UTC))
+    return exchange

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from incidents.models import DkimKey, Evidence
+from incidents.models import Evidence
 from incidents.services import EvidenceFileError, evidence_attach
-from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory
-from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
+from tests.factories import IncidentFactory, ReportFactory
+from tests.verification.dkim_fixtures import binance_with_archived_key, build_mail, rsa_key, sign
 from verification.clients import dns
 from verification.evidence import evidence_verify
 from verification.models import CheckResult
@@ -25,11 +25,7 @@ def no_dns(monkeypatch):
 @pytest.fixture
 def incident():
     incident = IncidentFactory()
-    ExchangeFactory(incident=incident, name="Binance", support_domains=["binance.com"],
-                    ticket_id_regex=r"Ticket #(\d{8})")
-    DkimKey.objects.create(incident=incident, domain="binance.com", selector="s2022",
-                           public_key=rsa_key("binance-2022").public_b64,
-                           valid_from=datetime(2022, 1, 1, tzinfo=UTC))
+    binance_with_archived_key(incident)
     return incident
 
 

@@ -2,16 +2,15 @@
 
 import threading
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
 
-from incidents.models import Claim, DkimKey
+from incidents.models import Claim
 from incidents.services import evidence_attach
-from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory
-from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
+from tests.factories import IncidentFactory, ReportFactory
+from tests.verification.dkim_fixtures import binance_with_archived_key, build_mail, rsa_key, sign
 from verification.evidence import evidence_verify
 from verification.services import reports_recompute
 
@@ -25,12 +24,8 @@ pytestmark = [
 @pytest.fixture
 def report():
     incident = IncidentFactory()
-    ExchangeFactory(incident=incident, name="Binance", support_domains=["binance.com"],
-                    ticket_id_regex=r"Ticket #(\d{8})")
-    DkimKey.objects.create(incident=incident, domain="binance.com", selector="s2022",
-                           public_key=rsa_key("binance-2022").public_b64,
-                           valid_from=datetime(2022, 1, 1, tzinfo=UTC))
-    report = ReportFactory(incident=incident, exchange=incident.exchanges.get(), support_ticket_id="12345678",
+    exchange = binance_with_archived_key(incident)
+    report = ReportFactory(incident=incident, exchange=exchange, support_ticket_id="12345678",
                            contact_email="victim@example.org", claimed_loss_usd=Decimal("100"))
     report.claims.create(chain="eip155:1", tx_hash="0x" + "ab" * 32)
     return report
