@@ -18,6 +18,7 @@ from rest_framework.throttling import UserRateThrottle
 from accounts.models import Role
 from incidents.models import Claim, Evidence, Report, ReportSource
 from incidents.secrets import SecretRefused
+from incidents.selectors import report_list_for_reporter
 from incidents.serializers import (
     EvidenceSerializer,
     EvidenceUploadSerializer,
@@ -86,12 +87,12 @@ class ReporterView(GenericAPIView):
 
     def own_reports(self):
         # Withdrawn and other people's reports do not exist for the caller: 404, never 403.
-        return Report.objects.active().filter(reporter=self.request.user)
+        return report_list_for_reporter(user=self.request.user)
 
     def own_report(self, report_id: int, *, details: bool = False) -> Report:
         reports = self.own_reports()
         if details:
-            reports = reports.select_related("incident", "exchange").prefetch_related(
+            reports = reports.prefetch_related(
                 Prefetch("claims", Claim.objects.order_by("id")),
                 Prefetch("evidence", Evidence.objects.order_by("id")),
                 Prefetch("check_results", CheckResult.objects.order_by("id")))
@@ -113,8 +114,7 @@ class ReportListCreate(ReporterView):
     @extend_schema(tags=[TAG], summary="List your reports, newest first",
                    responses={200: ReportSummarySerializer(many=True), **error_responses(404)})
     def get(self, request):
-        page = self.paginate_queryset(self.own_reports().select_related("incident", "exchange")
-                                      .order_by("-submitted_at", "-id"))
+        page = self.paginate_queryset(self.own_reports())
         body = ReportSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(body)
 

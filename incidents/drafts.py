@@ -4,7 +4,6 @@
 from functools import partial
 
 from django.db import transaction
-from django.db.models import QuerySet
 
 from incidents.forms import STEP_NAMES, step_form_stored
 from incidents.models import DraftUpload, Incident, Report, ReportDraft, ReportSource
@@ -34,11 +33,6 @@ class DraftIncomplete(Exception):
 
 class DraftLimitReached(Exception):
     """The reporter already has as many open drafts as one account may keep."""
-
-
-def draft_list(*, reporter) -> QuerySet[ReportDraft]:
-    """Return the reporter's open drafts, most recently saved first."""
-    return ReportDraft.objects.filter(reporter=reporter).select_related("incident")
 
 
 def draft_start(*, reporter) -> ReportDraft:

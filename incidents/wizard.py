@@ -22,6 +22,7 @@ from incidents.forms import (
 )
 from incidents.models import DraftUpload, Incident, ReportDraft
 from incidents.secrets import SECRET_NOTICE, SecretRefused
+from incidents.selectors import report_drafts_of
 from incidents.services import EvidenceFileError
 from incidents.uploads import upload_too_large
 
@@ -171,7 +172,7 @@ STEP_VIEWS = {"incident": _form_step, "account": _form_step, "transfers": _trans
 
 def _render_start(request, refusal: str = "", status: int = 200):
     open_drafts = [(draft, _step_url(draft, drafts.draft_next_step(draft=draft)))
-                   for draft in drafts.draft_list(reporter=request.user)]
+                   for draft in report_drafts_of(user=request.user)]
     context = {"drafts": open_drafts, "notice": SECRET_NOTICE, "refusal": refusal}
     return render(request, "incidents/draft_start.html", context, status=status)
 
