@@ -193,6 +193,17 @@ class ReportStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class DecisionReason(models.TextChoices):
+    PROOF_SUFFICIENT = "proof_sufficient", _("The proof is sufficient")
+    PROOF_PARTIAL = "proof_partial", _("Part of the loss is proven")
+    EVIDENCE_INSUFFICIENT = "evidence_insufficient", _("The evidence is not enough")
+    EVIDENCE_FORGED = "evidence_forged", _("The evidence is forged")
+    DUPLICATE_REPORT = "duplicate_report", _("The loss is already reported")
+    OUT_OF_SCOPE = "out_of_scope", _("Outside this incident")
+    CLAIM_INFLATED = "claim_inflated", _("The claim exceeds what happened")
+    REPORTER_UNRESPONSIVE = "reporter_unresponsive", _("The reporter did not answer")
+
+
 class Tier(models.TextChoices):
     T0 = "T0", _("T0 self-reported")
     T1 = "T1", _("T1 documented")
@@ -239,6 +250,8 @@ class Report(models.Model):
     verified_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, default=ZERO)
     loss_date = models.DateField(null=True, blank=True)  # the reporter's word, not a valuation date
     support_ticket_id = models.CharField(max_length=100, blank=True)
+    # Private: the address the exchange writes to, when not contact_email (matched by mail checks).
+    exchange_email = models.EmailField(blank=True)
     police_report = models.CharField(max_length=500, blank=True)
     notes = models.TextField(blank=True)
     consent_publish = models.CharField(max_length=16, choices=Consent.choices,
@@ -254,6 +267,9 @@ class Report(models.Model):
     # Sheet order decides which of two reports is "later"; web reports use submitted_at.
     submitted_at = models.DateTimeField(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Written by moderation's decision service only; published in the register.
+    decision_reason = models.CharField(max_length=24, choices=DecisionReason.choices, blank=True)
+    resolved_flags = models.JSONField(default=list, blank=True)  # fraud flags a moderator cleared
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -308,6 +324,16 @@ class ClaimStatus(models.TextChoices):
     DUPLICATE = "duplicate", _("Claimed by another report")
     UNCONFIRMED = "unconfirmed", _("Not yet confirmed")
     UNCHECKED = "unchecked", _("Not checked yet")
+    CONTESTED = "contested", _("Cited by several reports, bound by none")
+
+
+class Binding(models.TextChoices):
+    """What proves a transfer is this reporter's loss; ranked: a decision outranks a signature."""
+
+    NONE = "", _("Not bound")
+    WITHDRAWAL_MAIL = "withdrawal_mail", _("Named in the exchange's withdrawal mail to the reporter")
+    SIGNATURE = "signature", _("Challenge signed by the sending address")
+    DECISION = "decision", _("Bound by a moderator's decision")
 
 
 class Claim(models.Model):
@@ -331,6 +357,14 @@ class Claim(models.Model):
     # What the checks established (written by verification only).
     status = models.CharField(max_length=16, choices=ClaimStatus.choices,
                               default=ClaimStatus.UNCHECKED, db_index=True)
+    # The status the claim's own checks give, before other reports citing the same transfer are
+    # weighed (contested, duplicate); kept so that a rival's change recomputes without the chain.
+    checked_status = models.CharField(max_length=16, choices=ClaimStatus.choices,
+                                      default=ClaimStatus.UNCHECKED)
+    # The sender the chain shows (EVM: the tx's from; ERC-20: the Transfer log's from): whose
+    # signature binds the transfer.
+    chain_sender = models.CharField(max_length=100, blank=True)
+    binding = models.CharField(max_length=16, choices=Binding.choices, blank=True, default="")
     reasons = models.JSONField(default=list, blank=True)
     block_number = models.PositiveBigIntegerField(null=True, blank=True)
     block_time = models.DateTimeField(null=True, blank=True)

@@ -25,7 +25,7 @@ from registry.selectors import register_claims, register_report_chunks, report_e
 # DESIGN.md, "Register columns": fixed, in this order; readers' scripts depend on them.
 REPORT_HEADER = ["report_ref", "source", "exchange", "claimed_loss_usd", "verified_loss_usd", "tier",
                  "status", "flags", "evidence_kinds", "transfers_claimed", "transfers_verified",
-                 "ticket_status", "decided_at"]
+                 "ticket_status", "decided_at", "decision_reason", "resolved_flags", "police_report_cited"]
 CLAIM_HEADER = ["report_ref", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
                 "to_address", "block_number", "block_time", "usd_value", "status", "reasons"]
 # What a spreadsheet would read as a formula (or DDE) when a text cell starts with it.
@@ -67,7 +67,8 @@ def report_rows(*, incident: Incident) -> Iterator[list]:
                    row.exchange__name or "", row.claimed_loss_usd, row.verified_loss_usd, row.tier,
                    row.status, ";".join(sorted(row.flags or [])), ";".join(sorted(extra.evidence_kinds)),
                    extra.transfers_claimed, extra.transfers_verified, extra.ticket_status,
-                   iso_utc(row.decided_at)]
+                   iso_utc(row.decided_at), row.decision_reason, ";".join(sorted(row.resolved_flags or [])),
+                   "yes" if row.police_report.strip() else "no"]
 
 
 def claim_rows(*, incident: Incident) -> Iterator[list]:

@@ -23,7 +23,8 @@ from verification.services import ticket_outcome
 
 CHUNK = 2000
 REPORT_FIELDS = ("id", "source", "source_file", "source_row", "exchange__name", "claimed_loss_usd",
-                 "verified_loss_usd", "tier", "status", "flags", "decided_at")
+                 "verified_loss_usd", "tier", "status", "flags", "decided_at",
+                 "decision_reason", "resolved_flags", "police_report")
 CLAIM_FIELDS = ("report_id", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
                 "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
 

@@ -20,7 +20,8 @@ from tests.registry.conftest import CANARY_EMAIL, CANARY_NAME, TX_A, read_csv
 pytestmark = pytest.mark.django_db
 
 DESIGN_REPORTS = ("report_ref,source,exchange,claimed_loss_usd,verified_loss_usd,tier,status,flags,"
-                  "evidence_kinds,transfers_claimed,transfers_verified,ticket_status,decided_at")
+                  "evidence_kinds,transfers_claimed,transfers_verified,ticket_status,decided_at,"
+                  "decision_reason,resolved_flags,police_report_cited")
 DESIGN_CLAIMS = ("report_ref,kind,chain,tx_hash,log_index,asset,amount,from_address,to_address,"
                  "block_number,block_time,usd_value,status,reasons")
 
@@ -51,12 +52,12 @@ def test_reports_csv_has_designs_columns_and_one_row_per_report_in_sheet_order(w
     assert ",".join(rows[0]) == DESIGN_REPORTS
     assert rows[1:] == [
         [report_ref(world.verified.pk), "web", "Binance", "1500.00", "1234.50", "T3", "verified",
-         "claim_exceeds_proof;tx_not_found", "support_email;trade_export", "2", "1", "dkim_verified",
-         "2022-11-18T10:00:00Z"],
+         "claim_exceeds_proof;mail_forged;tx_not_found", "support_email;trade_export", "2", "1",
+         "dkim_verified", "2022-11-18T10:00:00Z", "proof_sufficient", "mail_forged", "no"],
         [report_ref(world.imported.pk), "victims.csv:7", "", "", "0.00", "T1", "needs_review", "",
-         "support_email", "2", "0", "dkim_invalid", ""],
+         "support_email", "2", "0", "dkim_invalid", "", "", "", "no"],
         [report_ref(world.canary.pk), "web", "Binance", "1000.00", "0.00", "T0", "submitted", "", "", "0",
-         "0", "attested", ""],
+         "0", "attested", "", "", "", "yes"],
     ]
 
 
@@ -165,7 +166,7 @@ def test_the_manifest_is_canonical_and_lists_every_file_with_its_digest(world, t
     assert all(manifest["files"][name] == exports.file_digest(folder / name) for name in manifest["files"])
     assert manifest["counts"] == {"reports": 3, "claims": 5}
     assert manifest["incident"] == {"slug": "api-key-leak-2022", "title": "Trading-bot API key leak"}
-    assert manifest["release"] == "draft" and manifest["methodology_version"] == "1"
+    assert manifest["release"] == "draft" and manifest["methodology_version"] == "2"
     assert manifest["software"]["name"] == "lossproof" and manifest["software"]["version"] != "unknown"
     assert manifest["created_at"].endswith("Z")
 
@@ -175,6 +176,7 @@ def test_the_methodology_explains_every_column_of_both_files(world, tmp_path):
 
     assert [name for name, _ in REPORT_COLUMNS] == REPORT_HEADER
     assert [name for name, _ in CLAIM_COLUMNS] == CLAIM_HEADER
-    assert "Methodology version: 1" in text
-    for word in ["T4", "claim_exceeds_proof", "outside_window", "recipient_safelisted", "dkim_invalid"]:
+    assert "Methodology version: 2" in text
+    for word in ["T4", "claim_exceeds_proof", "outside_window", "recipient_safelisted", "dkim_invalid",
+                 "tx_contested", "contested", "recipient_mismatch", "proof_sufficient"]:
         assert f"`{word}`" in text
