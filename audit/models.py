@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     MODERATOR_DECISION = "moderator_decision", _("Moderator decision")
     MODERATOR_QUESTION = "moderator_question", _("Moderator question")
     TOKEN_ISSUE = "token_issue", _("API token issued")
+    REPORT_REOPEN = "report_reopen", _("Decided report sent back to review")
 
 
 class AuditEvent(models.Model):

@@ -68,8 +68,9 @@ CHECK_SENTENCES = {
         "fail": _("The amount or asset differs from what you reported."),
     },
     "not_claimed_elsewhere": {
-        "pass": _("No earlier report cites this transfer."),
-        "fail": _("An earlier report already cites this transfer."),
+        "pass": _("No other report competes for this transfer, or it is bound to yours."),
+        "fail": _("This transfer is bound to another report."),
+        "inconclusive": _("Other reports cite this transfer too, and none has proven that it is theirs."),
     },
     "usd_value": {
         "pass": _("It was valued in US dollars at the price of the day it happened."),
@@ -95,11 +96,13 @@ CHECK_SENTENCES = {
         "inconclusive": _("The loss in your export could not be judged yet."),
     },
     "ownership_signature": {
-        "pass": _("Your signed message proves that you control the wallet."),
+        "pass": _("Your signed message proves that you control this wallet. It binds the transfers this "
+                  "wallet sent; it binds nothing else."),
         "fail": _("The signed message does not prove that you control the wallet."),
     },
     "leaked_key_membership": {
-        "pass": _("Your API key is among the keys that leaked."),
+        "pass": _("Your API key is among the keys that leaked. This is recorded, but proves nothing on "
+                  "its own: the list of leaked keys is public."),
         "fail": _("Your API key's fingerprint is not among the keys that leaked."),
     },
 }
@@ -129,7 +132,11 @@ REASON_SENTENCES = {
                               "service, not to the attacker."),
     "amount_mismatch": _("The amount moved differs from the amount you reported."),
     "asset_mismatch": _("The asset moved differs from the asset you reported."),
-    "claimed_elsewhere": _("Another report submitted earlier cites the same transfer."),
+    "claimed_elsewhere": _("Another report proved that this transfer is theirs: its sender signed that "
+                           "report's message, the exchange's withdrawal email to that reporter names it, "
+                           "or a moderator decided so."),
+    "contested": _("Other reports cite this transfer too. It counts for no one until one report proves "
+                   "it is theirs."),
     "price_missing": _("No price is known yet for that asset on that day."),
     "asset_unknown": _("The asset is not one the incident lists."),
     "signature_invalid": _("The signature does not match the message: it was changed after it was sent."),
@@ -164,8 +171,9 @@ TIER_MEANINGS = {
                "by your trade-history export."),
     Tier.T3: _("Exchange-confirmed: the loss is proven and your exchange confirmed your support ticket, "
                "by a signed email or through its liaison."),
-    Tier.T4: _("Corroborated: exchange-confirmed, and you proved that the account or wallet is yours "
-               "(or a second moderator signed off)."),
+    Tier.T4: _("Corroborated: exchange-confirmed, and you proved that a verified transfer is yours: "
+               "signed by the wallet that sent it, named in the exchange's withdrawal email to you, or "
+               "bound by a moderator's decision."),
 }
 
 STATUS_MEANINGS = {
@@ -182,11 +190,15 @@ STATUS_MEANINGS = {
 FLAG_SENTENCES = {
     "tx_not_found": _("One of your transaction hashes was not found on its chain. Check the hash and the "
                       "chain it was sent on."),
-    "tx_claimed_elsewhere": _("A transfer you cite is already cited by a report submitted earlier."),
+    "tx_claimed_elsewhere": _("A transfer you cite is bound to another report."),
+    "tx_contested": _("A transfer you cite is cited by other reports too. Anyone can see transfers to the "
+                      "attacker, so it counts for no one until one report proves it is theirs: sign your "
+                      "report's ownership message with the wallet that sent it, or add the exchange's "
+                      "withdrawal email that names its transaction hash."),
     "mail_forged": _("The support email's signature does not verify: the mail was changed after it was "
                      "sent, or was not sent by who it names."),
     "mail_wrong_domain": _("The support email is signed, but not by your exchange's support domain."),
-    "ticket_reused": _("The ticket id you cite is already cited by a report submitted earlier."),
+    "ticket_reused": _("The ticket id you cite is already verified for a report submitted earlier."),
     "claim_exceeds_proof": _("The loss you claimed is larger than what the checks proved, by more than the "
                              "incident allows. This is a warning: the proven part still counts."),
 }
@@ -231,7 +243,8 @@ class Standing:
     ticket_status: str = "none"
     ticket_id: str = ""
     exchange: str = ""
-    ownership_proven: bool = False
+    bound: bool = False  # a verified transfer of the report is bound to it
+    contested: bool = False  # a transfer of the report is cited by others and bound by none
 
 
 def check_sentence(name: str, outcome: str, reasons=()) -> str:
@@ -297,6 +310,11 @@ def _to_t1(standing: Standing) -> list[Hint]:
 
 def _to_t2(standing: Standing) -> list[Hint]:
     hints = []
+    if standing.contested:
+        hints.append(Hint(_("A transfer you cite is also cited by other reports, so it proves nothing for "
+                            "anyone yet. Signing your report's ownership message with the wallet that sent "
+                            "it, or adding the exchange's withdrawal email that names it, would bind it to "
+                            "your report and raise it to T2."), "ownership"))
     if standing.transfers_pending:
         hints.append(Hint(_("Your transfers are still being checked on the chain. One confirmed to an "
                             "attacker address raises this report to T2.")))
@@ -320,6 +338,9 @@ TICKET_PROBLEMS = {
                          "Add the email about the ticket your report cites."),
     "denied": _("The exchange's liaison says it does not know your ticket id. Add the support email that "
                 "shows it."),
+    "recipient_mismatch": _("Your support email is genuine but addressed to someone else. If your exchange "
+                            "writes to another address than your contact one, add that address to your "
+                            "report."),
 }
 
 
@@ -339,9 +360,6 @@ def _to_t3(standing: Standing) -> list[Hint]:
 
 
 def _to_t4(standing: Standing) -> list[Hint]:
-    if standing.ownership_proven:
-        return [Hint(_("Your ownership is proven; a second moderator's sign-off would raise this report "
-                       "to T4."))]
-    return [Hint(_("Proving that the wallet or exchange account is yours (a message signed with your "
-                   "wallet, or the fingerprint of your leaked API key) would raise this report to T4."),
-                 "ownership")]
+    return [Hint(_("Proving that a verified transfer is yours would raise this report to T4: sign your "
+                   "report's ownership message with the wallet that sent it, or add the exchange's "
+                   "withdrawal email to you that names its transaction hash."), "ownership")]

@@ -250,6 +250,9 @@ class Report(models.Model):
     verified_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, default=ZERO)
     loss_date = models.DateField(null=True, blank=True)  # the reporter's word, not a valuation date
     support_ticket_id = models.CharField(max_length=100, blank=True)
+    # The ticket status verification settled on (mails, answers, earlier reports); read by the
+    # register, the report page and moderators, so that all show the one outcome.
+    ticket_status = models.CharField(max_length=20, default="none", blank=True)
     # Private: the address the exchange writes to, when not contact_email (matched by mail checks).
     exchange_email = models.EmailField(blank=True)
     police_report = models.CharField(max_length=500, blank=True)

@@ -18,7 +18,6 @@ from incidents.models import (
     ReportStatus,
 )
 from verification.models import CheckResult, Outcome
-from verification.services import ticket_outcome
 
 
 def incident_list_visible(*, user) -> QuerySet[Incident]:
@@ -98,18 +97,18 @@ def report_standing(*, report: Report) -> Standing:
     claims = list(report.claims.all())
     evidence_results = [r for e in report.evidence.all() for r in e.check_results.all()]
     results = evidence_results + report.report_checks
-    ticket_status, _flags = ticket_outcome(results, list(report.attestations.all()))
     transfers = [c for c in claims if c.kind == ClaimKind.TRANSFER]
-    verified = any(c.status == ClaimStatus.VERIFIED for c in claims)
+    verified = [c for c in claims if c.status == ClaimStatus.VERIFIED]
     return Standing(
         tier=report.tier, flags=tuple(report.flags),
-        loss_proven=verified or _passed(results, "trade_loss_consistent"),
+        loss_proven=bool(verified) or _passed(results, "trade_loss_consistent"),
         transfers=len(transfers),
         transfers_pending=any(c.status == ClaimStatus.UNCHECKED for c in transfers),
         has_trade_export=any(e.kind == EvidenceKind.TRADE_EXPORT for e in report.evidence.all()),
-        ticket_status=ticket_status, ticket_id=report.support_ticket_id,
+        ticket_status=report.ticket_status, ticket_id=report.support_ticket_id,
         exchange=report.exchange.name if report.exchange else "",
-        ownership_proven=_passed(results, "ownership_signature") or _passed(results, "leaked_key_membership"),
+        bound=any(c.binding for c in verified),
+        contested=any(c.status == ClaimStatus.CONTESTED for c in transfers),
     )
 
 

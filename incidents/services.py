@@ -36,6 +36,8 @@ from incidents.models import (
 )
 from incidents.secrets import secret_check_file, secret_check_text
 from incidents.uploads import EvidenceFileError, EvidenceTooLarge, OwnerGone, evidence_files_undone_on_error
+from verification.selectors import rivals_of
+from verification.services import reports_recompute
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -280,8 +282,11 @@ def report_withdraw(*, report: Report, actor=None) -> None:
                  data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(names)})
     # Every model hanging on a report cascades (claims, evidence, check results, messages,
     # attestations), so one delete erases it all; the register reads reports from the database.
+    rivals = rivals_of(report_ids=[report.pk])
     Report.objects.filter(pk=report.pk).delete()
     draft_files_delete(names=names)
+    if rivals:  # a transfer or ticket it competed for may now count for another report
+        reports_recompute(report_ids=sorted(rivals))
 
 
 def draft_files_delete(*, names: list[str]) -> None:

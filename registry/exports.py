@@ -66,7 +66,7 @@ def report_rows(*, incident: Incident) -> Iterator[list]:
             yield [report_ref(row.id), Report.source_label.fget(row),  # same rule as the model's
                    row.exchange__name or "", row.claimed_loss_usd, row.verified_loss_usd, row.tier,
                    row.status, ";".join(sorted(row.flags or [])), ";".join(sorted(extra.evidence_kinds)),
-                   extra.transfers_claimed, extra.transfers_verified, extra.ticket_status,
+                   extra.transfers_claimed, extra.transfers_verified, row.ticket_status or "none",
                    iso_utc(row.decided_at), row.decision_reason, ";".join(sorted(row.resolved_flags or [])),
                    "yes" if row.police_report.strip() else "no"]
 

@@ -15,16 +15,13 @@ from incidents.models import (
     Incident,
     Report,
     ReportStatus,
-    TicketAttestation,
 )
 from registry.models import Release
-from verification.models import CheckResult
-from verification.services import ticket_outcome
 
 CHUNK = 2000
 REPORT_FIELDS = ("id", "source", "source_file", "source_row", "exchange__name", "claimed_loss_usd",
                  "verified_loss_usd", "tier", "status", "flags", "decided_at",
-                 "decision_reason", "resolved_flags", "police_report")
+                 "decision_reason", "resolved_flags", "police_report", "ticket_status")
 CLAIM_FIELDS = ("report_id", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
                 "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
 
@@ -36,7 +33,6 @@ class ReportExtras:
     evidence_kinds: set[str] = field(default_factory=set)
     transfers_claimed: int = 0
     transfers_verified: int = 0
-    ticket_status: str = "none"
 
 
 def register_report_chunks(*, incident: Incident) -> Iterator[list]:
@@ -63,8 +59,6 @@ def report_extras(*, report_ids: list[int]) -> dict[int, ReportExtras]:
     for row in _transfer_counts(report_ids):
         extras[row["report_id"]].transfers_claimed = row["claimed"]
         extras[row["report_id"]].transfers_verified = row["verified"]
-    for report_id, status in _ticket_statuses(report_ids).items():
-        extras[report_id].ticket_status = status
     return extras
 
 
@@ -72,18 +66,6 @@ def _transfer_counts(report_ids: list[int]):
     return (Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
             .values("report_id").order_by()
             .annotate(claimed=Count("id"), verified=Count("id", filter=Q(status=ClaimStatus.VERIFIED))))
-
-
-def _ticket_statuses(report_ids: list[int]) -> dict[int, str]:
-    """Return each report's ticket status, decided by verification's own precedence rule."""
-    mails, answers = defaultdict(list), defaultdict(list)
-    results = CheckResult.objects.filter(report_id__in=report_ids, check_name="dkim_signature")
-    for result in results.only("report_id", "check_name", "raw"):
-        mails[result.report_id].append(result)
-    # Model ordering puts each report's newest answer first, as ticket_outcome expects.
-    for answer in TicketAttestation.objects.filter(report_id__in=report_ids).only("report_id", "answer"):
-        answers[answer.report_id].append(answer)
-    return {rid: ticket_outcome(mails[rid], answers[rid])[0] for rid in set(mails) | set(answers)}
 
 
 def release_last(*, incident: Incident) -> Release | None:

@@ -67,3 +67,7 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     tx_hash = factory.Sequence(lambda n: "0x" + f"{n:064x}")
     asset = "ETH"
     amount = Decimal("1")
+    status = "unchecked"
+    # What the claim's own checks gave: the status a test sets, unless it is a cross-report one.
+    checked_status = factory.LazyAttribute(
+        lambda claim: "verified" if claim.status in ("contested", "duplicate") else claim.status)

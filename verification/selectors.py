@@ -1,11 +1,11 @@
-"""Reads the verification services reuse: incident reference data, earlier citations, prices."""
+"""Reads the verification services reuse: incident reference data, rival citations, prices."""
 
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
 from verification.checks.transfers import AssetInfo, IncidentContext
@@ -30,18 +30,30 @@ def report_order_key(report: Report) -> tuple:
     return (report.submitted_at, report.source_row if report.source_row is not None else 0, report.pk)
 
 
-def earliest_citations(*, claims: list[Claim]) -> dict[tuple[str, str, int | None], Report]:
-    """Return, for each transfer the claims cite, the earliest active report citing it."""
+def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
+    """Return every active report's transfer claims on the transactions these claims cite."""
     hashes = {c.tx_hash for c in claims}
     citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, tx_hash__in=hashes)
-              .exclude(report__status=ReportStatus.WITHDRAWN).select_related("report")
-              .only("chain", "tx_hash", "log_index", "report__submitted_at", "report__source_row"))
-    earliest: dict[tuple[str, str, int | None], Report] = {}
+              .exclude(report__status=ReportStatus.WITHDRAWN)
+              .only("report_id", "chain", "tx_hash", "log_index", "checked_status", "binding"))
+    found: dict[tuple[str, str], list[Claim]] = {}
     for claim in citing.iterator(chunk_size=2000):
-        key = (claim.chain, claim.tx_hash, claim.log_index)
-        if key not in earliest or report_order_key(claim.report) < report_order_key(earliest[key]):
-            earliest[key] = claim.report
-    return earliest
+        found.setdefault((claim.chain, claim.tx_hash), []).append(claim)
+    return found
+
+
+def rivals_of(*, report_ids: list[int]) -> set[int]:
+    """Return the other active reports citing a transfer or the ticket of these reports."""
+    hashes = Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER).values("tx_hash")
+    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, tx_hash__in=hashes)
+                   .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
+    tickets = (Report.objects.filter(pk__in=report_ids).exclude(support_ticket_id="")
+               .values_list("incident_id", "support_ticket_id"))
+    by_ticket = Q(pk__in=[])
+    for incident_id, ticket in tickets:
+        by_ticket |= Q(incident_id=incident_id, support_ticket_id__iexact=ticket.strip())
+    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True)
+    return (set(by_transfer) | set(same_ticket)) - set(report_ids)
 
 
 def prices_for(*, symbols: set[str], days: set[date]) -> dict[tuple[str, date], Decimal]:

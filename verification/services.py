@@ -8,7 +8,9 @@ from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
-from incidents.models import Asset, Claim, ClaimKind, Report, ReportStatus
+from audit.models import AuditAction
+from audit.services import audit_record
+from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
 from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import (
@@ -23,18 +25,38 @@ from verification.clients.evm import ChainError, ChainSnapshot, TxData, client_f
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
 from verification.selectors import (
+    citations_of,
     claims_by_chain,
-    earliest_citations,
     incident_context,
     prices_for,
     report_order_key,
+    rivals_of,
 )
-from verification.verdict import CheckView, ClaimSummary, ReportFacts, claim_verdict, report_verdict
+from verification.verdict import (
+    COMPETING,
+    EXCHANGE_CONFIRMED,
+    FRAUD_FLAGS,
+    TIER_ORDER,
+    CheckView,
+    Citation,
+    ClaimSummary,
+    MailView,
+    ReportFacts,
+    citation_status,
+    claim_binding,
+    claim_verdict,
+    report_verdict,
+    ticket_base,
+    ticket_status,
+)
 
 # Reports per part of a batch: small enough that reading the next part overlaps with writing
 # this one, large enough that each part still costs only a few round trips.
 READ_AHEAD_REPORTS = 50
-CLAIM_FIELDS = ["status", "reasons", "block_number", "block_time", "usd_value", "settled", "checked_at"]
+CLAIM_FIELDS = ["status", "checked_status", "reasons", "block_number", "block_time", "usd_value", "settled",
+                "checked_at", "chain_sender"]
+# Final statuses a moderator set; the verdict sends such a report back to review when its proof weakens.
+DECIDED = frozenset({ReportStatus.VERIFIED, ReportStatus.PARTIALLY_VERIFIED})
 
 
 def heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
@@ -130,7 +152,6 @@ def _provider_call(chain: str, record) -> ProviderCall:
 def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot],
            failures: dict[str, ChainError]) -> dict[int, tuple[TransferFindings, str, datetime]]:
     contexts: dict[int, IncidentContext] = {}
-    earliest = earliest_citations(claims=claims)
     prices = _prices(claims, snapshots)
     findings = {}
     for claim in claims:
@@ -143,16 +164,15 @@ def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot],
         if incident.pk not in contexts:
             contexts[incident.pk] = incident_context(incident=incident)
         context = contexts[incident.pk]
-        findings[claim.pk] = (_check_transfer(claim, snapshot, context, _earlier(claim, earliest), prices),
+        findings[claim.pk] = (_check_transfer(claim, snapshot, context, prices),
                               ", ".join(snapshot.providers), started)
     return findings
 
 
 def _check_transfer(claim: Claim, snapshot: ChainSnapshot, context: IncidentContext,
-                    earlier: int | None, prices: dict) -> TransferFindings:
+                    prices: dict) -> TransferFindings:
     """Run the check family of the claim's chain (Bitcoin or EVM) on the agreed chain data."""
-    common = {"claim": _claim_input(claim), "context": context, "head": snapshot.head,
-              "claimed_elsewhere_by": earlier, "prices": prices,
+    common = {"claim": _claim_input(claim), "context": context, "head": snapshot.head, "prices": prices,
               "data": snapshot.txs.get(claim.tx_hash) or TxData(claim.tx_hash)}
     if claim.chain.startswith("bip122:"):
         return bitcoin_transfer_checks(**common)
@@ -170,13 +190,6 @@ def _prices(claims: list[Claim], snapshots: dict[str, ChainSnapshot]) -> dict:
 def _claim_input(claim: Claim) -> ClaimInput:
     return ClaimInput(chain=claim.chain, tx_hash=claim.tx_hash, log_index=claim.log_index,
                       asset=claim.asset, amount=claim.amount, from_address=claim.from_address)
-
-
-def _earlier(claim: Claim, earliest: dict) -> int | None:
-    first = earliest.get((claim.chain, claim.tx_hash, claim.log_index))
-    if first is None or first.pk == claim.report_id:
-        return None
-    return first.pk if report_order_key(first) < report_order_key(claim.report) else None
 
 
 def _failed(error: ChainError) -> TransferFindings:
@@ -200,7 +213,9 @@ def _store(claims: list[Claim], findings: dict) -> None:
                                 reasons=o.reasons, raw=o.raw, provider=provider[:200], started_at=started,
                                 finished_at=now) for o in found.outcomes]
         verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
-        claim.status, claim.reasons = verdict.status, list(verdict.reasons)
+        # Its own checks' word; reports_recompute weighs the other reports citing the transfer.
+        claim.status = claim.checked_status = verdict.status
+        claim.reasons, claim.chain_sender = list(verdict.reasons), found.sender or ""
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
     rows_insert(CheckResult, results)
@@ -209,60 +224,167 @@ def _store(claims: list[Claim], findings: dict) -> None:
 
 @transaction.atomic
 def reports_recompute(*, report_ids: list[int]) -> None:
-    """Recompute tier, flags and verified loss of these reports from their stored results."""
+    """Recompute tier, flags and verified loss of these reports and of every rival they have.
+
+    Rivals are the other reports citing one of their transfers or their ticket: a binding or a
+    verified ticket here changes what the rivals' citations prove, whichever finished first.
+    """
+    ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     # Two tasks checking one report at once (its transfers and its support mail) would each see
     # only their own new results and the last to commit would store a stale verdict. Locked
     # (in id order, so batches cannot deadlock), the later one waits, then reads both.
-    list(Report.objects.select_for_update().filter(pk__in=report_ids).order_by("pk").values_list("pk"))
+    list(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
     report_level = CheckResult.objects.filter(claim__isnull=True)
-    reports = list(Report.objects.filter(pk__in=report_ids).select_related("incident").prefetch_related(
-        "claims", "evidence", "attestations", Prefetch("check_results", queryset=report_level)))
+    reports = list(Report.objects.filter(pk__in=ids).select_related("incident")
+                   .annotate(evidence_count=Count("evidence", distinct=True))
+                   .prefetch_related("claims", "attestations",
+                                     Prefetch("check_results", queryset=report_level)))
+    claims = [c for r in reports for c in r.claims.all() if c.kind == ClaimKind.TRANSFER]
+    _bind(reports)
+    _weigh_citations(claims)
+    tickets = _tickets(reports)
     for report in reports:
-        verdict = report_verdict(_facts(report))
-        report.tier, report.flags = verdict.tier, list(verdict.flags)
-        report.verified_loss_usd = verdict.verified_loss_usd
-    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd"])
+        _apply(report, report_verdict(_facts(report, tickets[report.pk])))
+    rows_update(Claim, claims, ["status", "reasons", "binding"])
+    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
+                                  "decided_at", "decision_reason"])
 
 
-def _facts(report: Report) -> ReportFacts:
+def _bind(reports: list[Report]) -> None:
+    """Set each transfer claim's binding from its report's signature and withdrawal mails."""
+    for report in reports:
+        results = list(report.check_results.all())
+        signers = [r.raw.get("recovered") or "" for r in results
+                   if r.check_name == "ownership_signature" and r.outcome == Outcome.PASS]
+        mailed = {tx for r in results if _binding_mail(r) for tx in r.raw.get("tx_hashes", [])}
+        for claim in report.claims.all():
+            if claim.kind == ClaimKind.TRANSFER:
+                claim.binding = claim_binding(decided=claim.binding == Binding.DECISION,
+                                              sender=claim.chain_sender, signers=signers,
+                                              mailed=claim.tx_hash.lower() in mailed)
+
+
+def _binding_mail(result: CheckResult) -> bool:
+    """Say whether a mail can bind: the exchange's own signature covers it and it is to the reporter."""
+    raw = result.raw
+    return (result.check_name == "dkim_signature" and raw.get("signature_verified") is True
+            and raw.get("addressed_to_reporter") is True)
+
+
+def _weigh_citations(claims: list[Claim]) -> None:
+    """Turn each claim's own checked status into its status among the reports citing the transfer."""
+    fresh = {claim.pk: claim for claim in claims}
+    rivals = citations_of(claims=claims)
+    results = []
+    for claim in claims:
+        others = [fresh.get(c.pk, c) for c in rivals.get((claim.chain, claim.tx_hash), [])
+                  if c.pk != claim.pk and _same_transfer(c, claim)]
+        status, reasons = citation_status(_citation(claim), [_citation(c) for c in others])
+        claim.status = status
+        claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
+        if claim.checked_status in COMPETING:  # only a citation that holds up can compete
+            results.append(_citation_result(claim, status, others))
+    CheckResult.objects.filter(claim__in=claims, check_name="not_claimed_elsewhere").delete()
+    rows_insert(CheckResult, results)
+
+
+def _same_transfer(a: Claim, b: Claim) -> bool:
+    return a.chain == b.chain and (a.log_index is None or b.log_index is None or a.log_index == b.log_index)
+
+
+def _citation(claim: Claim) -> Citation:
+    return Citation(report_id=claim.report_id, checked_status=claim.checked_status, binding=claim.binding)
+
+
+def _own_reasons(claim: Claim) -> list[str]:
+    return [r for r in claim.reasons if r not in ("claimed_elsewhere", "contested")]
+
+
+def _citation_result(claim: Claim, status: str, others: list[Claim]) -> CheckResult:
+    outcome = {ClaimStatus.DUPLICATE: Outcome.FAIL, ClaimStatus.CONTESTED: Outcome.INCONCLUSIVE}
+    reasons = {ClaimStatus.DUPLICATE: ["claimed_elsewhere"], ClaimStatus.CONTESTED: ["contested"]}
+    now = timezone.now()
+    raw = {"binding": claim.binding or None, "other_reports": sorted({c.report_id for c in others}),
+           "bound_elsewhere": status == ClaimStatus.DUPLICATE}
+    return CheckResult(report_id=claim.report_id, claim=claim, check_name="not_claimed_elsewhere",
+                       outcome=outcome.get(status, Outcome.PASS), reasons=reasons.get(status, []), raw=raw,
+                       provider="register", started_at=now, finished_at=now)
+
+
+def _tickets(reports: list[Report]) -> dict[int, tuple[str, set[str]]]:
+    """Return each report's ticket status and mail flags, weighing earlier reports' verified tickets."""
+    bases = {r.pk: _ticket_base(r) for r in reports}
+    verified = [r for r in reports if bases[r.pk][0] in EXCHANGE_CONFIRMED]
+    outcome = {}
+    for report in reports:
+        base, flags = bases[report.pk]
+        earlier = any(_same_ticket(other, report) and report_order_key(other) < report_order_key(report)
+                      for other in verified)
+        status, extra = ticket_status(base=base, verified_earlier=earlier)
+        outcome[report.pk] = (status, flags | extra)
+    return outcome
+
+
+def _same_ticket(a: Report, b: Report) -> bool:
+    return (a.pk != b.pk and a.incident_id == b.incident_id and a.exchange_id == b.exchange_id
+            and ticket_key(a.support_ticket_id) == ticket_key(b.support_ticket_id) != "")
+
+
+def _ticket_base(report: Report) -> tuple[str, set[str]]:
+    mails = [r for r in report.check_results.all() if r.check_name == "dkim_signature"]
+    return ticket_outcome(mails, list(report.attestations.all()), cites_ticket=bool(report.support_ticket_id))
+
+
+def _apply(report: Report, verdict) -> None:
+    """Store the verdict; a decided report whose proof weakened goes back to review."""
+    weakened = (verdict.verified_loss_usd < report.verified_loss_usd
+                or TIER_ORDER.index(verdict.tier) < TIER_ORDER.index(report.tier)
+                or bool((set(verdict.flags) - set(report.flags)) & FRAUD_FLAGS - set(report.resolved_flags)))
+    if report.status in DECIDED and weakened:
+        audit_record(actor=None, action=AuditAction.REPORT_REOPEN, subject=f"report:{report.pk}",
+                     data={"status": report.status, "decision_reason": report.decision_reason,
+                           "tier": report.tier, "new_tier": verdict.tier})
+        report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
+    report.tier, report.flags = verdict.tier, list(verdict.flags)
+    report.verified_loss_usd = verdict.verified_loss_usd
+
+
+def _facts(report: Report, ticket: tuple[str, set[str]]) -> ReportFacts:
     claims = list(report.claims.all())
     results = list(report.check_results.all())
+    report.ticket_status = ticket[0]
     has_reference = bool(
-        report.support_ticket_id or list(report.evidence.all())
+        report.support_ticket_id or report.evidence_count
         or any(c.kind == ClaimKind.TRANSFER for c in claims)
     )
-    ticket_status, mail_flags = ticket_outcome(results, list(report.attestations.all()))
     return ReportFacts(
-        claims=tuple(ClaimSummary(c.kind, c.status, c.usd_value) for c in claims),
+        claims=tuple(ClaimSummary(c.kind, c.status, c.usd_value, c.binding) for c in claims),
         claimed_loss_usd=report.claimed_loss_usd, tolerance=report.incident.tolerance,
-        has_reference=has_reference, ticket_status=ticket_status, mail_flags=frozenset(mail_flags),
-        trade_loss_proven=_passed(results, "trade_loss_consistent"),
+        has_reference=has_reference, ticket_status=ticket[0], mail_flags=frozenset(ticket[1]),
+        trade_loss_proven=passed(results, "trade_loss_consistent"),
         trade_loss_usd=sum((Decimal(r.raw.get("verified_loss_usd", "0")) for r in results
                             if r.check_name == "trade_loss_consistent" and r.outcome == Outcome.PASS),
                            Decimal("0")),
-        ownership_proven=_passed(results, "ownership_signature") or _passed(results, "leaked_key_membership"),
+        resolved_flags=frozenset(report.resolved_flags or []),
     )
 
 
-def _passed(results: list[CheckResult], name: str) -> bool:
+def passed(results, name: str) -> bool:
+    """Say whether a check of this name passed among the results."""
     return any(r.check_name == name and r.outcome == Outcome.PASS for r in results)
 
 
-# Where several mails and answers bear on one ticket, the first status in this list wins:
-# a failing signature outweighs a passing one, an exchange's denial outweighs its mail.
-TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "denied", "ticket_mismatch",
-                     "attested", "dkim_verified", "key_unknown", "unsigned", "none"]
+def ticket_key(ticket_id: str) -> str:
+    """Return a ticket id as compared across reports: trimmed, case-folded."""
+    return (ticket_id or "").strip().casefold()
 
 
-def ticket_outcome(results: list[CheckResult], attestations: list) -> tuple[str, set[str]]:
-    """Return the report's ticket status and mail flags from its mail results and liaison answers."""
-    mails = [r for r in results if r.check_name == "dkim_signature"]
-    statuses = {r.raw.get("ticket_status") for r in mails}
-    flags = {flag for r in mails for flag in r.raw.get("flags", [])}
-    if attestations:
-        statuses.add(attestations[0].answer)  # newest answer first (model ordering)
-    status = next((s for s in TICKET_PRECEDENCE if s in statuses), "none")
-    return status, flags
+def ticket_outcome(results: list, attestations: list, *, cites_ticket: bool = True) -> tuple[str, set[str]]:
+    """Return the ticket status a report's own mails and liaison answers give, and its mail flags."""
+    mails = [MailView(r.raw.get("ticket_status", "unsigned"), tuple(r.raw.get("flags", [])),
+                      r.raw.get("ticket_id")) for r in results if r.check_name == "dkim_signature"]
+    answers = [attestations[0].answer] if attestations else []  # newest answer first (model ordering)
+    return ticket_base(cites_ticket=cites_ticket, mails=mails, answers=answers)
 
 
 def claims_summary(*, report_ids: list[int]) -> dict[str, int]:

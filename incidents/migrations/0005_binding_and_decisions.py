@@ -51,5 +51,10 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('verified', 'Verified'), ('mismatch', 'Mismatch'), ('not_found', 'Not found'), ('reverted', 'Reverted'), ('outside_window', 'Outside the window'), ('duplicate', 'Claimed by another report'), ('unconfirmed', 'Not yet confirmed'), ('unchecked', 'Not checked yet'), ('contested', 'Cited by several reports, bound by none')], db_index=True, default='unchecked', max_length=16),
         ),
+        migrations.AddField(
+            model_name='report',
+            name='ticket_status',
+            field=models.CharField(blank=True, default='none', max_length=20),
+        ),
         migrations.RunPython(keep_own_status, migrations.RunPython.noop),
     ]

@@ -77,7 +77,7 @@ def verified_report(incident: Incident, exchange) -> Report:
     report = ReportFactory(incident=incident, exchange=exchange, status="verified", tier="T3",
                            claimed_loss_usd=Decimal("1500"), verified_loss_usd=Decimal("1234.5"),
                            flags=["tx_not_found", "claim_exceeds_proof", "mail_forged"],
-                           decided_at=WHEN + timedelta(days=3), decision_reason="proof_sufficient",
+                           decided_at=WHEN + timedelta(days=3), decision_reason="proof_sufficient", ticket_status="dkim_verified",
                            resolved_flags=["mail_forged"], submitted_at=WHEN)
     ClaimFactory(report=report, tx_hash=TX_A, log_index=3, asset="ETH", amount=Decimal("0.5"),
                  from_address="0x" + "11" * 20, to_address="0x" + "22" * 20, status="verified",
@@ -94,7 +94,8 @@ def verified_report(incident: Incident, exchange) -> Report:
 def imported_report(incident: Incident) -> Report:
     report = ReportFactory(incident=incident, reporter=None, source=ReportSource.IMPORT,
                            source_file="victims.csv", source_row=7, claimed_loss_usd=None,
-                           status="needs_review", tier="T1", submitted_at=WHEN + timedelta(hours=1))
+                           status="needs_review", tier="T1", ticket_status="dkim_invalid",
+                           submitted_at=WHEN + timedelta(hours=1))
     ClaimFactory(report=report, asset="=1+2", to_address='=HYPERLINK("http://evil.example","x")',
                  from_address="@SUM(1+1)", chain="eip155:1", amount=Decimal("2.000001"),
                  status="mismatch", reasons=["amount_mismatch", "sender_mismatch"])
@@ -110,7 +111,8 @@ def canary_report(incident: Incident, exchange) -> Report:
     report = ReportFactory(incident=incident, reporter=person, exchange=exchange, reporter_name=CANARY_NAME,
                            contact_email=CANARY_EMAIL, consent_publish=Consent.NAMED,
                            notes=f"write to {CANARY_EMAIL}", police_report=f"filed by {CANARY_NAME}",
-                           support_ticket_id="12345678", submitted_at=WHEN + timedelta(hours=2))
+                           support_ticket_id="12345678", ticket_status="attested",
+                           submitted_at=WHEN + timedelta(hours=2))
     TicketAttestation.objects.create(report=report, exchange=exchange, ticket_id="12345678",
                                      answer=AttestationAnswer.ATTESTED, answered_by=UserFactory())
     return report

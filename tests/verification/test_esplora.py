@@ -34,7 +34,7 @@ BLOCK = (HEAD - 9, block_hash("block 765423"), int(MINED_AT.timestamp()))  # ten
 PRICES = {("BTC", date(2022, 11, 20)): Decimal("16500")}
 FAST = {"timeout": 0.3, "retries": 2, "backoff": 0.01, "backoff_cap": 0.05}
 CHECK_NAMES = ["tx_exists", "tx_succeeded", "tx_confirmed", "in_window", "sender_matches",
-               "recipient_is_attacker", "amount_matches", "not_claimed_elsewhere", "usd_value"]
+               "recipient_is_attacker", "amount_matches", "usd_value"]
 
 
 @pytest.fixture
@@ -336,11 +336,10 @@ def mined(tx: dict) -> TxData:
 
 
 def judge(tx: dict | TxData, *, context: IncidentContext | None = None, head: int = HEAD,
-          elsewhere: int | None = None, prices=PRICES, **claimed):
+          prices=PRICES, **claimed):
     data = tx if isinstance(tx, TxData) else mined(tx)
     return bitcoin_transfer_checks(claim=claim(data.tx or {"txid": data.tx_hash}, **claimed), data=data,
-                                   context=context or incident(), head=head, claimed_elsewhere_by=elsewhere,
-                                   prices=prices)
+                                   context=context or incident(), head=head, prices=prices)
 
 
 def outcome_of(findings, name: str) -> tuple[str, list[str]]:
@@ -454,7 +453,7 @@ def test_a_transaction_still_in_the_mempool_is_pending():
     findings = judge(TxData(tx["txid"], tx=tx))
 
     assert [(o.name, o.outcome, o.reasons) for o in findings.outcomes] == [
-        ("tx_exists", Outcome.INCONCLUSIVE, ["pending"]), ("not_claimed_elsewhere", Outcome.PASS, [])]
+        ("tx_exists", Outcome.INCONCLUSIVE, ["pending"])]
     assert status_of(findings) == ClaimStatus.UNCONFIRMED
     assert findings.usd_value is None and not findings.settled
 
@@ -485,11 +484,8 @@ def test_a_missing_price_leaves_the_value_unknown_not_zero():
     assert status_of(findings) == ClaimStatus.VERIFIED
 
 
-def test_a_transfer_another_report_claimed_first_is_a_duplicate():
-    findings = judge(theft(), elsewhere=41)
-
-    assert outcome_of(findings, "not_claimed_elsewhere") == (Outcome.FAIL, ["claimed_elsewhere"])
-    assert status_of(findings) == ClaimStatus.DUPLICATE
+def test_the_single_sender_is_named_for_binding():
+    assert judge(theft()).sender == VICTIM.lower()
 
 
 def test_an_unknown_transaction_is_not_found():

@@ -33,6 +33,7 @@ def proven_report(incident, **fields):
     report = ReportFactory(incident=incident, exchange=incident.exchanges.get(), support_ticket_id="12345678",
                            contact_email="victim@example.org", claimed_loss_usd=Decimal("100"), **fields)
     report.claims.create(chain="eip155:1", tx_hash="0x" + f"{report.pk:064x}", status="verified",
+                         checked_status="verified",
                          usd_value=Decimal("100"))
     return report
 

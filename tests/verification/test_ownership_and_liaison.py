@@ -1,4 +1,5 @@
-"""Ownership proofs lift a confirmed report to T4; liaisons answer only for their own exchange."""
+"""A transfer's sender binds it (T4 once confirmed); leaked-key hashes lift nothing; liaisons answer
+only for their own exchange."""
 
 import hashlib
 from decimal import Decimal
@@ -28,13 +29,14 @@ def wallet():
 
 
 @pytest.fixture
-def proven_report():
-    """A report whose loss is proven on-chain (T2) and whose ticket is confirmed by the exchange."""
+def proven_report(wallet):
+    """A report whose loss is proven on-chain (T2): a transfer ``wallet`` sent to an attacker."""
     incident = IncidentFactory()
     exchange = ExchangeFactory(incident=incident, name="Binance")
     report = ReportFactory(incident=incident, exchange=exchange, support_ticket_id="12345678",
                            claimed_loss_usd=Decimal("100"))
     report.claims.create(chain="eip155:1", tx_hash="0x" + "aa" * 32, status="verified",
+                         checked_status="verified", chain_sender=wallet.address.lower(),
                          usd_value=Decimal("100"))
     return report
 
@@ -49,7 +51,8 @@ def attest(report, answer=AttestationAnswer.ATTESTED):
     return ticket_attest(liaison=liaison, report=report, answer=answer)
 
 
-def test_a_signed_challenge_from_the_right_address_proves_ownership(proven_report, wallet):
+def test_a_challenge_signed_by_the_transfers_sender_binds_it_and_lifts_a_confirmed_report_to_t4(
+        proven_report, wallet):
     attest(proven_report)
     signature = sign(wallet, report_challenge(report=proven_report, address=wallet.address))
 
@@ -58,6 +61,19 @@ def test_a_signed_challenge_from_the_right_address_proves_ownership(proven_repor
     proven_report.refresh_from_db()
     assert result.outcome == "pass"
     assert proven_report.tier == "T4"
+    assert proven_report.claims.get().binding == "signature"
+
+
+def test_a_valid_signature_by_an_address_that_sent_nothing_binds_nothing(proven_report):
+    attest(proven_report)
+    stranger = Account.create()
+    signature = sign(stranger, report_challenge(report=proven_report, address=stranger.address))
+
+    result = ownership_prove(report=proven_report, address=stranger.address, signature=signature)
+
+    proven_report.refresh_from_db()
+    assert result.outcome == "pass"
+    assert (proven_report.tier, proven_report.claims.get().binding) == ("T3", "")
 
 
 def test_a_signature_from_another_wallet_is_refused(proven_report, wallet):
@@ -86,7 +102,7 @@ def test_a_malformed_signature_is_refused_without_error(proven_report, wallet):
     assert result.reasons == ["signature_malformed"]
 
 
-def test_a_leaked_key_hash_lifts_a_confirmed_report_to_t4(proven_report):
+def test_a_leaked_key_hash_is_recorded_but_lifts_nothing_as_the_leaked_list_is_public(proven_report):
     attest(proven_report)
     key_hash = hashlib.sha256(b"public-key-id-123").hexdigest()
     LeakedKeyHash.objects.create(incident=proven_report.incident, sha256=key_hash)
@@ -95,7 +111,7 @@ def test_a_leaked_key_hash_lifts_a_confirmed_report_to_t4(proven_report):
 
     proven_report.refresh_from_db()
     assert result.outcome == "pass"
-    assert proven_report.tier == "T4"
+    assert proven_report.tier == "T3"
     assert proven_report.api_key_id_sha256 == key_hash
 
 

@@ -144,7 +144,7 @@ def test_a_claim_that_disagrees_with_the_chain_is_a_mismatch(world, claim, reaso
     assert (claim_of(report).status, claim_of(report).reasons) == ("mismatch", [reason])
 
 
-def test_the_later_of_two_reports_citing_one_transfer_is_the_duplicate(world):
+def test_a_transfer_cited_by_two_reports_is_contested_for_both_whoever_cited_first(world):
     tx = world.send_eth(world.victims[0], world.attackers[0], "0.5")
     now = datetime.now(UTC)
     first = world.report({"tx_hash": tx, "asset": "ETH"}, submitted_at=now - timedelta(hours=1))
@@ -152,11 +152,10 @@ def test_the_later_of_two_reports_citing_one_transfer_is_the_duplicate(world):
 
     verify(later, first)
 
-    first.refresh_from_db()
-    later.refresh_from_db()
-    assert claim_of(first).status == "verified" and first.tier == "T2"
-    assert (claim_of(later).status, claim_of(later).reasons) == ("duplicate", ["claimed_elsewhere"])
-    assert later.flags == ["tx_claimed_elsewhere"] and later.tier == "T1"
+    for report in (first, later):
+        report.refresh_from_db()
+        assert (claim_of(report).status, claim_of(report).reasons) == ("contested", ["contested"])
+        assert (report.tier, report.flags, report.verified_loss_usd) == ("T1", ["tx_contested"], Decimal("0"))
 
 
 def test_a_missing_price_is_a_reason_never_a_zero(world):

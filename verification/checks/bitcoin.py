@@ -20,7 +20,6 @@ from verification.checks.transfers import (
     IncidentContext,
     TransferFindings,
     _in_window,
-    _not_claimed_elsewhere,
 )
 from verification.clients.evm import TxData
 from verification.models import Outcome
@@ -53,12 +52,12 @@ class Payment:
 
 def bitcoin_transfer_checks(
     *, claim: ClaimInput, data: TxData, context: IncidentContext, head: int,
-    claimed_elsewhere_by: int | None, prices: Mapping[tuple[str, date], Decimal],
+    prices: Mapping[tuple[str, date], Decimal],
 ) -> TransferFindings:
     """Run the transfer checks in catalogue order, stopping where later checks have nothing to judge."""
     exists = _tx_exists(data)
     if exists.outcome != Outcome.PASS:
-        return TransferFindings([exists, _not_claimed_elsewhere(claimed_elsewhere_by)])
+        return TransferFindings([exists])
     block_number, block_time = data.block["number"], datetime.fromtimestamp(data.block["timestamp"], tz=UTC)
     confirmed, settled = _tx_confirmed(block_number, claim.chain, context, head)
     payment = find_payment(claim.chain, data.tx, context)
@@ -68,10 +67,11 @@ def bitcoin_transfer_checks(
         exists, _tx_succeeded(), confirmed, _in_window(block_time, context),
         _sender_matches(claim, payment), _recipient_is_attacker(payment),
         _amount_matches(claim, payment, native, context.amount_tolerance),
-        _not_claimed_elsewhere(claimed_elsewhere_by), usd,
+        usd,
     ]
     value = Decimal(usd.raw["usd"]) if usd.outcome == Outcome.PASS else None
-    return TransferFindings(outcomes, block_number, block_time, value, settled)
+    sender = payment.senders[0] if len(payment.senders) == 1 else None
+    return TransferFindings(outcomes, block_number, block_time, value, settled, sender)
 
 
 def find_payment(chain: str, tx: dict, context: IncidentContext) -> Payment:

@@ -87,16 +87,17 @@ class TransferFindings:
     block_time: datetime | None = None
     usd_value: Decimal | None = None
     settled: bool = False
+    sender: str | None = None  # who sent the value on-chain: whose signature binds the transfer
 
 
 def transfer_checks(
     *, claim: ClaimInput, data: TxData, context: IncidentContext, head: int, finalized: int | None,
-    claimed_elsewhere_by: int | None, prices: Mapping[tuple[str, date], Decimal],
+    prices: Mapping[tuple[str, date], Decimal],
 ) -> TransferFindings:
     """Run the transfer checks in catalogue order, stopping where later checks have nothing to judge."""
     exists = _tx_exists(data)
     if exists.outcome != Outcome.PASS:
-        return TransferFindings([exists, _not_claimed_elsewhere(claimed_elsewhere_by)])
+        return TransferFindings([exists])
     block = data.block
     block_time = datetime.fromtimestamp(block["timestamp"], tz=UTC)
     confirmed, settled = _tx_confirmed(block["number"], claim.chain, context, head, finalized)
@@ -106,12 +107,12 @@ def transfer_checks(
         _sender_matches(claim, movement),
         _recipient_is_attacker(claim.chain, movement, context),
         _amount_matches(claim, movement, asset_problem, context.amount_tolerance),
-        _not_claimed_elsewhere(claimed_elsewhere_by),
     ]
     usd = _usd_value(movement, block_time.date(), prices)
     outcomes.append(usd)
     value = Decimal(usd.raw["usd"]) if usd.outcome == Outcome.PASS else None
-    return TransferFindings(outcomes, block["number"], block_time, value, settled)
+    sender = movement.sender if movement else None
+    return TransferFindings(outcomes, block["number"], block_time, value, settled, sender)
 
 
 def _tx_exists(data: TxData) -> CheckOutcome:
@@ -267,13 +268,6 @@ def _amount_matches(
     if abs(claim.amount - movement.amount) <= movement.amount * tolerance:
         return CheckOutcome("amount_matches", Outcome.PASS, [], raw)
     return CheckOutcome("amount_matches", Outcome.FAIL, ["amount_mismatch"], raw)
-
-
-def _not_claimed_elsewhere(earlier_report_id: int | None) -> CheckOutcome:
-    if earlier_report_id is None:
-        return CheckOutcome("not_claimed_elsewhere", Outcome.PASS, [], {})
-    return CheckOutcome("not_claimed_elsewhere", Outcome.FAIL, ["claimed_elsewhere"],
-                        {"earlier_report": earlier_report_id})
 
 
 def _usd_value(

@@ -1,0 +1,138 @@
+"""Citing first proves nothing: a transfer counts for the report that binds it (attacks end to end).
+
+Attacker addresses and their inflows are public. A fraudster can cite every transfer into them,
+writing the public sender as their own address; the real victim must not lose to them, and the
+fraudster must not win by being first, nor by signing with a wallet of their own.
+"""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from incidents.models import Claim, Report
+from incidents.services import report_withdraw
+from verification.evidence import ownership_prove, report_challenge
+from verification.models import CheckResult
+from verification.services import reports_recompute, reports_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def verify(*reports: Report) -> None:
+    reports_verify(report_ids=[r.pk for r in reports])
+
+
+def fresh(report: Report) -> tuple[Report, Claim]:
+    report = Report.objects.get(pk=report.pk)
+    return report, report.claims.get()
+
+
+def sign_with_node(world, report: Report, address: str) -> str:
+    """Sign the report's challenge with an anvil account's own key (the node holds it)."""
+    challenge = report_challenge(report=report, address=address)
+    return world.node.rpc.call("personal_sign", "0x" + challenge.encode().hex(), address)
+
+
+@pytest.fixture
+def theft(world):
+    """A victim's public transfer to an attacker, a fraudster's citation first, the victim's later."""
+    victim = world.victims[0]
+    tx = world.send_eth(victim, world.attackers[0], "0.5")
+    now = datetime.now(UTC)
+    fraud = world.report({"tx_hash": tx, "asset": "ETH", "from_address": victim},
+                         submitted_at=now - timedelta(days=1), claimed_loss_usd=Decimal("1000"))
+    real = world.report({"tx_hash": tx, "asset": "ETH", "from_address": victim},
+                        submitted_at=now, claimed_loss_usd=Decimal("1000"))
+    verify(fraud, real)
+    return victim, fraud, real
+
+
+def test_the_first_to_cite_a_public_transfer_gains_nothing_and_the_victim_is_not_flagged(theft):
+    _victim, fraud, real = theft
+
+    for report in (fraud, real):
+        report, claim = fresh(report)
+        assert (claim.status, report.tier) == ("contested", "T1")
+        assert "tx_claimed_elsewhere" not in report.flags and "tx_contested" in report.flags
+
+
+def test_the_senders_signature_binds_the_transfer_to_the_victim_and_the_fraud_is_flagged(world, theft):
+    victim, fraud, real = theft
+
+    result = ownership_prove(report=real, address=victim, signature=sign_with_node(world, real, victim))
+
+    assert result.outcome == "pass"
+    real, real_claim = fresh(real)
+    fraud, fraud_claim = fresh(fraud)
+    assert (real_claim.status, real_claim.binding, real.tier) == ("verified", "signature", "T2")
+    assert real.verified_loss_usd == Decimal("1000.00")
+    assert (fraud_claim.status, fraud_claim.reasons) == ("duplicate", ["claimed_elsewhere"])
+    assert "tx_claimed_elsewhere" in fraud.flags and fraud.tier == "T1"
+    citation = CheckResult.objects.get(claim=fraud_claim, check_name="not_claimed_elsewhere")
+    assert citation.outcome == "fail" and citation.raw["bound_elsewhere"] is True
+
+
+def test_a_signature_by_a_fresh_wallet_of_the_fraudsters_binds_nothing(theft):
+    _victim, fraud, _real = theft
+    wallet = Account.create()
+    challenge = report_challenge(report=fraud, address=wallet.address)
+    signature = wallet.sign_message(encode_defunct(text=challenge)).signature.hex()
+
+    result = ownership_prove(report=fraud, address=wallet.address, signature="0x" + signature.removeprefix("0x"))
+
+    assert result.outcome == "pass"  # a valid signature: of an address that sent nothing here
+    fraud, claim = fresh(fraud)
+    assert (claim.status, claim.binding, fraud.tier) == ("contested", "", "T1")
+
+
+def test_a_signature_made_for_another_report_does_not_bind_this_one(world, theft):
+    victim, fraud, real = theft
+    stolen = sign_with_node(world, real, victim)  # the victim's signature, over the victim's challenge
+
+    result = ownership_prove(report=fraud, address=victim, signature=stolen)
+
+    assert result.outcome == "fail"
+    assert fresh(fraud)[1].status == "contested" and fresh(real)[1].status == "contested"
+
+
+def test_a_withdrawn_rival_leaves_the_transfer_to_the_remaining_report(theft):
+    _victim, fraud, real = theft
+
+    report_withdraw(report=Report.objects.get(pk=fraud.pk))
+
+    real, claim = fresh(real)
+    assert (claim.status, real.tier, real.flags) == ("verified", "T2", [])
+
+
+def test_the_outcome_does_not_depend_on_which_report_was_checked_last(world):
+    victim = world.victims[1]
+    tx = world.send_eth(victim, world.attackers[0], "0.25")
+    one = world.report({"tx_hash": tx, "asset": "ETH"})
+    verify(one)
+    assert fresh(one)[1].status == "verified"  # alone, it counts
+
+    two = world.report({"tx_hash": tx, "asset": "ETH"})
+    verify(two)
+
+    assert fresh(one)[1].status == "contested" and fresh(two)[1].status == "contested"
+    reports_recompute(report_ids=[one.pk])
+    assert fresh(one)[1].status == "contested" and fresh(two)[1].status == "contested"
+
+
+def test_a_decided_report_whose_transfer_is_bound_elsewhere_goes_back_to_review(world):
+    victim = world.victims[2]
+    tx = world.send_eth(victim, world.attackers[0], "0.3")
+    decided = world.report({"tx_hash": tx, "asset": "ETH"})
+    verify(decided)
+    Report.objects.filter(pk=decided.pk).update(status="verified", decided_at=datetime.now(UTC),
+                                                decision_reason="proof_sufficient")
+    rival = world.report({"tx_hash": tx, "asset": "ETH"})
+    verify(rival)
+    ownership_prove(report=rival, address=victim, signature=sign_with_node(world, rival, victim))
+
+    decided, claim = fresh(decided)
+    assert claim.status == "duplicate"
+    assert (decided.status, decided.decided_at, decided.decision_reason) == ("needs_review", None, "")
