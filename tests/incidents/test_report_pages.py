@@ -134,7 +134,7 @@ def test_a_fraud_flag_is_explained_and_said_to_cap_the_tier(owner, report):
 
     page = owner.get(reverse("incidents:report-detail", args=[report.pk])).content.decode()
 
-    assert "already cited by a report submitted earlier" in page
+    assert "already verified for a report submitted earlier" in page
     assert "cannot rise above T1" in page
 
 
