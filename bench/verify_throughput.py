@@ -62,7 +62,7 @@ from verification import services
 from verification.checks.transfers import ClaimInput, IncidentContext, TransferFindings, transfer_checks
 from verification.clients.evm import TxData, mask_url
 from verification.models import CheckResult, Price, ProviderCall
-from verification.selectors import earliest_citations, incident_context, prices_for, report_order_key
+from verification.selectors import incident_context, prices_for
 from verification.verdict import CheckView, claim_verdict
 
 CHAIN = f"eip155:{ANVIL_CHAIN_ID}"
@@ -70,7 +70,7 @@ TOKEN, TOKEN_DECIMALS = "TUSD", 6
 TXS_PER_BLOCK = 250  # well under anvil's 30M gas limit with 80k gas per token transfer
 TOKEN_GAS = 80_000
 TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "reports_recompute")
-DB_READS_IN_JUDGE = ("earliest_citations", "incident_context", "prices_for")
+DB_READS_IN_JUDGE = ("incident_context", "prices_for")
 STATEMENT_RE = re.compile(r'^\s*(?:(SELECT|DELETE)\b.*?\bFROM|(INSERT) INTO|(UPDATE))\s+"?(\w+)', re.S)
 
 
@@ -333,17 +333,9 @@ def baseline_verify(w3: Web3, claim: Claim, context: IncidentContext) -> None:
         claim=ClaimInput(claim.chain, claim.tx_hash, claim.log_index, claim.asset, claim.amount,
                          claim.from_address),
         data=data, context=context, head=head, finalized=finalized,
-        claimed_elsewhere_by=_claimed_before(claim),
         prices=prices_for(symbols={asset.symbol for _, asset in context.assets}, days={day}) if day else {},
     )
     save_naively(claim, found, mask_url(str(w3.provider.endpoint_uri)))
-
-
-def _claimed_before(claim: Claim) -> int | None:
-    first = earliest_citations(claims=[claim]).get((claim.chain, claim.tx_hash, claim.log_index))
-    if first is None or first.pk == claim.report_id:
-        return None
-    return first.pk if report_order_key(first) < report_order_key(claim.report) else None
 
 
 def save_naively(claim: Claim, found: TransferFindings, provider: str) -> None:
@@ -355,7 +347,8 @@ def save_naively(claim: Claim, found: TransferFindings, provider: str) -> None:
                                    outcome=outcome.outcome, reasons=outcome.reasons, raw=outcome.raw,
                                    provider=provider, started_at=started, finished_at=timezone.now())
     verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
-    claim.status, claim.reasons = verdict.status, list(verdict.reasons)
+    claim.status = claim.checked_status = verdict.status
+    claim.reasons, claim.chain_sender = list(verdict.reasons), found.sender or ""
     claim.block_number, claim.block_time = found.block_number, found.block_time
     claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, timezone.now()
     claim.save(update_fields=services.CLAIM_FIELDS)
