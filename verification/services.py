@@ -59,11 +59,10 @@ CLAIM_FIELDS = ["status", "checked_status", "reasons", "block_number", "block_ti
 DECIDED = frozenset({ReportStatus.VERIFIED, ReportStatus.PARTIALLY_VERIFIED})
 
 
-def heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
-    """Store the time a worker was last seen alive."""
-    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(
-        hostname=hostname[:200], defaults={"seen_at": timezone.now()}
-    )
+def heartbeat_record(*, hostname: str, queues: list[str] | None = None) -> WorkerHeartbeat:
+    """Store the time a worker was last seen alive (and, when known, the queues it consumes)."""
+    defaults = {"seen_at": timezone.now(), **({"queues": sorted(queues)} if queues is not None else {})}
+    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(hostname=hostname[:200], defaults=defaults)
     return heartbeat
 
 

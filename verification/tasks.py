@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from verification import selectors, services
+from verification import heartbeat, selectors, services  # noqa: F401 - heartbeat: the worker's timer
 from verification.bounded import BoundedTask
 
 logger = logging.getLogger(__name__)

@@ -77,7 +77,8 @@ def verified_report(incident: Incident, exchange) -> Report:
     report = ReportFactory(incident=incident, exchange=exchange, status="verified", tier="T3",
                            claimed_loss_usd=Decimal("1500"), verified_loss_usd=Decimal("1234.5"),
                            flags=["tx_not_found", "claim_exceeds_proof", "mail_forged"],
-                           decided_at=WHEN + timedelta(days=3), decision_reason="proof_sufficient", ticket_status="dkim_verified",
+                           decided_at=WHEN + timedelta(days=3), decision_reason="proof_sufficient",
+                           ticket_status="dkim_verified",
                            resolved_flags=["mail_forged"], submitted_at=WHEN)
     ClaimFactory(report=report, tx_hash=TX_A, log_index=3, asset="ETH", amount=Decimal("0.5"),
                  from_address="0x" + "11" * 20, to_address="0x" + "22" * 20, status="verified",

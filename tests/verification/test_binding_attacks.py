@@ -79,9 +79,9 @@ def test_a_signature_by_a_fresh_wallet_of_the_fraudsters_binds_nothing(theft):
     _victim, fraud, _real = theft
     wallet = Account.create()
     challenge = report_challenge(report=fraud, address=wallet.address)
-    signature = wallet.sign_message(encode_defunct(text=challenge)).signature.hex()
+    signature = "0x" + wallet.sign_message(encode_defunct(text=challenge)).signature.hex().removeprefix("0x")
 
-    result = ownership_prove(report=fraud, address=wallet.address, signature="0x" + signature.removeprefix("0x"))
+    result = ownership_prove(report=fraud, address=wallet.address, signature=signature)
 
     assert result.outcome == "pass"  # a valid signature: of an address that sent nothing here
     fraud, claim = fresh(fraud)

@@ -44,7 +44,7 @@ def checked(*ids: int) -> bool:
 @pytest.mark.chain
 @pytest.mark.worker
 def test_a_fraudster_citing_a_victims_transfer_first_wins_nothing_and_loses_once_it_is_bound(
-        celery_worker, committed_world, signing_key, tmp_path):
+        celery_worker, committed_world, signing_key, tmp_path):  # noqa: F811 - the imported fixture
     world = committed_world
     victim_address = world.victims[0]
     tx = world.send_eth(victim_address, world.attackers[0], "0.5")

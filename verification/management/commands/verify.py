@@ -8,8 +8,8 @@ from django.utils import timezone
 from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
 from verification.evidence import evidence_verify
-from verification.models import WorkerHeartbeat
-from verification.tasks import chunks, record_heartbeat_task, verify_evidence_task, verify_reports_task
+from verification.heartbeat import worker_alive
+from verification.tasks import chunks, verify_evidence_task, verify_reports_task
 
 
 class Command(BaseCommand):
@@ -64,16 +64,15 @@ class Command(BaseCommand):
         except Incident.DoesNotExist:
             raise CommandError(f"no incident with slug {slug!r}", returncode=2) from None
 
-    def _worker_answers(self, timeout: float = 10.0) -> bool:
-        """Send a heartbeat task through the broker and see whether a worker runs it."""
-        sent_at = timezone.now()
-        record_heartbeat_task.delay()
+    def _worker_answers(self, timeout: float = 2.0) -> bool:
+        """Say whether a worker recorded its heartbeat recently, waiting at most ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if WorkerHeartbeat.objects.filter(seen_at__gte=sent_at).exists():
-                return True
-            time.sleep(0.25)
-        return False
+        queue = verify_reports_task.app.conf.task_default_queue
+        while not worker_alive(queue=queue):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     def _wait_for(self, ids: list[int], timeout: float, queued_at) -> None:
         """Wait until no report is still new or checking and every transfer was read since queuing."""
