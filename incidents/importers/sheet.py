@@ -510,8 +510,7 @@ class SheetImport:
 
     def check(self) -> None:
         """Read every row once, keeping only the counts (the pass before anything is written)."""
-        for _ in self.new_rows():
-            pass
+        self.to_create = sum(1 for _ in self.new_rows())
 
     def new_rows(self) -> Iterator[SheetRow]:
         """Yield the rows to create, in sheet order; count those already present, list the bad."""

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from config.progress import Progress
 from incidents.importers.sheet import Sheet, SheetError, SheetImport, SheetRow, parse_map
 from incidents.models import Incident
 from incidents.secrets import SecretRefused
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         target = Incident.objects.filter(slug=incident).first()
         if target is None:
             raise CommandError(f"no incident with slug {incident!r}", returncode=2)
+        self.verbosity = options["verbosity"]
         try:
             sheet = Sheet(path, mapping=parse_map(mapping))
             rows = SheetImport(target, sheet, started=timezone.now())
@@ -52,10 +54,14 @@ class Command(BaseCommand):
         created = 0
         # Under --strict one transaction holds every chunk: if it rolls back, so do their files.
         files = evidence_files_undone_on_error() if strict else contextlib.nullcontext()
+        stream = self.stdout if self.verbosity else None
+        progress = Progress(label="import", total=rows.to_create, stream=stream, unit="reports")
         with files, transaction.atomic() if strict else contextlib.nullcontext():
             for chunk in _chunks(rows.new_rows(), CHUNK_ROWS):
                 created += len(reports_import(incident=incident, rows=chunk))
+                progress.advance_to(created)
             self._refuse_if_strict(rows, strict)  # a row that went bad since the check: roll back
+        progress.close()
         return created
 
     def _refuse_if_strict(self, rows: SheetImport, strict: bool) -> None:

@@ -2,9 +2,10 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
+from config.progress import Progress
 from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
 from verification.evidence import evidence_verify
@@ -75,15 +76,21 @@ class Command(BaseCommand):
         return True
 
     def _wait_for(self, ids: list[int], timeout: float, queued_at) -> None:
-        """Wait until no report is still new or checking and every transfer was read since queuing."""
+        """Wait until every transfer was read since queuing and no report is new or checking."""
         deadline = time.monotonic() + timeout
         busy = [ReportStatus.SUBMITTED, ReportStatus.CHECKING]
-        stale = Q(checked_at__isnull=True) | Q(checked_at__lt=queued_at)
-        while (Report.objects.filter(pk__in=ids, status__in=busy).exists()
-               or Claim.objects.filter(stale, report_id__in=ids, kind=ClaimKind.TRANSFER).exists()):
+        claims = Claim.objects.filter(report_id__in=ids, kind=ClaimKind.TRANSFER)
+        fresh = claims.filter(checked_at__gte=queued_at)
+        progress = Progress(label="verify", total=claims.count(), stream=self.stdout, unit="claims")
+        pending = Report.objects.filter(pk__in=ids, status__in=busy)
+        while True:
+            progress.advance_to(fresh.count())
+            if progress.done >= progress.total and not pending.exists():
+                break
             if time.monotonic() > deadline:
                 raise CommandError(f"verification did not finish within {timeout:.0f} s")
             time.sleep(0.5)
+        progress.close()
 
     def _summary(self, ids: list[int]) -> None:
         claims = services.claims_summary(report_ids=ids)
