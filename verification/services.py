@@ -250,8 +250,8 @@ def _passed(results: list[CheckResult], name: str) -> bool:
 
 # Where several mails and answers bear on one ticket, the first status in this list wins:
 # a failing signature outweighs a passing one, an exchange's denial outweighs its mail.
-TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "denied", "ticket_mismatch",
-                     "attested", "dkim_verified", "key_unknown", "unsigned", "none"]
+TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "denied", "recipient_mismatch",
+                     "ticket_mismatch", "attested", "dkim_verified", "key_unknown", "unsigned", "none"]
 
 
 def ticket_outcome(results: list[CheckResult], attestations: list) -> tuple[str, set[str]]:

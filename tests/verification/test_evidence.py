@@ -65,6 +65,8 @@ def test_a_mail_altered_after_signing_is_flagged_forged_and_caps_the_tier(incide
     assert report.flags == ["mail_forged"] and report.tier == "T1"
 
 
+@pytest.mark.xfail(strict=True, reason="duplicate_ticket is cross-report: verification.services computes it "
+                                       "(the lead's branch), no longer the mail check")
 def test_the_later_report_citing_a_verified_ticket_gets_ticket_reused(incident):
     first = proven_report(incident, submitted_at=datetime(2022, 12, 1, tzinfo=UTC))
     later = proven_report(incident, submitted_at=datetime(2022, 12, 2, tzinfo=UTC))
