@@ -5,18 +5,22 @@ can change without the key: unsigned headers, line endings, extra signatures of 
 addresses they declare. None of it may lift a report to T3 or bind a transfer to them.
 """
 
+import csv
 import json
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from io import StringIO
 
 import pytest
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from accounts.services import token_issue
-from incidents.models import DkimKey, DraftUpload, Evidence, Report
+from incidents.models import DkimKey, DraftUpload, Evidence, Report, ReportDraft
 from tests.conftest import wait_for
 from tests.verification.dkim_fixtures import FakeDns, binance_with_archived_key, build_mail, rsa_key, sign
 from verification.checks.mail import ArchivedKey, mail_check
@@ -265,7 +269,8 @@ def worker_world(transactional_db, anvil, chain_settings, worker_evidence_root, 
 
 
 def now_mail(**fields) -> bytes:
-    """A genuine mail dated now, inside the incident window."""
+    """A genuine mail about ticket 12345678, dated now (inside the incident window)."""
+    fields.setdefault("subject", "Re: [Ticket #12345678] Unauthorised withdrawal")
     return genuine(date=format_datetime(datetime.now(UTC)), **fields)
 
 
@@ -300,7 +305,8 @@ def test_a_forged_ticket_uploaded_through_the_api_is_flagged_and_caps_the_report
             "claims": [{"chain": world.incident.chains.get().caip2, "tx_hash": stolen_transfer(world),
                         "asset": "ETH", "amount": "1.5"}]}
     created = client.post("/api/v1/reports/", json.dumps(body), content_type="application/json")
-    forged = insert_header(now_mail(), b"X-Note: x\r\rTicket #99999999 refund approved\r\n")
+    note = b"X-Note: x\r\rTicket #99999999 refund approved\r\n"
+    forged = insert_header(now_mail(subject=PLAIN_SUBJECT), note)
 
     uploaded = client.post(f"/api/v1/reports/{created.json()['id']}/evidence/",
                            {"kind": "support_email", "file": SimpleUploadedFile("ticket.eml", forged)})
@@ -310,3 +316,77 @@ def test_a_forged_ticket_uploaded_through_the_api_is_flagged_and_caps_the_report
     status, raw = stored_ticket(report)
     assert (status, raw["ticket_id"], raw["flags"]) == ("dkim_invalid", "", ["mail_forged"])
     assert (report.tier, report.flags) == ("T1", ["mail_forged"])
+
+
+def file_through_the_form(world, *, exchange_email: str, mail: bytes) -> Report:
+    """File a report as a signed-in victim through every step of the web form."""
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(email="victim@example.org"))
+    client.post(reverse("incidents:draft-start"))
+    draft = ReportDraft.objects.latest("created_at")
+
+    def step(name, data):
+        response = client.post(reverse("incidents:draft-step", args=[draft.pk, name]), data)
+        assert response.status_code == 302, response.content.decode()[:3000]
+
+    step("incident", {"incident": world.incident.pk})
+    step("account", {"exchange": str(world.incident.exchanges.get().pk), "notes": "My ETH left overnight.",
+                     "support_ticket_id": "12345678", "exchange_email": exchange_email})
+    step("transfers", {"transfers-TOTAL_FORMS": "1", "transfers-INITIAL_FORMS": "0",
+                       "transfers-0-chain": world.incident.chains.get().caip2,
+                       "transfers-0-tx_hash": stolen_transfer(world)})
+    step("evidence", {"kind": "support_email", "upload": "",
+                      "file": SimpleUploadedFile("ticket.eml", mail)})
+    step("evidence", {})
+    step("consent", {"consent_publish": "pseudonymous", "consent_law_enforcement": "no", "truthful": "on"})
+    step("review", {})
+    return Report.objects.get(reporter__email="victim@example.org")
+
+
+def test_a_genuine_mail_to_the_exchange_address_declared_in_the_form_reaches_t3(worker_world, celery_worker):
+    mail = now_mail(to="Trading <trading.account@example.net>")
+    filed = file_through_the_form(worker_world, exchange_email="Trading.Account@example.net", mail=mail)
+
+    report = settled(filed)
+
+    assert report.exchange_email == "trading.account@example.net"
+    assert stored_ticket(report)[0] == "dkim_verified"
+    assert (report.tier, report.flags) == ("T3", [])
+
+
+def test_someone_elses_genuine_mail_filed_through_the_form_is_recipient_mismatch(worker_world, celery_worker):
+    mail = now_mail(to="real.victim@example.com")
+
+    report = settled(file_through_the_form(worker_world, exchange_email="", mail=mail))
+
+    status, raw = stored_ticket(report)
+    assert status == "recipient_mismatch"
+    assert (raw["signature_verified"], raw["addressed_to_reporter"]) == (True, False)
+    assert (report.tier, report.flags) == ("T2", [])
+
+
+def test_the_sheet_maps_the_exchange_address_and_the_worker_judges_the_recipient(worker_world, celery_worker,
+                                                                                 tmp_path):
+    world = worker_world
+    (tmp_path / "mine.eml").write_bytes(now_mail(to="desk@example.net"))
+    (tmp_path / "theirs.eml").write_bytes(now_mail(to="somebody@example.com"))
+    header = ["reporter", "contact_email", "Exchange account e-mail", "exchange", "chain", "tx_hashes",
+              "support_ticket_id", "evidence_files"]
+    rows = [["Ana", "ana@example.org", "Desk@Example.net", "Binance", world.incident.chains.get().caip2,
+             stolen_transfer(world), "12345678", "mine.eml"],
+            ["Bo", "bo@example.org", "", "Binance", world.incident.chains.get().caip2,
+             world.send_eth(world.victims[1], world.attackers[1], "0.5"), "12345678", "theirs.eml"]]
+    world.mine(2)
+    with open(tmp_path / "sheet.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+
+    call_command("import_reports", str(tmp_path / "sheet.csv"), "--incident", world.incident.slug,
+                 "--map", 'exchange_email="Exchange account e-mail"', stdout=StringIO(), stderr=StringIO())
+
+    ana, bo = (settled(r) for r in Report.objects.filter(incident=world.incident).order_by("source_row"))
+    assert ana.exchange_email == "desk@example.net"
+    assert (stored_ticket(ana)[0], ana.tier) == ("dkim_verified", "T3")
+    assert (stored_ticket(bo)[0], bo.tier, bo.flags) == ("recipient_mismatch", "T2", [])
+
