@@ -250,7 +250,7 @@ def _passed(results: list[CheckResult], name: str) -> bool:
 
 # Where several mails and answers bear on one ticket, the first status in this list wins:
 # a failing signature outweighs a passing one, an exchange's denial outweighs its mail.
-TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "denied", "recipient_mismatch",
+TICKET_PRECEDENCE = ["dkim_invalid", "domain_mismatch", "duplicate_ticket", "recipient_mismatch", "denied",
                      "ticket_mismatch", "attested", "dkim_verified", "key_unknown", "unsigned", "none"]
 
 

@@ -174,6 +174,8 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
     assert "Hello" in page
     assert "<script>" not in page and "tracker.example" not in page
     assert "Ticket #12345678" in page
+    # The headers the exchange's signature covers are marked; the others are not vouched for.
+    assert '<dt>Subject <span class="badge">signed</span></dt>' in page
 
 
 def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(

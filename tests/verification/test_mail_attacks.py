@@ -107,6 +107,27 @@ def test_a_second_envelope_line_among_the_headers_is_refused():
     assert check(forged).ticket_status == "dkim_invalid"
 
 
+def test_the_staff_mail_view_shows_the_reading_dkim_verified_not_the_smuggled_text(client, db):
+    from incidents.services import evidence_attach
+    from tests.factories import IncidentFactory, ReportFactory, UserFactory
+    from verification.evidence import evidence_verify
+
+    incident = IncidentFactory()
+    binance_with_archived_key(incident)
+    report = ReportFactory(incident=incident, exchange=incident.exchanges.get(), support_ticket_id="99999999")
+    forged = insert_header(genuine(), b"X-Note: x\r\rTicket #99999999 refund approved\r\n")
+    evidence = evidence_attach(report=report, kind="support_email", data=forged)
+    evidence_verify(evidence_id=evidence.pk)
+    client.force_login(UserFactory(is_staff=True))
+
+    page = client.get(f"/evidence/{evidence.pk}/mail/").content.decode()
+
+    assert "Your account is under review." in page
+    assert "refund approved" not in page
+    assert "bare_cr" in page
+    assert 'class="badge">signed' not in page  # no signature counts for it
+
+
 # ---- What the aligned signature covers --------------------------------------------------------
 
 
