@@ -131,6 +131,7 @@ def _report_fields(account: dict, consent: dict) -> dict:
         "exchange": account["exchange"], "notes": account["notes"],
         "claimed_loss_usd": account["claimed_loss_usd"], "loss_date": account["loss_date"],
         "support_ticket_id": account["support_ticket_id"], "police_report": account["police_report"],
+        "exchange_email": account["exchange_email"],
         # The consent form empties the name unless the reporter chose to publish by name.
         "consent_publish": consent["consent_publish"], "reporter_name": consent["reporter_name"],
         "consent_law_enforcement": consent["consent_law_enforcement"] == "yes",

@@ -175,6 +175,13 @@ class AccountStepForm(StepForm):
         label=_("Support ticket id (optional)"), required=False, max_length=100,
         help_text=_("The id of the ticket you opened with the exchange, as its support emails show it."),
     )
+    exchange_email = forms.EmailField(
+        label=_("Email address your exchange writes to (optional)"), required=False, max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text=_("Only if your exchange account uses another address than the one you sign in with. "
+                    "A support email counts for your report only when it was sent to one of your two "
+                    "addresses. This address stays private: it is never published."),
+    )
     police_report = FreeTextField(
         label=_("Police report reference (optional)"), required=False, max_length=500,
         help_text=_("The police station and the case or reference number, if you filed a report."),
@@ -191,6 +198,9 @@ class AccountStepForm(StepForm):
 
     def clean_exchange(self):
         return self.exchanges.get(self.cleaned_data["exchange"])  # None stands for "other"
+
+    def clean_exchange_email(self):
+        return self.cleaned_data["exchange_email"].strip().lower()  # compared without regard to case
 
     def clean_loss_date(self):
         value = self.cleaned_data["loss_date"]

@@ -148,6 +148,17 @@ REASON_SENTENCES = {
     "domain_mismatch": _("The mail is signed, but not by the exchange's support domain."),
     "key_unknown": _("The exchange's signing key is not known, so the signature could not be checked."),
     "not_a_mail": _("The file is not an email message."),
+    "bare_cr": _("The file's line breaks can be read in two ways, so what was signed is not certain."),
+    "mixed_line_endings": _("The file's line breaks can be read in two ways, so what was signed is not "
+                            "certain."),
+    "nul_byte": _("The file holds a byte that mail programs read in different ways."),
+    "envelope_line": _("A line among the headers can be read in two ways."),
+    "header_unreadable": _("A header line cannot be read as mail programs read it."),
+    "mail_unreadable": _("The mail cannot be read one way only, so no ticket id was read from it."),
+    "too_many_signatures": _("The mail carries more than five signatures; Lossproof checks none of them."),
+    "required_headers_unsigned": _("The exchange's signature does not cover the sender, recipient, subject "
+                                   "and date together."),
+    "recipient_mismatch": _("The mail was sent to another address than yours."),
     "ticket_pattern_invalid": _("The exchange's ticket format is misconfigured; a moderator will look."),
     "no_ticket_pattern": _("The exchange's ticket format is not known."),
     "no_claimed_ticket": _("Your report cites no ticket id to compare with."),
@@ -336,11 +347,11 @@ TICKET_PROBLEMS = {
                      "key is unknown. A moderator can add it; you need do nothing."),
     "ticket_mismatch": _("Your support email is genuine but names another ticket id than your report. "
                          "Add the email about the ticket your report cites."),
+    "recipient_mismatch": _("Your support email is genuine but was sent to another address than the ones "
+                            "your report gives. If your exchange account uses another address, add it as "
+                            "“the email address your exchange writes to”."),
     "denied": _("The exchange's liaison says it does not know your ticket id. Add the support email that "
                 "shows it."),
-    "recipient_mismatch": _("Your support email is genuine but addressed to someone else. If your exchange "
-                            "writes to another address than your contact one, add that address to your "
-                            "report."),
 }
 
 

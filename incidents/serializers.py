@@ -124,6 +124,10 @@ class ReportCreateSerializer(StrictInput):
     loss_date = serializers.DateField(required=False, allow_null=True)
     contact_email = serializers.EmailField(
         required=False, help_text="Address your exchange's support mails went to (default: your account's).")
+    exchange_email = serializers.EmailField(
+        required=False, allow_blank=True, max_length=254,
+        help_text="Private, optional: the address your exchange account uses, when not contact_email. "
+                  "A support mail counts only when sent to one of the two.")
     support_ticket_id = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                               validators=[refuse_secrets])
     police_report = serializers.CharField(max_length=500, required=False, allow_blank=True,
@@ -139,6 +143,9 @@ class ReportCreateSerializer(StrictInput):
     consent_law_enforcement = serializers.BooleanField(default=False)
     claims = ClaimInputSerializer(many=True, max_length=MAX_CLAIMS, default=list,
                                   help_text=f"Up to {MAX_CLAIMS} transfers you lost, each at most once.")
+
+    def validate_exchange_email(self, value):
+        return value.strip().lower()  # compared without regard to case
 
     def validate_loss_date(self, value):
         # One day of slack: east of UTC, the reporter's today can be UTC's tomorrow.
@@ -305,14 +312,16 @@ class ReportSummarySerializer(serializers.ModelSerializer):
 
 class ReportSerializer(ReportSummarySerializer):
     contact_email = serializers.CharField(read_only=True, help_text="Empty when the report names none.")
+    exchange_email = serializers.CharField(read_only=True,
+                                           help_text="Private; empty when the report names none.")
     claims = ClaimSerializer(many=True, read_only=True)
     evidence = EvidenceSerializer(many=True, read_only=True)
     checks = CheckSerializer(many=True, read_only=True, source="check_results")
 
     class Meta(ReportSummarySerializer.Meta):
-        fields = [*ReportSummarySerializer.Meta.fields, "loss_date", "contact_email", "support_ticket_id",
-                  "police_report", "notes", "consent_publish", "reporter_name", "consent_law_enforcement",
-                  "claims", "evidence", "checks"]
+        fields = [*ReportSummarySerializer.Meta.fields, "loss_date", "contact_email", "exchange_email",
+                  "support_ticket_id", "police_report", "notes", "consent_publish", "reporter_name",
+                  "consent_law_enforcement", "claims", "evidence", "checks"]
         read_only_fields = fields
 
 

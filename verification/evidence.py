@@ -32,10 +32,13 @@ from verification.checks.trades import (
 from verification.checks.transfers import CheckOutcome
 from verification.clients import dns
 from verification.models import CheckResult, Outcome
-from verification.selectors import prices_for, report_order_key
+from verification.selectors import prices_for
 from verification.services import reports_recompute
 from verification.tasks import evidence_verification_enqueue
 
+# What the verdict reads from a mail result, for a file that is no mail at all.
+NOT_A_MAIL = {"ticket_status": "unsigned", "flags": [], "ticket_id": "", "signature_verified": False,
+              "addressed_to_reporter": False, "tx_hashes": [], "mail_date": None}
 # Pairs that this many victims traded within one hour form the incident's attack signature.
 SIGNATURE_MIN_VICTIMS = 3
 
@@ -151,6 +154,7 @@ def _evidence_outcomes(evidence: Evidence, data: bytes) -> tuple[list[CheckOutco
 
 
 def _mail_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:
+    """Judge a support mail for its report; whether its ticket is verified elsewhere is the verdict's."""
     report = evidence.report
     exchanges = [report.exchange] if report.exchange else list(report.incident.exchanges.all())
     keys = [ArchivedKey(k.domain, k.selector, k.public_key, k.valid_from, k.valid_to)
@@ -159,38 +163,14 @@ def _mail_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:
         findings = mail_check(
             raw=data, support_domains=[d for e in exchanges for d in e.support_domains],
             ticket_pattern=next((e.ticket_id_regex for e in exchanges if e.ticket_id_regex), ""),
-            claimed_ticket=report.support_ticket_id, contact_email=report.contact_email, archived_keys=keys,
+            claimed_ticket=report.support_ticket_id, contact_email=report.contact_email,
+            exchange_email=report.exchange_email, archived_keys=keys,
             dns_lookup=dns.dkim_txt_lookup,  # looked up at call time: the DNS edge tests replace
         )
     except MailFileError as exc:
-        return [CheckOutcome("dkim_signature", Outcome.FAIL, ["not_a_mail"], {"error": str(exc),
-                             "ticket_status": "unsigned", "flags": []})]
-    return _with_reuse(report, findings)
-
-
-def _with_reuse(report: Report, findings) -> list[CheckOutcome]:
-    """Mark the ticket `duplicate_ticket` when an earlier report already cites the same ticket id."""
-    verified = findings.ticket_status == "dkim_verified"
-    earlier = _earlier_citation(report, findings.ticket_id) if verified else None
-    for outcome in findings.outcomes:
-        if earlier is not None:
-            outcome.raw.update(ticket_status="duplicate_ticket", earlier_report=earlier,
-                               flags=sorted({*outcome.raw.get("flags", []), "ticket_reused"}))
+        raw = {"error": str(exc), **NOT_A_MAIL}
+        return [CheckOutcome("dkim_signature", Outcome.FAIL, ["not_a_mail"], raw)]
     return findings.outcomes
-
-
-def _earlier_citation(report: Report, ticket_id: str | None) -> int | None:
-    if not ticket_id:
-        return None
-    cited = set(Report.objects.active().filter(incident=report.incident, support_ticket_id=ticket_id)
-                .values_list("pk", flat=True))
-    cited |= set(CheckResult.objects.filter(check_name="dkim_signature", raw__ticket_id=ticket_id,
-                                            report__incident=report.incident)
-                 .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
-    cited.discard(report.pk)
-    candidates = list(Report.objects.filter(pk__in=cited))
-    earlier = [r for r in candidates if report_order_key(r) < report_order_key(report)]
-    return min(earlier, key=report_order_key).pk if earlier else None
 
 
 def _trade_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:

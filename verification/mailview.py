@@ -1,9 +1,15 @@
-"""Reading a raw .eml safely: parse it, take its text, and render it for moderators as plain text.
+"""Reading a raw .eml once, safely: the one reading every check and the moderators' view share.
 
-``mail_render(raw)`` gives the mail's main headers, its text body and the list of its attachments.
-Nothing here fetches anything or outputs HTML: an HTML-only mail is reduced to its text with the
-standard library's HTML parser, which never follows a link or loads an image. Control characters
-and bidirectional overrides are removed, so a header or file name cannot disguise itself.
+``mail_read(raw)`` splits the bytes into headers and body exactly once, with the parser DKIM
+verification uses (dkimpy's), and notes what another parser could read differently (a bare CR,
+line endings of two kinds, a NUL, a second envelope line): such a mail is refused by the checks.
+The standard library only decodes the MIME structure inside the body that reading gave.
+
+``mail_render(raw)`` gives that reading's main headers, its text body and the list of its
+attachments. Nothing here fetches anything or outputs HTML: an HTML-only mail is reduced to its
+text with the standard library's HTML parser, which never follows a link or loads an image.
+Control characters and bidirectional overrides are removed, so a header or file name cannot
+disguise itself.
 """
 
 import email
@@ -13,6 +19,8 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from html.parser import HTMLParser
+
+import dkim
 
 MAX_MAIL_BYTES = 10 * 1024 * 1024
 MAX_TEXT_CHARS = 200_000
@@ -26,6 +34,10 @@ BIDI_CONTROLS = [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 # C0 and C1 controls (but tab and newline) and bidi overrides, which can make text lie about itself.
 CONTROLS = [c for c in range(0x20) if c not in (9, 10)] + list(range(0x7F, 0xA0))
 UNSAFE_CHARS = dict.fromkeys(CONTROLS + BIDI_CONTROLS)
+# Headers that shape how the body is decoded; the rest stay out of the body's MIME parse.
+MIME_HEADERS = (b"mime-version", b"content-type", b"content-transfer-encoding")
+BARE_CR_RE = re.compile(rb"\r(?!\n)")
+BARE_LF_RE = re.compile(rb"(?<!\r)\n")
 HEADER_ERRORS = (email.errors.MessageError, ValueError, IndexError, TypeError, AttributeError, LookupError)
 
 
@@ -33,44 +45,89 @@ class MailFileError(ValueError):
     """The upload is not a mail Lossproof can read: too large, empty, or not RFC 5322."""
 
 
+class MailUnreadable(MailFileError):
+    """A header line no parser reads the same way: a forgery when the mail claims a signature."""
+
+
+@dataclass
+class MailReading:
+    """The one reading of a mail: dkimpy's header list and body, and why another could differ."""
+
+    headers: list[list[bytes]]  # [name, value with its folding and CRLF], top to bottom, as DKIM hashes them
+    body: bytes
+    problems: list[str] = field(default_factory=list)
+
+    def values(self, name: str) -> list[str]:
+        """Return every value of one header, decoded where it can be, each as one safe line."""
+        wanted = name.lower().encode()
+        return [_header_text(key, value) for key, value in self.headers if key.lower() == wanted]
+
+    def message(self) -> EmailMessage:
+        """Return the body as the standard library decodes its MIME structure (under this reading's split)."""
+        mime = b"".join(key + b":" + BARE_CR_RE.sub(b" ", value) for key, value in self.headers
+                        if key.lower() in MIME_HEADERS)
+        return email.message_from_bytes(mime + b"\r\n" + self.body, policy=policy.default)
+
+
 @dataclass
 class RenderedMail:
     headers: list[tuple[str, str]] = field(default_factory=list)
     text: str = ""
     attachments: list[tuple[str, str, int]] = field(default_factory=list)  # (name, content type, bytes)
+    problems: list[str] = field(default_factory=list)
+    covered: frozenset[str] = frozenset()  # lowercased names the aligned signature covers
+
+    @property
+    def rows(self) -> list[tuple[str, str, bool]]:
+        """Return each header with whether the exchange's signature vouches for it."""
+        return [(name, value, name.lower() in self.covered) for name, value in self.headers]
 
 
-def mail_parse(raw: bytes, *, max_bytes: int = MAX_MAIL_BYTES) -> EmailMessage:
-    """Parse raw .eml bytes, refusing what is too large or has no header section."""
+def mail_read(raw: bytes, *, max_bytes: int = MAX_MAIL_BYTES) -> MailReading:
+    """Split raw .eml bytes once into headers and body, noting what another parser could read otherwise."""
     if not isinstance(raw, bytes | bytearray) or not raw.strip():
         raise MailFileError("The file is empty.")
     if len(raw) > max_bytes:
         raise MailFileError(f"The mail is larger than {max_bytes // (1024 * 1024)} MB.")
-    message = email.message_from_bytes(bytes(raw), policy=policy.default)
-    if not list(message.raw_items()):
+    try:
+        headers, body = dkim.rfc822_parse(bytes(raw))
+    except (dkim.MessageFormatError, IndexError):  # IndexError: a folded line with nothing to fold into
+        raise MailUnreadable("This is not an e-mail (.eml): a header line cannot be read.") from None
+    if not headers:
         raise MailFileError("This is not an e-mail (.eml): it has no headers.")
-    return message
+    return MailReading(headers=headers, body=body, problems=reading_problems(bytes(raw)))
 
 
-def mail_render(raw: bytes, *, max_bytes: int = MAX_MAIL_BYTES) -> RenderedMail:
-    """Render a mail for moderators as headers, plain text and an attachment list."""
-    message = mail_parse(raw, max_bytes=max_bytes)
-    headers = [(name, value) for name in RENDERED_HEADERS for value in header_values(message, name)]
-    return RenderedMail(headers=headers, text=message_text(message), attachments=_attachments(message))
+def reading_problems(raw: bytes) -> list[str]:
+    """Name what would let two mail parsers split these bytes into different lines."""
+    problems = ["nul_byte"] if b"\x00" in raw else []
+    problems += ["bare_cr"] if BARE_CR_RE.search(raw) else []
+    problems += ["mixed_line_endings"] if b"\r\n" in raw and BARE_LF_RE.search(raw) else []
+    # dkimpy skips "From " lines that some parsers take as a header or as the body's start.
+    lines = re.split(rb"\r?\n", raw)
+    header_lines = lines[1:lines.index(b"")] if b"" in lines else lines[1:]
+    return problems + (["envelope_line"] if any(line.startswith(b"From ") for line in header_lines) else [])
 
 
-def header_values(message: EmailMessage, name: str) -> list[str]:
-    """Return every value of one header, decoded where it can be, each as one safe line."""
-    values = []
-    for key, raw_value in message.raw_items():
-        if key.lower() != name.lower():
-            continue
-        try:
-            value = str(message.policy.header_fetch_parse(key, raw_value))
-        except HEADER_ERRORS:
-            value = raw_value  # shown as sent rather than not at all
-        values.append(_one_line(value)[:MAX_HEADER_CHARS])
-    return values
+def mail_render(raw: bytes, *, covered: frozenset[str] = frozenset(), max_bytes: int = MAX_MAIL_BYTES
+                ) -> RenderedMail:
+    """Render a mail for moderators, from the reading the checks use: headers, plain text, attachments."""
+    reading = mail_read(raw, max_bytes=max_bytes)
+    message = reading.message()
+    headers = [(name, value) for name in RENDERED_HEADERS for value in reading.values(name)]
+    return RenderedMail(headers=headers, text=message_text(message), attachments=_attachments(message),
+                        problems=reading.problems, covered=frozenset(covered))
+
+
+def _header_text(key: bytes, value: bytes) -> str:
+    """Decode one header as the standard library would, then make it one safe line."""
+    name, source = key.decode("ascii", "surrogateescape"), value.decode("ascii", "surrogateescape")
+    try:
+        name, text = policy.default.header_source_parse([f"{name}:{source}"])
+        text = str(policy.default.header_fetch_parse(name, text))
+    except HEADER_ERRORS:
+        text = source  # shown as sent rather than not at all
+    return _one_line(text)[:MAX_HEADER_CHARS]
 
 
 def message_text(message: EmailMessage) -> str:

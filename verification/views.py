@@ -57,16 +57,19 @@ def evidence_mail(request, evidence_id: int):
     if not request.user.is_staff:
         raise Http404
     evidence = get_object_or_404(Evidence, pk=evidence_id, kind=EvidenceKind.SUPPORT_EMAIL)
+    results = list(evidence.check_results.order_by("check_name"))
+    # The headers the exchange's aligned signature vouched for, as the mail check recorded them.
+    signed = next((r.raw for r in results if r.check_name == "dkim_signature"), {})
     try:
-        mail = mail_render(evidence.file.read())
+        mail = mail_render(evidence.file.read(), covered=frozenset(signed.get("covered_headers", [])))
     except MailFileError as exc:
         mail, error = None, str(exc)
     else:
         error = ""
-    results = evidence.check_results.order_by("check_name")
     audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{evidence.pk}")
     return render(request, "verification/evidence_mail.html",
-                  {"evidence": evidence, "mail": mail, "error": error, "results": results})
+                  {"evidence": evidence, "mail": mail, "error": error, "results": results,
+                   "ticket_status": signed.get("ticket_status", "")})
 
 
 @login_required

@@ -34,7 +34,8 @@ from incidents.services import XLSX, evidence_detect_type
 from verification.checks.trades import xlsx_bomb_problem
 
 COLUMNS = ("reporter", "contact_email", "exchange", "claimed_loss_usd", "loss_date", "chain",
-           "victim_address", "tx_hashes", "support_ticket_id", "evidence_files", "police_report", "notes")
+           "victim_address", "tx_hashes", "support_ticket_id", "evidence_files", "police_report", "notes",
+           "exchange_email")  # optional: the address the exchange writes to, when not the contact one
 MB = 1024 * 1024
 MAX_ROWS = 100_000  # rows under the header, blank rows not counted
 MAX_COLUMNS = 64
@@ -559,7 +560,10 @@ class SheetImport:
             return BadRow(number, "; ".join(row.problems))
         if victim and not hashes:  # an address is kept on transfer claims; without one, in the notes
             fields["notes"] = "\n".join(filter(None, [fields["notes"], f"victim address: {chain} {victim}"]))
-        content = [*fields.values(), chain, victim, sorted(hashes), evidence]
+        exchange_email = fields.pop("exchange_email")
+        # Kept out of the fingerprint when empty, so rows imported before the column existed are found again.
+        content = [*fields.values(), chain, victim, sorted(hashes), evidence, *filter(None, [exchange_email])]
+        fields["exchange_email"] = exchange_email or ""
         claims = [{"chain": chain, "tx_hash": tx_hash, "from_address": victim or ""} for tx_hash in hashes]
         fingerprint = _fingerprint(content)
         fields |= {"import_fingerprint": fingerprint, **self._origin(number)}
@@ -575,6 +579,7 @@ class SheetImport:
             "support_ticket_id": row.take("support_ticket_id", _text, "support_ticket_id"),
             "police_report": row.take("police_report", _text, "police_report"),
             "notes": row.take("notes", _text, "notes"),
+            "exchange_email": row.take("exchange_email", _email),
         }
 
     def _origin(self, number: int) -> dict:

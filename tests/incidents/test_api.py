@@ -116,6 +116,23 @@ def test_a_reporter_files_a_report_with_its_claims_in_one_post(reporter, inciden
     assert body["claims"][0]["status"] == "unchecked"
 
 
+def test_the_address_the_exchange_writes_to_is_stored_and_shown_back_to_its_owner_only(
+        reporter, other_reporter, incident):
+    report_id = file_report(reporter, incident, exchange_email=" Desk@Example.NET ")["id"]
+
+    assert Report.objects.get(pk=report_id).exchange_email == "desk@example.net"
+    assert reporter.get(f"{REPORTS}{report_id}/").json()["exchange_email"] == "desk@example.net"
+    assert other_reporter.get(f"{REPORTS}{report_id}/").status_code == 404
+
+
+def test_an_exchange_address_that_is_no_email_address_is_refused(reporter, incident):
+    response = reporter.post(REPORTS, report_body(incident, exchange_email="my binance account"))
+
+    assert response.status_code == 400
+    assert "exchange_email" in response.json()
+    assert not Report.objects.exists()
+
+
 def test_a_report_reads_back_with_claims_files_and_checks_but_no_internals(reporter, incident):
     report_id = file_report(reporter, incident)["id"]
     reporter.upload(f"{REPORTS}{report_id}/evidence/")

@@ -56,7 +56,9 @@ def test_every_reason_the_checks_give_has_a_sentence():
                "signature_expired", "body_length_tag", "unsigned", "not_aligned", "domain_mismatch",
                "key_unknown", "not_a_mail", "ticket_not_found", "ticket_mismatch", "no_claimed_ticket",
                "export_unreadable", "no_trades_in_window", "no_loss", "no_signature_match",
-               "signature_malformed", "signer_mismatch", "hash_malformed", "not_in_leak"}
+               "signature_malformed", "signer_mismatch", "hash_malformed", "not_in_leak",
+               "bare_cr", "mixed_line_endings", "nul_byte", "envelope_line", "header_unreadable",
+               "mail_unreadable", "too_many_signatures", "required_headers_unsigned", "recipient_mismatch"}
     assert reasons <= set(REASON_SENTENCES)
 
 
@@ -125,6 +127,12 @@ def test_an_unsigned_mail_is_explained_as_a_copy_rather_than_a_forward():
     hints = next_tier_hints(Standing(tier=Tier.T2, loss_proven=True, ticket_status="unsigned"))
 
     assert "copied rather than forwarded" in texts(hints)
+
+
+def test_a_mail_sent_to_someone_else_points_to_the_exchange_address_field():
+    hints = next_tier_hints(Standing(tier=Tier.T2, loss_proven=True, ticket_status="recipient_mismatch"))
+
+    assert "sent to another address" in texts(hints) and "your exchange writes to" in texts(hints)
 
 
 def test_an_exchange_confirmed_report_is_pointed_to_the_ownership_proof():

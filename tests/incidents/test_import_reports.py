@@ -121,6 +121,43 @@ def test_it_imports_each_row_as_a_report_with_its_claims_in_sheet_order(incident
     assert len(ana.import_fingerprint) == 64 and ana.status == "submitted"
 
 
+def test_it_imports_the_optional_exchange_address_by_its_canonical_name_or_through_map(incident, tmp_path):
+    canonical = write_csv(tmp_path / "a.csv", [row(exchange_email="Desk@Example.net")],
+                          header=[*HEADER, "exchange_email"])
+    mapped = write_csv(tmp_path / "b.csv", [{**row(contact_email="bo@example.org", tx_hashes=EVM_TX_2),
+                                             "Account e-mail": "Bo.Trades@Example.net"}],
+                       header=[*HEADER, "Account e-mail"])
+
+    run(canonical)
+    run(mapped, "--map", 'exchange_email="Account e-mail"')
+
+    assert list(Report.objects.order_by("source_file").values_list("exchange_email", flat=True)) == [
+        "desk@example.net", "bo.trades@example.net"]
+
+
+def test_a_sheet_without_the_exchange_address_column_keeps_its_fingerprints(incident, tmp_path):
+    path = write_csv(tmp_path / "victims.csv", [row()])
+    run(path)
+    with_empty_column = write_csv(tmp_path / "victims-2.csv", [row(exchange_email="")],
+                                  header=[*HEADER, "exchange_email"])
+
+    run(with_empty_column)
+
+    assert Report.objects.count() == 1  # the same row, found again by its fingerprint
+    assert Report.objects.get().exchange_email == ""
+
+
+def test_an_exchange_address_that_is_no_email_address_makes_the_row_bad(incident, tmp_path):
+    path = write_csv(tmp_path / "victims.csv", [row(exchange_email="binance account")],
+                     header=[*HEADER, "exchange_email"])
+
+    message, err = run_failing(path, returncode=1)
+
+    assert "row 2: exchange_email: 'binance account' is not an email address" in err
+    assert "1 bad row(s) were not imported" in message
+    assert not Report.objects.exists()
+
+
 def test_it_reads_utf8_with_a_byte_order_mark(incident, tmp_path):
     path = write_csv(tmp_path / "bom.csv", [row(reporter="Zoë")], encoding="utf-8-sig")
 

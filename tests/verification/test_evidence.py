@@ -79,6 +79,32 @@ def test_the_later_report_citing_a_verified_ticket_gets_ticket_reused(incident):
     assert later.flags == ["ticket_reused"] and later.tier == "T1"
 
 
+def test_the_earlier_reports_verified_ticket_wins_whichever_mail_was_checked_first(incident):
+    first = proven_report(incident, submitted_at=datetime(2022, 12, 1, tzinfo=UTC))
+    later = proven_report(incident, submitted_at=datetime(2022, 12, 2, tzinfo=UTC))
+    mail = sign(build_mail(), key=rsa_key("binance-2022"))
+
+    attach_and_check(later, mail)
+    assert later.tier == "T3"  # alone, for now
+    attach_and_check(first, mail)
+
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert (first.tier, first.ticket_status) == ("T3", "dkim_verified")
+    assert (later.tier, later.ticket_status, later.flags) == ("T1", "duplicate_ticket", ["ticket_reused"])
+
+
+def test_a_ticket_id_merely_typed_in_an_earlier_report_does_not_flag_a_later_verified_mail(incident):
+    typed = proven_report(incident, submitted_at=datetime(2022, 12, 1, tzinfo=UTC))  # cites it, no mail
+    later = proven_report(incident, submitted_at=datetime(2022, 12, 2, tzinfo=UTC))
+
+    attach_and_check(later, sign(build_mail(), key=rsa_key("binance-2022")))
+
+    typed.refresh_from_db()
+    assert (later.tier, later.ticket_status, later.flags) == ("T3", "dkim_verified", [])
+    assert typed.flags == [] and typed.ticket_status == "none"
+
+
 def test_a_mail_whose_key_nobody_publishes_is_key_unknown_not_forged(incident):
     report = proven_report(incident)
 
@@ -173,6 +199,8 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
     assert "Hello" in page
     assert "<script>" not in page and "tracker.example" not in page
     assert "Ticket #12345678" in page
+    # The headers the exchange's signature covers are marked; the others are not vouched for.
+    assert '<dt>Subject <span class="badge">signed</span></dt>' in page
 
 
 def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(

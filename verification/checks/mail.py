@@ -1,20 +1,27 @@
-"""Checks of a support-ticket mail (.eml) (DESIGN.md, "Support-ticket evidence").
+"""Checks of a support-ticket mail (.eml) (docs/methodology.md, "Mail").
 
 Pure functions: they take the raw mail, the exchange's support domains and ticket pattern, the
-incident's DKIM key archive and a DNS lookup (the one outside call, replaced in tests), and return
-the outcomes ``dkim_signature`` and ``ticket_id`` with the raw data they judged, the ticket status
-and the report flags. Nothing here reads the database.
+incident's DKIM key archive, the reporter's addresses and a DNS lookup (the one outside call,
+replaced in tests), and return the outcomes ``dkim_signature`` and ``ticket_id`` with the raw data
+they judged, the ticket status and the report flags. Nothing here reads the database.
 
-Every DKIM-Signature is verified with dkimpy, and a failing one outweighs a passing one. Handled
-as attacks, not passes: an ``l=`` tag that leaves part of the body unsigned, a duplicated From,
-To, Subject or Date, a signature by a support domain that From: does not align with, and a key
-the archive says was retired when the mail was sent.
+One reading of the bytes (verification.mailview.mail_read) serves DKIM and everything read from
+the mail; a mail another parser could split differently is refused. Every DKIM-Signature (five at
+most) is verified with dkimpy, and a failing one outweighs a passing one. Handled as attacks, not
+passes: an ``l=`` tag that leaves part of the body unsigned, a duplicated From, To, Cc, Subject,
+Date or MIME header, a signature by a support domain that From: does not align with or that leaves
+From, To, Subject or Date unsigned, and a key the archive says was retired at the signed date.
 
-Keys come from the archive first (same d= and s=, valid at the mail's own Date:), then from DNS.
-A key found nowhere is ``key_unknown``, never a failure. A mail without a usable Date: header
-has no date to judge validity at, so only archived keys with no bounds apply to it; where the
-archive knows the selector only with bounds, the key counts as expired. Signature expiry (``x=``)
-is judged at the mail's date too, so an old genuine mail does not fail for being old.
+Ticket id, recipients, date and transaction hashes are read only from what the aligned
+support-domain signature covers: the headers in its h= tag and the whole body (an ``l=`` that
+stops short is refused above). Header names are never pooled across signatures.
+
+Keys come from the archive first (same d= and s=, valid at the Date: the signature covers), then
+from DNS, asked only for the exchange's own support domains. A key found nowhere is
+``key_unknown``, never a failure. A signature that does not cover Date: has no date to judge
+validity at, so only archived keys with no bounds apply to it; where the archive knows the
+selector only with bounds, the key counts as expired. Signature expiry (``x=``) is judged at the
+signed date too, so an old genuine mail does not fail for being old.
 """
 
 import re
@@ -22,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 import dkim
@@ -31,16 +37,31 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 
 from verification.checks.transfers import CheckOutcome
 from verification.clients.dns import dkim_txt_lookup
-from verification.mailview import MAX_MAIL_BYTES, MailFileError, header_values, mail_parse, message_text
+from verification.mailview import (
+    MAX_MAIL_BYTES,
+    MailFileError,
+    MailReading,
+    MailUnreadable,
+    mail_read,
+    message_text,
+)
 from verification.models import Outcome
 
-SINGLETON_HEADERS = ("from", "to", "subject", "date")
+SINGLETON_HEADERS = ("from", "to", "cc", "subject", "date", "content-type", "content-transfer-encoding")
+REQUIRED_SIGNED = ("from", "to", "subject", "date")  # what the aligned signature must vouch for
+MAX_SIGNATURES = 5  # each may cost a key lookup; real mails carry one to three
 DNS_NAME_RE = re.compile(r"[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*")
-TIME_TAGS = (b"t", b"x")  # judged here at the mail's date; dkimpy would judge them at today's date
+SIGNATURE_HEADER_RE = re.compile(rb"(?im)^dkim-signature[ \t]*:")
+# A 64-hex run standing alone: an EVM hash with 0x, a Bitcoin txid without.
+TX_HASH_RE = re.compile(r"(?<![0-9A-Za-z])(0x)?([0-9a-fA-F]{64})(?![0-9A-Za-z])")
+TIME_TAGS = (b"t", b"x")  # judged here at the signed date; dkimpy would judge them at today's date
 # Signature results that make the mail dkim_invalid, and the reason each one gives.
 FAILING = {"fail": "signature_invalid", "malformed": "signature_invalid", "key_expired": "key_expired",
-           "signature_expired": "signature_expired", "body_length_tag": "body_length_tag"}
+           "signature_expired": "signature_expired", "body_length_tag": "body_length_tag",
+           "headers_unsigned": "required_headers_unsigned"}
 FLAGS = {"dkim_invalid": "mail_forged", "domain_mismatch": "mail_wrong_domain"}
+# The signature verified in these three; the last two say who the mail is for and what it names.
+SIGNED_STATUSES = ("dkim_verified", "recipient_mismatch", "ticket_mismatch")
 DKIM_OUTCOMES = {"dkim_verified": Outcome.PASS, "dkim_invalid": Outcome.FAIL, "domain_mismatch": Outcome.FAIL,
                  "unsigned": Outcome.INCONCLUSIVE, "key_unknown": Outcome.INCONCLUSIVE}
 
@@ -73,116 +94,137 @@ class MailFacts:
     """What the mail says about itself, and what each of its signatures turned out to be."""
 
     from_domain: str | None
-    to_addresses: list[str]
-    subject: str
+    from_address: str | None
     date: datetime | None
-    ticket_id: str | None = None
     signatures: list[dict] = field(default_factory=list)
-    from_address: str | None = None
+
+
+@dataclass
+class SignedPart:
+    """What the aligned support-domain signature vouches for; empty when no such signature verified."""
+
+    headers: list[str] = field(default_factory=list)  # lowercased names of its h= tag
+    subject: str = ""
+    text: str = ""
+    recipients: list[str] = field(default_factory=list)  # To and, when signed, Cc
+    date: datetime | None = None
 
 
 @dataclass
 class MailFindings:
-    """Both checks' outcomes for one mail, with the facts the report's ticket status needs."""
+    """Both checks' outcomes for one mail, with the facts the report's verdict reads."""
 
     outcomes: list[CheckOutcome]
     ticket_status: str
     flags: set[str]
-    ticket_id: str | None
-    to_matches_contact: bool
+    ticket_id: str
+    addressed_to_reporter: bool
     mail_date: datetime | None
+    tx_hashes: list[str] = field(default_factory=list)
 
 
 def mail_check(
     *, raw: bytes, support_domains: list[str], ticket_pattern: str, claimed_ticket: str,
-    contact_email: str, archived_keys: list[ArchivedKey], dns_lookup: DnsLookup = dkim_txt_lookup,
-    max_bytes: int = MAX_MAIL_BYTES,
+    contact_email: str, archived_keys: list[ArchivedKey], exchange_email: str = "",
+    dns_lookup: DnsLookup = dkim_txt_lookup, max_bytes: int = MAX_MAIL_BYTES,
 ) -> MailFindings:
-    """Judge a support-ticket mail: its DKIM signatures, who signed it and the ticket it cites."""
-    message = mail_parse(raw, max_bytes=max_bytes)
-    facts = mail_facts(message)
-    facts.signatures = _signatures(raw, message, facts.date, archived_keys, dns_lookup)
-    status, reasons = _dkim_status(message, facts, [_domain(d) for d in support_domains])
-    ticket = _ticket_outcome(message, facts, status, ticket_pattern, claimed_ticket)
-    facts.ticket_id = ticket.raw["ticket_id"]
-    if status == "dkim_verified" and ticket.outcome == Outcome.FAIL:
+    """Judge a support-ticket mail: its DKIM signatures, who signed it, who it is for, what it names."""
+    try:
+        reading = mail_read(raw, max_bytes=max_bytes)
+    except MailUnreadable:
+        if not SIGNATURE_HEADER_RE.search(bytes(raw)):
+            raise
+        return _refused(["header_unreadable"], claimed_ticket)  # a signed mail no two parsers read alike
+    facts = mail_facts(reading)
+    domains = [_domain(d) for d in support_domains]
+    facts.signatures = _signatures(reading, facts.date, archived_keys, dns_lookup, domains)
+    status, reasons = _dkim_status(reading, facts, domains)
+    signed = _signed_part(reading, facts, domains) if status == "dkim_verified" else SignedPart()
+    ticket = _ticket_outcome(signed, ticket_pattern, claimed_ticket)
+    addressed = _addressed(signed.recipients, contact_email, exchange_email)
+    if status == "dkim_verified" and not addressed:
+        status, reasons = "recipient_mismatch", ["recipient_mismatch"]
+    elif status == "dkim_verified" and ticket.outcome == Outcome.FAIL:
         status = "ticket_mismatch"
-    flags = {FLAGS[status]} if status in FLAGS else set()
-    to_matches = contact_email.strip().casefold() in {a.casefold() for a in facts.to_addresses}
-    shared = _shared_raw(facts, status, flags, claimed_ticket, to_matches)
-    dkim_outcome = CheckOutcome("dkim_signature", DKIM_OUTCOMES[_dkim_part(status)], reasons, shared)
-    ticket.raw = {**shared, **ticket.raw}
-    return MailFindings([dkim_outcome, ticket], status, flags, facts.ticket_id, to_matches, facts.date)
+    return _findings(status, reasons, facts, signed, ticket, addressed, claimed_ticket)
 
 
-def mail_facts(message: EmailMessage) -> MailFacts:
-    """Read sender, recipients, subject and date from a parsed mail; refuse a mail with no From:."""
-    senders = header_values(message, "From")
+def mail_facts(reading: MailReading) -> MailFacts:
+    """Read sender and date from the reading; refuse a mail with no From:."""
+    senders = reading.values("From")
     if not senders:
         raise MailFileError("This mail has no From: header, so it cannot be a ticket mail.")
-    addresses = [address for _, address in getaddresses(senders) if "@" in address]
+    addresses = _addresses(senders)
     sender = addresses[0] if len(addresses) == 1 else None  # several senders align with none
-    subjects = header_values(message, "Subject")
-    return MailFacts(
-        from_domain=_domain(sender.rsplit("@", 1)[1]) if sender else None, from_address=sender,
-        to_addresses=[a for _, a in getaddresses(header_values(message, "To")) if "@" in a],
-        subject=subjects[0] if subjects else "", date=_mail_date(message),
-    )
+    domain = _domain(sender.rsplit("@", 1)[1]) if sender else None
+    return MailFacts(from_domain=domain, from_address=sender, date=_mail_date(reading))
 
 
-def _mail_date(message: EmailMessage) -> datetime | None:
+def _mail_date(reading: MailReading) -> datetime | None:
     """Return the mail's Date: as an aware datetime (UTC when it names no zone), or None."""
-    values = header_values(message, "Date")
+    values = reading.values("Date")
     try:
         return _aware(parsedate_to_datetime(values[0])) if values else None
     except (TypeError, ValueError, IndexError):
         return None
 
 
-def _signatures(raw: bytes, message: EmailMessage, when: datetime | None, archive: list[ArchivedKey],
-                dns_lookup: DnsLookup) -> list[dict]:
+def _signatures(reading: MailReading, date: datetime | None, archive: list[ArchivedKey],
+                dns_lookup: DnsLookup, domains: list[str]) -> list[dict]:
     """Verify every DKIM-Signature of the mail, top to bottom, and describe each result."""
-    try:
-        signer = dkim.DKIM(bytes(raw))
-    except dkim.DKIMException as error:
-        # Headers dkimpy cannot read are headers no signature can vouch for.
-        return [{"result": "malformed", "error": str(error)[:200]}
-                for _ in header_values(message, "DKIM-Signature")]
-    headers = [h for h in signer.headers if h[0].lower() == b"dkim-signature"]
-    return [_signature(signer, header, when, archive, dns_lookup) for header in headers]
+    headers = [h for h in reading.headers if h[0].lower() == b"dkim-signature"]
+    if len(headers) > MAX_SIGNATURES:
+        return [{"result": "not_checked"} for _ in headers]  # no lookups for a pile of signatures
+    signer = dkim.DKIM()
+    signer.headers, signer.body = reading.headers, reading.body  # the same reading, not a second parse
+    return [_signature(signer, header, date, archive, dns_lookup, domains) for header in headers]
 
 
-def _signature(signer: dkim.DKIM, header: list, when: datetime | None, archive: list[ArchivedKey],
-               dns_lookup: DnsLookup) -> dict:
-    """Verify one signature and record its domain, selector, key source, l= value and result."""
+def _signature(signer: dkim.DKIM, header: list, date: datetime | None, archive: list[ArchivedKey],
+               dns_lookup: DnsLookup, domains: list[str]) -> dict:
+    """Verify one signature and record its domain, selector, signed headers, key source and result."""
+    tags, found = _signature_tags(header)
+    if tags is None:
+        return found
+    when = date if "date" in found["h"] else None  # an unsigned Date is anyone's word
+    source, records = _keys(found, when, archive, dns_lookup, domains)
+    found["key_source"] = source
+    if not records:
+        found["result"] = "key_expired" if source == "archive" else "key_unknown"
+        return found
+    found["result"], error = _verify_with(signer, header, tags, records, when)
+    narrow = not set(REQUIRED_SIGNED) <= set(found["h"])
+    if found["result"] == "pass" and narrow and _ours(found["d"], domains):
+        found["result"], error = "headers_unsigned", f"h= must cover {', '.join(REQUIRED_SIGNED)}"
+    if error:
+        found["error"] = error[:200]
+    return found
+
+
+def _signature_tags(header: list) -> tuple[dict | None, dict]:
+    """Read a signature's tags; return them with what is recorded, or None and why it is malformed."""
     try:
         tags = parse_tag_value(header[1])
         found = {"d": _domain(tags[b"d"].decode()), "s": tags[b"s"].decode().strip().lower(),
                  "l": int(tags[b"l"]) if tags.get(b"l", b"").isdigit() else None,
                  "h": [h.decode().lower() for h in re.split(rb"\s*:\s*", tags[b"h"].strip())]}
     except (InvalidTagValueList, KeyError, UnicodeDecodeError) as error:
-        return {"result": "malformed", "key_source": "none", "error": f"unreadable tags: {error}"[:200]}
+        return None, {"result": "malformed", "key_source": "none", "error": f"unreadable tags: {error}"[:200]}
     if not (DNS_NAME_RE.fullmatch(found["d"]) and DNS_NAME_RE.fullmatch(found["s"])):
-        return {**found, "result": "malformed", "key_source": "none", "error": "not a DNS name"}
-    source, records = _keys(found["d"], found["s"], when, archive, dns_lookup, found)
-    found["key_source"] = source
-    if not records:
-        found["result"] = "key_expired" if source == "archive" else "key_unknown"
-        return found
-    found["result"], error = _verify_with(signer, header, tags, records, when)
-    if error:
-        found["error"] = error[:200]
-    return found
+        return None, {**found, "result": "malformed", "key_source": "none", "error": "not a DNS name"}
+    return tags, found
 
 
-def _keys(domain: str, selector: str, when: datetime | None, archive: list[ArchivedKey],
-          dns_lookup: DnsLookup, found: dict) -> tuple[str, list[bytes]]:
+def _keys(found: dict, when: datetime | None, archive: list[ArchivedKey], dns_lookup: DnsLookup,
+          domains: list[str]) -> tuple[str, list[bytes]]:
     """Return where the signing key comes from and its candidate TXT records: archive, else DNS."""
-    known = [key for key in archive if key.matches(domain, selector)]
+    known = [key for key in archive if key.matches(found["d"], found["s"])]
     if known:  # the archive speaks for this selector, including when it says the key had expired
         return "archive", [_txt_record(key) for key in known if key.valid_at(when)]
+    if not _ours(found["d"], domains):
+        return "none", []  # a domain the mail names is never one Lossproof's resolver is sent to
     started = time.monotonic()
-    record = dns_lookup(f"{selector}._domainkey.{domain}")
+    record = dns_lookup(f"{found['s']}._domainkey.{found['d']}")
     found["dns_ms"] = int((time.monotonic() - started) * 1000)
     return ("dns", [record]) if record else ("none", [])
 
@@ -247,20 +289,19 @@ def _body_cut_short(signer: dkim.DKIM, tags: dict) -> bool:
     return int(tags[b"l"]) < len(policy.canonicalize_body(signer.body))
 
 
-def _dkim_status(
-    message: EmailMessage, facts: MailFacts, support_domains: list[str]
-) -> tuple[str, list[str]]:
+def _dkim_status(reading: MailReading, facts: MailFacts, domains: list[str]) -> tuple[str, list[str]]:
     """Return the status the signatures earn and the reasons behind it; failures outweigh passes."""
-    reasons = [f"duplicated_header:{name}" for name in SINGLETON_HEADERS
-               if len(header_values(message, name)) > 1]
+    reasons = list(reading.problems)
+    reasons += ["too_many_signatures"] if len(facts.signatures) > MAX_SIGNATURES else []
+    reasons += [f"duplicated_header:{name}" for name in SINGLETON_HEADERS if len(reading.values(name)) > 1]
     reasons += sorted({FAILING[s["result"]] for s in facts.signatures if s["result"] in FAILING})
     if reasons:
         return "dkim_invalid", reasons
     if not facts.signatures:
         return "unsigned", ["unsigned"]
     passing = [s for s in facts.signatures if s["result"] == "pass"]
-    ours = [s for s in passing if any(_within(s["d"], domain) for domain in support_domains)]
-    if any(facts.from_domain and _within(facts.from_domain, s["d"]) for s in ours):
+    ours = [s for s in passing if _ours(s["d"], domains)]
+    if _aligned(facts, ours):
         return "dkim_verified", []
     if ours:
         return "dkim_invalid", ["not_aligned"]
@@ -269,10 +310,25 @@ def _dkim_status(
     return "key_unknown", ["key_unknown"]
 
 
-def _ticket_outcome(message: EmailMessage, facts: MailFacts, status: str, pattern: str,
-                    claimed: str) -> CheckOutcome:
-    """Find the ticket id with the exchange's pattern and compare it with the claimed one."""
-    raw = {"ticket_id": None, "pattern": pattern}
+def _aligned(facts: MailFacts, ours: list[dict]) -> dict | None:
+    """Return the first support-domain signature that From: aligns with, or None."""
+    return next((s for s in ours if facts.from_domain and _within(facts.from_domain, s["d"])), None)
+
+
+def _signed_part(reading: MailReading, facts: MailFacts, domains: list[str]) -> SignedPart:
+    """Read subject, recipients, date and text from what the aligned signature covers, and nothing else."""
+    ours = [s for s in facts.signatures if s["result"] == "pass" and _ours(s["d"], domains)]
+    aligned = _aligned(facts, ours)
+    names = aligned["h"]  # covers From, To, Subject and Date, or it would not have passed
+    recipients = _addresses(reading.values("To") + (reading.values("Cc") if "cc" in names else []))
+    subjects = reading.values("Subject")
+    return SignedPart(headers=sorted(set(names)), subject=subjects[0] if subjects else "",
+                      text=message_text(reading.message()), recipients=recipients, date=facts.date)
+
+
+def _ticket_outcome(signed: SignedPart, pattern: str, claimed: str) -> CheckOutcome:
+    """Find the ticket id in the signed part with the exchange's pattern; compare it with the claimed one."""
+    raw = {"ticket_id": "", "pattern": pattern}
     try:
         regex = re.compile(pattern) if pattern else None
     except re.error as error:
@@ -280,24 +336,15 @@ def _ticket_outcome(message: EmailMessage, facts: MailFacts, status: str, patter
         return CheckOutcome("ticket_id", Outcome.ERROR, ["ticket_pattern_invalid"], raw)
     if regex is None:
         return CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["no_ticket_pattern"], raw)
-    raw["ticket_id"] = found = _find_ticket(regex, _trusted_subject(facts, status), message_text(message))
+    raw["ticket_id"] = found = _find_ticket(regex, signed.subject, signed.text) or ""
     wanted = (_find_ticket(regex, claimed.strip(), "") or claimed.strip()) if claimed else ""
     if not wanted:
         return CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["no_claimed_ticket"], raw)
-    if found is None:
+    if not found:
         return CheckOutcome("ticket_id", Outcome.FAIL, ["ticket_not_found"], raw)
     if found.casefold() != wanted.casefold():
         return CheckOutcome("ticket_id", Outcome.FAIL, ["ticket_mismatch"], raw)
     return CheckOutcome("ticket_id", Outcome.PASS, [], raw)
-
-
-def _trusted_subject(facts: MailFacts, status: str) -> str:
-    """Return the subject, unless the mail verifies but no verifying signature covers it."""
-    if status != "dkim_verified":
-        return facts.subject  # nothing is trusted then; the id is only noted
-    signed = {name for s in facts.signatures if s["result"] == "pass" for name in s["h"]}
-    # Otherwise anyone could write a ticket id into the subject of a genuine mail.
-    return facts.subject if "subject" in signed else ""
 
 
 def _find_ticket(regex: re.Pattern, subject: str, body: str) -> str | None:
@@ -309,19 +356,56 @@ def _find_ticket(regex: re.Pattern, subject: str, body: str) -> str | None:
     return None
 
 
-def _shared_raw(facts: MailFacts, status: str, flags: set[str], claimed: str, to_matches: bool) -> dict:
-    """Return the raw data both outcomes keep: signatures, headers, ticket ids and the status."""
-    return {
+def tx_hashes_named(text: str) -> list[str]:
+    """Return every transaction hash in ``text``: 0x-hex lowercased; a bare run also as its 0x form."""
+    found: list[str] = []
+    for prefix, digits in TX_HASH_RE.findall(text):
+        digits = digits.lower()
+        forms = ["0x" + digits] if prefix else [digits, "0x" + digits]  # a bare run may be a Bitcoin txid
+        found += [form for form in forms if form not in found]
+    return found
+
+
+def _addressed(recipients: list[str], *addresses: str) -> bool:
+    """Say whether one of the reporter's addresses is among the signed recipients (case-insensitive)."""
+    mine = {a.strip().casefold() for a in addresses if a and a.strip()}
+    return bool(mine & {r.casefold() for r in recipients})
+
+
+def _findings(status: str, reasons: list[str], facts: MailFacts, signed: SignedPart, ticket: CheckOutcome,
+              addressed: bool, claimed: str) -> MailFindings:
+    """Assemble both outcomes and the raw data they keep (the lead's verdict reads these keys)."""
+    flags = {FLAGS[status]} if status in FLAGS else set()
+    hashes = tx_hashes_named(f"{signed.subject}\n{signed.text}")
+    shared = {
         "ticket_status": status, "flags": sorted(flags), "signatures": facts.signatures,
-        "from": facts.from_address, "from_domain": facts.from_domain, "to": facts.to_addresses,
-        "subject": facts.subject, "date": facts.date.isoformat() if facts.date else None,
-        "ticket_id": facts.ticket_id, "claimed_ticket": claimed or None, "to_matches_contact": to_matches,
+        "from": facts.from_address, "from_domain": facts.from_domain, "covered_headers": signed.headers,
+        "to": signed.recipients, "subject": signed.subject, "ticket_id": ticket.raw["ticket_id"],
+        "claimed_ticket": claimed or None, "signature_verified": status in SIGNED_STATUSES,
+        "addressed_to_reporter": addressed, "tx_hashes": hashes,
+        "mail_date": signed.date.isoformat() if signed.date else None,
     }
+    outcome = DKIM_OUTCOMES["dkim_verified" if status in SIGNED_STATUSES else status]
+    ticket.raw = {**shared, **ticket.raw}
+    dkim_outcome = CheckOutcome("dkim_signature", outcome, reasons, shared)
+    return MailFindings([dkim_outcome, ticket], status, flags, ticket.raw["ticket_id"], addressed,
+                        signed.date, hashes)
 
 
-def _dkim_part(status: str) -> str:
-    """Return the signature status behind a ticket status (a ticket mismatch is a verified mail)."""
-    return "dkim_verified" if status == "ticket_mismatch" else status
+def _refused(reasons: list[str], claimed: str) -> MailFindings:
+    """Return the findings for a signed mail that cannot be read one way only."""
+    facts, signed = MailFacts(from_domain=None, from_address=None, date=None), SignedPart()
+    ticket = CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["mail_unreadable"], {"ticket_id": ""})
+    return _findings("dkim_invalid", reasons, facts, signed, ticket, False, claimed)
+
+
+def _addresses(values: list[str]) -> list[str]:
+    return [address for _, address in getaddresses(values) if "@" in address]
+
+
+def _ours(domain: str, support_domains: list[str]) -> bool:
+    """Say whether a signing domain is one of the exchange's support domains (or below one)."""
+    return any(_within(domain, parent) for parent in support_domains)
 
 
 def _within(domain: str, parent: str) -> bool:
