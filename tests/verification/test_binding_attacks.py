@@ -7,14 +7,17 @@ fraudster must not win by being first, nor by signing with a wallet of their own
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from incidents.models import Claim, Report
-from incidents.services import report_withdraw
-from verification.evidence import ownership_prove, report_challenge
+from incidents.services import evidence_attach, report_withdraw
+from tests.verification.dkim_fixtures import binance_with_archived_key, build_mail, rsa_key, sign
+from verification.clients import dns
+from verification.evidence import evidence_verify, ownership_prove, report_challenge
 from verification.models import CheckResult
 from verification.services import reports_recompute, reports_verify
 
@@ -136,3 +139,50 @@ def test_a_decided_report_whose_transfer_is_bound_elsewhere_goes_back_to_review(
     decided, claim = fresh(decided)
     assert claim.status == "duplicate"
     assert (decided.status, decided.decided_at, decided.decision_reason) == ("needs_review", None, "")
+
+
+def withdrawal_notice(tx: str, *, to: str) -> bytes:
+    """A genuine Binance withdrawal notice naming the transaction, signed with its archived key."""
+    mail = build_mail(to=to, subject="Withdrawal successful", date=format_datetime(datetime.now(UTC)),
+                      body=f"Your withdrawal of 0.5 ETH has been sent.\r\nTxID: {tx}\r\n")
+    return sign(mail, key=rsa_key("binance-2022"))
+
+
+@pytest.fixture
+def no_dns(monkeypatch):
+    monkeypatch.setattr(dns, "dkim_txt_lookup", lambda name, **kwargs: None)
+
+
+def attach_mail(report: Report, data: bytes) -> None:
+    evidence = evidence_attach(report=report, kind="support_email", data=data, original_name="notice.eml")
+    evidence_verify(evidence_id=evidence.pk)
+
+
+def test_the_exchanges_withdrawal_notice_to_the_reporter_binds_the_transfer(world, theft, no_dns):
+    exchange = binance_with_archived_key(world.incident)
+    _victim, fraud, real = theft
+    Report.objects.filter(pk__in=[fraud.pk, real.pk]).update(exchange=exchange)
+    Report.objects.filter(pk=real.pk).update(contact_email="victim@example.org")
+    tx = fresh(real)[1].tx_hash
+
+    attach_mail(Report.objects.get(pk=real.pk), withdrawal_notice(tx, to="victim@example.org"))
+
+    real, claim = fresh(real)
+    assert (claim.status, claim.binding, real.tier) == ("verified", "withdrawal_mail", "T2")
+    assert real.ticket_status == "none"  # a withdrawal notice is not a ticket
+    assert fresh(fraud)[1].status == "duplicate"
+
+
+def test_a_withdrawal_notice_forwarded_by_its_real_recipient_binds_nothing_for_the_fraudster(
+        world, theft, no_dns):
+    exchange = binance_with_archived_key(world.incident)
+    _victim, fraud, real = theft
+    Report.objects.filter(pk__in=[fraud.pk, real.pk]).update(exchange=exchange)
+    Report.objects.filter(pk=fraud.pk).update(contact_email="fraud@evil.example")
+    tx = fresh(fraud)[1].tx_hash
+
+    attach_mail(Report.objects.get(pk=fraud.pk), withdrawal_notice(tx, to="victim@example.org"))
+
+    fraud, claim = fresh(fraud)
+    assert (claim.status, claim.binding) == ("contested", "")
+    assert fresh(real)[1].status == "contested"
