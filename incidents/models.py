@@ -434,6 +434,11 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"{instance.report_id}/{instance.sha256}"
 
 
+def evidence_preview_path(instance: "Evidence", filename: str) -> str:
+    """Store an image's preview beside its original, under a generated name too."""
+    return f"{instance.report_id}/{instance.sha256}.preview.png"
+
+
 class StoredFile(models.Model):
     """What Lossproof keeps of an upload besides the file: its kind, name, hash, size and type."""
 
@@ -458,6 +463,10 @@ class Evidence(StoredFile):
     claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="evidence")
     file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
+    # The metadata-free copy of an image, rendered once (at upload, or on the first view of an
+    # older file) and served by the preview view: decoding the original per request is costly.
+    preview = models.FileField(upload_to=evidence_preview_path, storage=evidence_storage, max_length=200,
+                               blank=True)
 
     class Meta:
         ordering = ["report_id", "id"]
