@@ -54,6 +54,12 @@ def secret_check_file(data: bytes, *, detected_type: str = "") -> None:
         _check_rows(_csv_rows(_decoded(data)), joined=False)
 
 
+def secret_check_cell(text: str, *, hashes: bool) -> None:
+    """Refuse a cell as a field would, letting transaction hashes through where ``hashes`` says so."""
+    secret_check_common(text)
+    _check_value(text, hashes=hashes)
+
+
 def _check_value(text: str, *, hashes: bool) -> None:
     """Apply the field rules to one cell or text, letting hashes through where the file names them."""
     text = URL.sub(" ", text)
