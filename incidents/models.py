@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from incidents.ticket_patterns import validate_ticket_pattern
+
 ZERO = Decimal("0")
 
 
@@ -142,7 +144,7 @@ class Exchange(models.Model):
     name = models.CharField(max_length=100)
     support_domains = models.JSONField(default=list)
     # The first group captures the ticket id, e.g. "Ticket #(\d{8})".
-    ticket_id_regex = models.CharField(max_length=300, blank=True)
+    ticket_id_regex = models.CharField(max_length=300, blank=True, validators=[validate_ticket_pattern])
 
     class Meta:
         ordering = ["name"]

@@ -302,15 +302,14 @@ def report_withdraw(*, report: Report, actor=None) -> None:
     """Erase a report with its claims, evidence, checks, messages and attestations, then its files."""
     # The lock evidence_attach also takes: an upload landing meanwhile would leave its file behind.
     Report.objects.select_for_update().filter(pk=report.pk).exists()
-    names = [name for pair in Evidence.objects.filter(report_id=report.pk).values_list("file", "preview")
-             for name in pair]
+    files = list(Evidence.objects.filter(report_id=report.pk).values_list("file", "preview"))
     # Counts only: the audit row must not keep what the erasure removes.
     audit_record(actor=actor, action="report_erase", subject=f"report:{report.pk}",
-                 data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(names)})
+                 data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(files)})
     # Every model hanging on a report cascades (claims, evidence, check results, messages,
     # attestations), so one delete erases it all; the register reads reports from the database.
     Report.objects.filter(pk=report.pk).delete()
-    draft_files_delete(names=names)
+    draft_files_delete(names=[name for pair in files for name in pair])  # originals and previews
 
 
 def draft_files_delete(*, names: list[str]) -> None:

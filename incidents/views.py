@@ -29,6 +29,7 @@ from incidents.selectors import (
     report_standing,
     report_version,
 )
+from incidents.throttles import write_throttled
 from incidents.uploads import EvidenceFileError, upload_too_large
 
 HTMX_STOP_POLLING = 286  # the status that tells htmx to stop an "every 3s" trigger
@@ -113,6 +114,7 @@ def report_checks(request, report_id: int):
 
 @login_required
 @require_POST
+@write_throttled
 def report_evidence_add(request, report_id: int):
     # Bodies far over the limit never get here (config.middleware.RequestSizeLimitMiddleware).
     report = _owned_report(request, report_id)
@@ -136,6 +138,7 @@ def report_evidence_add(request, report_id: int):
 
 @login_required
 @require_POST
+@write_throttled
 def report_answer(request, report_id: int):
     report = _owned_report(request, report_id)
     form = AnswerForm(request.POST)
