@@ -12,8 +12,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 
 from accounts.models import Role
 from incidents.models import Claim, Evidence, Report, ReportSource
@@ -28,6 +26,7 @@ from incidents.serializers import (
     error_responses,
 )
 from incidents.services import evidence_attach, report_create, report_withdraw
+from incidents.throttles import ReporterWriteThrottle
 from incidents.uploads import EvidenceFileError, upload_too_large
 from incidents.views import evidence_attachment
 from verification.models import CheckResult
@@ -40,20 +39,6 @@ class IsReporterToWrite(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or getattr(request.user, "role", None) == Role.REPORTER
-
-
-class ReporterWriteThrottle(UserRateThrottle):
-    """Limit each user's writes; the rate is REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["reports"]."""
-
-    scope = "reports"
-    default_rate = "60/hour"
-
-    def get_rate(self):
-        # Read at request time, not import time, so settings (and tests) can change it.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope, self.default_rate)
-
-    def allow_request(self, request, view) -> bool:
-        return request.method in SAFE_METHODS or super().allow_request(request, view)
 
 
 class ReportPage(PageNumberPagination):

@@ -10,6 +10,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from incidents.uploads import EvidenceFileError
 
 FORMATS = ("PNG", "JPEG")
+IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
 def image_decode(data: bytes) -> Image.Image:

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from incidents.ticket_patterns import validate_ticket_pattern
+
 ZERO = Decimal("0")
 
 
@@ -142,7 +144,7 @@ class Exchange(models.Model):
     name = models.CharField(max_length=100)
     support_domains = models.JSONField(default=list)
     # The first group captures the ticket id, e.g. "Ticket #(\d{8})".
-    ticket_id_regex = models.CharField(max_length=300, blank=True)
+    ticket_id_regex = models.CharField(max_length=300, blank=True, validators=[validate_ticket_pattern])
 
     class Meta:
         ordering = ["name"]
@@ -437,6 +439,11 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"{instance.report_id}/{instance.sha256}"
 
 
+def evidence_preview_path(instance: "Evidence", filename: str) -> str:
+    """Store an image's preview beside its original, under a generated name too."""
+    return f"{instance.report_id}/{instance.sha256}.preview.png"
+
+
 class StoredFile(models.Model):
     """What Lossproof keeps of an upload besides the file: its kind, name, hash, size and type."""
 
@@ -461,6 +468,10 @@ class Evidence(StoredFile):
     claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="evidence")
     file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
+    # The metadata-free copy of an image, rendered once (at upload, or on the first view of an
+    # older file) and served by the preview view: decoding the original per request is costly.
+    preview = models.FileField(upload_to=evidence_preview_path, storage=evidence_storage, max_length=200,
+                               blank=True)
 
     class Meta:
         ordering = ["report_id", "id"]

@@ -1,10 +1,8 @@
 """Refuse secrets before anything is stored: Lossproof never asks for them (DESIGN.md)."""
 
 import hashlib
-import io
 import math
 import re
-import zipfile
 from collections import Counter
 from functools import cache
 from importlib import resources
@@ -41,9 +39,6 @@ _B58 = f"[{BASE58}]"
 SEED_WORDS = 12  # the shortest BIP39 phrase
 TOKEN_MIN = 32
 BASE58_PLAIN_MAX = 52
-# Decompressed bytes of a spreadsheet read for the scan: far more than any real export holds,
-# and a zip bomb stops here (the export parser refuses it with its own message).
-XLSX_SCAN_MAX = 64 * 1024 * 1024
 ENTROPY_MIN = 4.2  # bits per character; random keys score near 5, words and ids below 4
 
 WORD = re.compile(r"[a-z]+")
@@ -60,7 +55,6 @@ LABELLED = re.compile(
 # digits, punctuation or space between them; only these are looked up in the word list.
 WORD_RUN = re.compile(r"(?<![a-z])(?:[a-z]{3,8}[^a-z]{1,16}){11,}[a-z]{3,8}(?![a-z])")
 TOKEN = re.compile(rf"(?<![\w+/=-])[\w+/=-]{{{TOKEN_MIN},}}")
-XML_TAG = re.compile(r"<[^>]*>")
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MONERO_ADDRESS = re.compile(rf"[48]{_B58}{{94}}|[48]{_B58}{{105}}")
@@ -78,39 +72,20 @@ class SecretRefused(ValueError):
 
 def secret_check_text(text: str) -> None:
     """Refuse free text that holds a seed phrase, a private key, an API secret or a password."""
-    _check_common(text)
+    secret_check_common(text)
+    secret_check_shapes(text)
+
+
+def secret_check_shapes(text: str) -> None:
+    """Refuse a 64-hex value (a possible private key) or a random-looking token (a possible API secret)."""
     if HEX_KEY.search(text):
         raise SecretRefused("hex_key")
     if any(_looks_random(token) for token in TOKEN.findall(URL.sub(" ", text))):
         raise SecretRefused("api_secret")
 
 
-def secret_check_file(data: bytes) -> None:
-    """Refuse file contents that hold a seed phrase, a private key or a labelled secret."""
-    # Only patterns that random-looking file content (DKIM signatures, message ids, transaction
-    # ids in exports) cannot match by chance; latin-1 maps every byte, so binaries are scanned too.
-    _check_common(data.decode("latin-1"))
-    if data.startswith(b"PK\x03\x04"):
-        _check_common(_xlsx_text(data))
-
-
-def _xlsx_text(data: bytes) -> str:
-    """Return the cell text of a spreadsheet, whose XML is compressed and so unseen by a raw scan."""
-    parts, budget = [], XLSX_SCAN_MAX
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for name in archive.namelist():
-                if budget > 0 and name.startswith("xl/") and name.endswith(".xml"):
-                    with archive.open(name) as member:
-                        part = member.read(budget).decode("utf-8", errors="replace")
-                    budget -= len(part)
-                    parts.append(XML_TAG.sub(" ", part))
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
-        return ""  # an archive that cannot be read is refused by the export parser, not here
-    return " ".join(parts)
-
-
-def _check_common(text: str) -> None:
+def secret_check_common(text: str) -> None:
+    """Refuse what no random-looking content matches by chance: key blocks, WIF, xprv, labels, seeds."""
     if PEM.search(text):
         raise SecretRefused("pem_key")
     if EXTENDED.search(text):

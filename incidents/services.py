@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
-from incidents.images import image_decode
+from incidents.images import IMAGE_TYPES, image_decode, image_preview
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
 from incidents.models import (
@@ -33,9 +33,17 @@ from incidents.models import (
     ReportSource,
     ReportStatus,
     SafelistedAddress,
+    evidence_preview_path,
 )
-from incidents.secrets import secret_check_file, secret_check_text
-from incidents.uploads import EvidenceFileError, EvidenceTooLarge, OwnerGone, evidence_files_undone_on_error
+from incidents.secret_files import secret_check_file
+from incidents.secrets import secret_check_text
+from incidents.uploads import (
+    EvidenceFileError,
+    EvidenceTooLarge,
+    OwnerGone,
+    evidence_files_undone_on_error,
+    file_written,
+)
 from verification.selectors import rivals_of
 from verification.services import reports_recompute
 from verification.tasks import evidence_verification_enqueue, verification_enqueue
@@ -129,7 +137,8 @@ def evidence_detect_type(data: bytes) -> str:
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
-    if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in data[:65536]:
+    # Excel writes the content-types part first, openpyxl last: the zip's directory at the end names it.
+    if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in data[:65536] + data[-65536:]:
         return XLSX
     if b"\x00" in head or head.startswith(FOREIGN_MAGIC):
         return ""
@@ -155,7 +164,7 @@ def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existi
         raise EvidenceFileError(_type_refusal(kind, detected))
     if detected.startswith("image/"):
         image_decode(data)
-    secret_check_file(data)
+    secret_check_file(data, detected_type=detected)
     return detected
 
 
@@ -199,8 +208,27 @@ def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: st
     """Store a file privately under its sha256 and queue its checks once the transaction commits."""
     evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
                             kind=kind, data=data, original_name=original_name)
+    if evidence.detected_type in IMAGE_TYPES:
+        evidence.preview.save("preview.png", ContentFile(image_preview(data)), save=False)
+        evidence.save(update_fields=["preview"])
+        file_written(evidence.preview.name)
     transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
     return evidence
+
+
+def evidence_preview_bytes(*, evidence: Evidence) -> bytes:
+    """Return the stored preview of an image, rendering and keeping it first for an older upload."""
+    if not evidence.preview:
+        with evidence.file.open("rb") as handle:
+            rendered = image_preview(handle.read())
+        storage = evidence.preview.storage
+        name = storage.save(evidence_preview_path(evidence, ""), ContentFile(rendered))
+        # Two first views at once: the one whose conditional UPDATE lands keeps its file.
+        if not Evidence.objects.filter(pk=evidence.pk, preview="").update(preview=name):
+            storage.delete(name)
+        return rendered
+    with evidence.preview.open("rb") as handle:
+        return handle.read()
 
 
 @transaction.atomic
@@ -276,15 +304,15 @@ def report_withdraw(*, report: Report, actor=None) -> None:
     """Erase a report with its claims, evidence, checks, messages and attestations, then its files."""
     # The lock evidence_attach also takes: an upload landing meanwhile would leave its file behind.
     Report.objects.select_for_update().filter(pk=report.pk).exists()
-    names = list(Evidence.objects.filter(report_id=report.pk).values_list("file", flat=True))
+    files = list(Evidence.objects.filter(report_id=report.pk).values_list("file", "preview"))
     # Counts only: the audit row must not keep what the erasure removes.
     audit_record(actor=actor, action="report_erase", subject=f"report:{report.pk}",
-                 data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(names)})
+                 data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(files)})
     # Every model hanging on a report cascades (claims, evidence, check results, messages,
     # attestations), so one delete erases it all; the register reads reports from the database.
     rivals = rivals_of(report_ids=[report.pk])
     Report.objects.filter(pk=report.pk).delete()
-    draft_files_delete(names=names)
+    draft_files_delete(names=[name for pair in files for name in pair])  # originals and previews
     if rivals:  # a transfer or ticket it competed for may now count for another report
         reports_recompute(report_ids=sorted(rivals))
 

@@ -19,6 +19,13 @@ from incidents.chains import (
     normalise_tx_hash,
 )
 from incidents.secrets import SecretRefused, secret_check_text
+from incidents.ticket_patterns import (
+    TICKET_TEXT_MAX,
+    TicketPatternError,
+    ticket_pattern_compile,
+    ticket_pattern_problem,
+    ticket_pattern_search,
+)
 
 REFUSED_CODE = "refused_as_secret"
 
@@ -33,15 +40,18 @@ def secret_refuse(value: str) -> None:
 
 def ticket_id_find(*, pattern: str, value: str) -> str | None:
     """Return the ticket id in ``value``, written as the exchange's mails show it or on its own."""
-    try:
-        regex = re.compile(pattern)
-    except re.error:
+    if ticket_pattern_problem(pattern):
         return value  # a broken pattern is the admin's to fix; the mail check reports it
-    match = regex.search(value)
+    match = ticket_pattern_search(pattern, value)
     if match:
-        return (match.group(1) if regex.groups else match.group(0)).strip()
+        return match.group(1).strip()
     id_pattern = _first_group(pattern)
-    return value if id_pattern and re.fullmatch(id_pattern, value) else None
+    if not id_pattern or len(value) > TICKET_TEXT_MAX:
+        return None
+    try:
+        return value if ticket_pattern_compile(f"({id_pattern})").fullmatch(value) else None
+    except TicketPatternError:
+        return None
 
 
 def ticket_format(pattern: str) -> str:

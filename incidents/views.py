@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import audit_record
 from incidents import services  # module-qualified: two views share their service's name
 from incidents.guidance import check_lines, flag_notes, next_tier_hints, status_meaning, tier_meaning
-from incidents.images import image_preview
+from incidents.images import IMAGE_TYPES
 from incidents.models import Report
 from incidents.report_forms import AnswerForm, EvidenceAddForm, WithdrawForm
 from incidents.secrets import SecretRefused
@@ -29,9 +29,9 @@ from incidents.selectors import (
     report_standing,
     report_version,
 )
+from incidents.throttles import write_throttled
 from incidents.uploads import EvidenceFileError, upload_too_large
 
-IMAGE_TYPES = ("image/png", "image/jpeg")
 HTMX_STOP_POLLING = 286  # the status that tells htmx to stop an "every 3s" trigger
 SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -114,6 +114,7 @@ def report_checks(request, report_id: int):
 
 @login_required
 @require_POST
+@write_throttled
 def report_evidence_add(request, report_id: int):
     # Bodies far over the limit never get here (config.middleware.RequestSizeLimitMiddleware).
     report = _owned_report(request, report_id)
@@ -137,6 +138,7 @@ def report_evidence_add(request, report_id: int):
 
 @login_required
 @require_POST
+@write_throttled
 def report_answer(request, report_id: int):
     report = _owned_report(request, report_id)
     form = AnswerForm(request.POST)
@@ -205,8 +207,7 @@ def evidence_preview(request, evidence_id: int):
     evidence = get_object_or_404(evidence_visible(user=request.user), pk=evidence_id,
                                  detected_type__in=IMAGE_TYPES)
     try:
-        with evidence.file.open("rb") as handle:
-            preview = image_preview(handle.read())
+        preview = services.evidence_preview_bytes(evidence=evidence)
     except (FileNotFoundError, EvidenceFileError):
         raise Http404 from None
     audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{evidence.pk}")

@@ -24,6 +24,7 @@ from incidents.models import DraftUpload, Incident, ReportDraft
 from incidents.secrets import SECRET_NOTICE, SecretRefused
 from incidents.selectors import report_drafts_of
 from incidents.services import EvidenceFileError
+from incidents.throttles import write_refusal
 from incidents.uploads import upload_too_large
 
 # Steps whose choices come from the incident: they wait until one is chosen.
@@ -125,6 +126,9 @@ def _evidence_step(request, draft: ReportDraft, step: str):
             "size": filesizeformat(settings.EVIDENCE_MAX_BYTES)}
         return _render_step(request, draft, step, EvidenceUploadForm.refused(message), status=413)
     if request.FILES or "upload" in request.POST:
+        refusal = write_refusal(request)
+        if refusal:
+            return refusal
         form = EvidenceUploadForm(request.POST, request.FILES)
         status = _upload_add(form, draft)
         if status:
@@ -152,6 +156,9 @@ def _upload_add(form: EvidenceUploadForm, draft: ReportDraft) -> int | None:
 def _review_step(request, draft: ReportDraft, step: str):
     if request.method != "POST":
         return _render_review(request, draft)
+    refusal = write_refusal(request)
+    if refusal:
+        return refusal
     try:
         report = drafts.draft_submit(draft=draft)
     except drafts.DraftIncomplete as incomplete:

@@ -117,8 +117,8 @@ def private_evidence_storage(monkeypatch, tmp_path):
     from incidents.models import DraftUpload, Evidence
 
     storage = FileSystemStorage(location=tmp_path / "evidence")
-    for model in (Evidence, DraftUpload):
-        monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
+    for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
+        monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
     return storage
 
 

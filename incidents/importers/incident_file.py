@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.dateparse import parse_date, parse_datetime
 
 from incidents.chains import ChainValueError, namespace, normalise_address, normalise_caip2
+from incidents.ticket_patterns import ticket_pattern_problem
 
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,80}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -296,12 +297,9 @@ def _ticket_pattern(value: Any, place: str) -> str:
     pattern = _text(value if value is not None else "", place, 300)
     if not pattern:
         return ""
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise IncidentFileError(place, f"is not a valid regular expression: {exc}") from None
-    if compiled.groups < 1:
-        raise IncidentFileError(place, "needs a capturing group around the ticket id")
+    problem = ticket_pattern_problem(pattern)
+    if problem:
+        raise IncidentFileError(place, problem)
     return pattern
 
 

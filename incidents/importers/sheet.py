@@ -30,7 +30,10 @@ from django.core.validators import validate_email
 
 from incidents.chains import normalise_address, normalise_caip2, normalise_tx_hash
 from incidents.models import EvidenceKind, Exchange, Incident, Report, ReportSource
+from incidents.secret_files import secret_check_cell, secret_check_file
+from incidents.secrets import SecretRefused, secret_check_common, secret_check_text
 from incidents.services import XLSX, evidence_detect_type
+from incidents.validation import ticket_id_clean
 from verification.checks.trades import xlsx_bomb_problem
 
 COLUMNS = ("reporter", "contact_email", "exchange", "claimed_loss_usd", "loss_date", "chain",
@@ -112,6 +115,7 @@ class SheetRow:
     claims: list[dict]
     evidence_names: list[str]
     evidence: list[EvidenceFile] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)  # "column: emptied, looked like a secret"
 
 
 # ---- Options ----------------------------------------------------------------------------------
@@ -385,6 +389,14 @@ def _text(text: str, field_name: str) -> str:
     return text
 
 
+def _ticket(text: str, exchange: Exchange | None) -> str:
+    """Read a ticket id as the form does: bare, in the exchange's format ("Ticket #12345678" → 12345678)."""
+    try:
+        return _text(ticket_id_clean(exchange=exchange, value=text), "support_ticket_id")
+    except ValidationError as refused:
+        raise ValueError(" ".join(refused.messages)) from None
+
+
 def _email(text: str) -> str:
     if not text:
         return ""
@@ -480,7 +492,7 @@ class _Cells:
     """One row's values; collects every problem instead of stopping at the first."""
 
     def __init__(self, values: dict[str, str]):
-        self.values, self.problems = values, []
+        self.values, self.problems, self.emptied = values, [], []
 
     def take(self, column: str, parse: Callable, *args):
         """Return the parsed value of ``column``, or None after noting why it could not be read."""
@@ -488,11 +500,37 @@ class _Cells:
         if CONTROL_RE.search(text):
             self.problems.append(f"{column}: contains control characters")
             return None
+        if text and _looks_secret(column, text):
+            # The form and the API refuse it; an old sheet's row is kept, without the cell.
+            self.emptied.append(f"{column}: emptied, looked like a secret")
+            self.values[column] = text = ""
         try:
             return parse(text, *args)
         except ValueError as exc:
             self.problems.append(f"{column}: {exc}")
             return None
+
+
+def _looks_secret(column: str, text: str) -> bool:
+    """Apply the form's secret rules to a cell; a tx hash in its own column is a hash, never a secret."""
+    try:
+        if column == "tx_hashes":
+            secret_check_cell(text, hashes=True)
+        elif column == "evidence_files":
+            secret_check_common(text)  # paths, which may be named after a file's sha256
+        else:
+            secret_check_text(text)
+    except SecretRefused:
+        return True
+    return False
+
+
+def _file_looks_secret(data: bytes, detected: str) -> bool:
+    try:
+        secret_check_file(data, detected_type=detected)
+    except SecretRefused:
+        return True
+    return False
 
 
 class SheetImport:
@@ -507,7 +545,7 @@ class SheetImport:
                                 .values_list("import_fingerprint", flat=True))
         self.rows_taken = set(reports.filter(source=ReportSource.IMPORT, source_file=sheet.name)
                               .values_list("source_row", flat=True))
-        self.present, self.bad = 0, []
+        self.present, self.bad, self.emptied = 0, [], []
 
     def check(self) -> None:
         """Read every row once, keeping only the counts (the pass before anything is written)."""
@@ -515,7 +553,7 @@ class SheetImport:
 
     def new_rows(self) -> Iterator[SheetRow]:
         """Yield the rows to create, in sheet order; count those already present, list the bad."""
-        self.present, self.bad = 0, []
+        self.present, self.bad, self.emptied = 0, [], []
         seen, taken = set(self.fingerprints), set(self.rows_taken)
         for number, cells in self.sheet.rows():
             row = self._classify(number, cells, seen, taken)
@@ -526,6 +564,7 @@ class SheetImport:
             else:
                 seen.add(row.fingerprint)
                 taken.add(number)
+                self.emptied += [f"row {number}: {note}" for note in row.emptied]
                 yield row
 
     def _classify(self, number: int, cells: list[str], seen: set[str],
@@ -567,16 +606,17 @@ class SheetImport:
         claims = [{"chain": chain, "tx_hash": tx_hash, "from_address": victim or ""} for tx_hash in hashes]
         fingerprint = _fingerprint(content)
         fields |= {"import_fingerprint": fingerprint, **self._origin(number)}
-        return SheetRow(number, fingerprint, fields, claims, evidence)
+        return SheetRow(number, fingerprint, fields, claims, evidence, emptied=row.emptied)
 
     def _fields(self, row: _Cells) -> dict:
+        exchange = row.take("exchange", self._exchange)
         return {
             "reporter_name": row.take("reporter", _text, "reporter_name"),
             "contact_email": row.take("contact_email", _email),
-            "exchange": row.take("exchange", self._exchange),
+            "exchange": exchange,
             "claimed_loss_usd": row.take("claimed_loss_usd", _amount, self.sheet.decimal_comma),
             "loss_date": row.take("loss_date", _date),
-            "support_ticket_id": row.take("support_ticket_id", _text, "support_ticket_id"),
+            "support_ticket_id": row.take("support_ticket_id", _ticket, exchange),
             "police_report": row.take("police_report", _text, "police_report"),
             "notes": row.take("notes", _text, "notes"),
             "exchange_email": row.take("exchange_email", _email),
@@ -609,10 +649,14 @@ class SheetImport:
         files: dict[str, EvidenceFile] = {}
         for name in row.evidence_names:
             path, data = self._evidence_bytes(name)
-            kind = EVIDENCE_KINDS.get(evidence_detect_type(data))
+            detected = evidence_detect_type(data)
+            kind = EVIDENCE_KINDS.get(detected)
             if kind is None:
                 raise ValueError(f"{name!r} is not a file Lossproof accepts (a .eml mail, a CSV or XLSX "
                                  f"trade export, a PDF, a PNG or JPEG image)")
+            if _file_looks_secret(data, detected):
+                row.emptied.append(f"evidence_files: {name!r} left out, looked like a secret")
+                continue
             digest = hashlib.sha256(data).hexdigest()
             files.setdefault(digest, EvidenceFile(row.row, name, path, kind, digest))
         return list(files.values())

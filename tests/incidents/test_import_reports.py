@@ -370,7 +370,9 @@ def test_a_file_of_a_type_not_accepted_makes_the_row_bad(incident, tmp_path):
     assert not Report.objects.exists() and not Evidence.objects.exists()
 
 
-def test_a_file_refused_late_leaves_no_file_of_the_rows_before_it_on_disk(incident, tmp_path):
+def test_a_file_refused_late_leaves_no_file_of_the_rows_before_it_on_disk(incident, tmp_path, monkeypatch):
+    # The sheet's own check leaves such a file out; passed there, it is refused late, when stored.
+    monkeypatch.setattr(sheet_module, "_file_looks_secret", lambda data, detected: False)
     (tmp_path / "ticket.eml").write_bytes(MAIL)
     seed = "legal winner thank year wave sausage worth useful legal winner thank yellow"
     (tmp_path / "trades.csv").write_text(f"Date(UTC),Pair,Note\n2022-11-20,ABCBTC,{seed}\n")
@@ -390,6 +392,7 @@ def test_a_strict_import_failing_in_a_later_chunk_leaves_no_file_of_earlier_chun
     from incidents.management.commands import import_reports
 
     monkeypatch.setattr(import_reports, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(sheet_module, "_file_looks_secret", lambda data, detected: False)  # refused late
     (tmp_path / "ticket.eml").write_bytes(MAIL)
     seed = "legal winner thank year wave sausage worth useful legal winner thank yellow"
     (tmp_path / "trades.csv").write_text(f"Date(UTC),Pair,Note\n2022-11-20,ABCBTC,{seed}\n")

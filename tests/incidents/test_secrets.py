@@ -4,20 +4,22 @@ import base64
 import hashlib
 import io
 import random
+from functools import partial
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from openpyxl import Workbook
 
+from incidents.secret_files import secret_check_file
 from incidents.secrets import (
     BASE58,
     SECRET_NOTICE,
     SecretRefused,
     bip39_words,
-    secret_check_file,
     secret_check_text,
 )
+from incidents.services import XLSX
 from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
 
 SEED = ["legal", "winner", "thank", "year", "wave", "sausage", "worth", "useful", "legal", "winner", "thank",
@@ -106,7 +108,7 @@ def test_a_wif_shaped_string_with_a_wrong_checksum_passes():
     broken = key[:-1] + ("2" if key[-1] != "2" else "3")
 
     secret_check_text(f"reference {broken}")
-    secret_check_file(f"reference,{broken}\n".encode())
+    secret_check_file(f"reference,{broken}\n".encode(), detected_type="text/csv")
 
 
 def test_it_refuses_an_extended_private_key():
@@ -172,41 +174,46 @@ def test_a_dkim_signed_support_mail_passes_the_file_check():
                                 "with anyone.\r\n"), key=rsa_key("binance-2022"))
     assert b"b=" in mail and b"bh=" in mail
 
-    secret_check_file(mail)
+    secret_check_file(mail, detected_type="message/rfc822")
 
 
 def test_a_trade_export_with_transaction_ids_passes_the_file_check():
+    # TRC20 addresses are base58 (34 characters, mixed case): an address, not a secret.
     rows = [f"2022-11-20 14:0{n}:00,Withdraw,USDT,TRC20,-1000,0x{RNG.randbytes(32).hex()},"
-            f"{base64.b64encode(RNG.randbytes(24)).decode()},Completed" for n in range(9)]
+            f"T{''.join(RNG.choice(BASE58) for _ in range(33))},Completed" for n in range(9)]
     csv = ("\ufeffDate(UTC),Operation,Coin,Network,Change,TxId,Address,Status\n" + "\n".join(rows)).encode()
 
-    secret_check_file(csv)
+    secret_check_file(csv, detected_type="text/csv")
 
 
 def test_a_trade_export_with_a_seed_phrase_in_a_cell_is_refused():
     csv = ("Date(UTC),Pair,Side,Price\n2022-11-20,PUMPUSDT,BUY,0.5\nnotes," + " ".join(SEED) + "\n").encode()
 
-    message = refusal(secret_check_file, csv)
+    message = refusal(partial(secret_check_file, detected_type="text/csv"), csv)
 
     assert "seed phrase" in message and "sausage" not in message
 
 
 @pytest.mark.parametrize("secret", [binance_secret(), "ab" * 32])
-def test_the_file_check_leaves_bare_random_tokens_to_the_text_check(secret):
-    secret_check_file(f"2022-11-20,{secret},Completed\n".encode())
+def test_the_file_check_refuses_bare_random_tokens_as_a_field_does(secret):
+    message = refusal(partial(secret_check_file, detected_type="text/csv"),
+                      f"2022-11-20,{secret},Completed\n".encode())
+
+    assert "private key" in message or "API secret" in message
+    assert secret not in message
 
 
 def test_a_binary_file_is_scanned_for_private_keys_in_its_raw_bytes():
     key = pem(ed25519.Ed25519PrivateKey.generate()).encode()
     pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 200 >>\nstream\n" + key + b"\nendstream\n"
 
-    message = refusal(secret_check_file, pdf)
+    message = refusal(partial(secret_check_file, detected_type="application/pdf"), pdf)
 
     assert "private key block" in message
 
 
 def test_a_binary_file_of_random_bytes_passes():
-    secret_check_file(b"\x89PNG\r\n\x1a\n" + RNG.randbytes(200_000))
+    secret_check_file(b"\x89PNG\r\n\x1a\n" + RNG.randbytes(200_000), detected_type="image/png")
 
 
 def xlsx(*rows) -> bytes:
@@ -221,7 +228,7 @@ def xlsx(*rows) -> bytes:
 def test_a_spreadsheet_with_a_seed_phrase_in_its_cells_is_refused():
     data = xlsx(["Date(UTC)", "Pair", "Side"], ["2022-11-20", "PUMPUSDT", "BUY"], SEED)
 
-    message = refusal(secret_check_file, data)
+    message = refusal(partial(secret_check_file, detected_type=XLSX), data)
 
     assert "seed phrase" in message
 
@@ -229,4 +236,4 @@ def test_a_spreadsheet_with_a_seed_phrase_in_its_cells_is_refused():
 def test_an_ordinary_spreadsheet_export_passes():
     rows = [["2022-11-20", "PUMPUSDT", "BUY", "0x" + RNG.randbytes(32).hex()] for _ in range(50)]
 
-    secret_check_file(xlsx(["Date(UTC)", "Pair", "Side", "TxId"], *rows))
+    secret_check_file(xlsx(["Date(UTC)", "Pair", "Side", "TxId"], *rows), detected_type=XLSX)

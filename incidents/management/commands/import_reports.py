@@ -74,6 +74,8 @@ class Command(BaseCommand):
             self.stderr.write(f"row {bad.row}: {bad.reason}")
 
     def _summarise(self, sheet: Sheet, rows: SheetImport, created: int, verbosity: int) -> None:
+        for note in rows.emptied:  # imported without the cell: the value itself is never printed
+            self.stdout.write(note)
         self._list_bad(rows)
         if verbosity:
             self.stdout.write(f"{sheet.name}: {created} created, {rows.present} already present, "
