@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_endpoints, env_float, env_int, env_list, env_str
+from config.storage import s3_options, storages_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOSSPROOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -139,15 +140,23 @@ EVIDENCE_MAX_FILES = env_int("EVIDENCE_MAX_FILES", 20, minimum=1)  # per report
 EVIDENCE_MAX_REPORT_BYTES = env_int("EVIDENCE_MAX_REPORT_BYTES", 50 * 1024 * 1024, minimum=1024)
 # Larger images are refused as decompression bombs before a preview is made.
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": EVIDENCE_ROOT, "base_url": None,
-                    "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
-    },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Files (evidence, draft uploads, release files): private local folders, or one S3-compatible
+# bucket shared by every host (config/storage.py, docs/operations.md "File storage").
+FILE_STORAGE = env_str("FILE_STORAGE", "local")
+S3_BUCKET = env_str("S3_BUCKET", "lossproof")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
+# Connect timeout of every bucket request, and the whole budget of /readyz's bucket probe.
+S3_TIMEOUT = env_float("S3_TIMEOUT", 3.0, minimum=0.1)
+_S3_OPTIONS = FILE_STORAGE == "s3" and s3_options(
+    bucket=S3_BUCKET, endpoint=S3_ENDPOINT_URL, region=env_str("S3_REGION", "us-east-1"),
+    access_key=env_str("S3_ACCESS_KEY_ID", ""), secret_key=env_str("S3_SECRET_ACCESS_KEY", ""),
+    prefix=env_str("S3_PREFIX", ""), encryption=env_str("S3_ENCRYPTION", ""),
+    kms_key_id=env_str("S3_KMS_KEY_ID", ""), addressing=env_str("S3_ADDRESSING_STYLE", ""),
+    timeout=S3_TIMEOUT,
+)
+STORAGES = storages_setting(backend=FILE_STORAGE, evidence_root=EVIDENCE_ROOT, s3=_S3_OPTIONS)
+# A file younger than this without its row is still being written, not an orphan (files sweep).
+FILE_SWEEP_GRACE_SECONDS = env_int("FILE_SWEEP_GRACE_SECONDS", 3600, minimum=0)
 
 # Chains: {caip2: [endpoint, ...]}; two or more endpoints must agree before a claim verifies.
 CHAIN_RPC_URLS = env_endpoints(
