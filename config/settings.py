@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "verification",
     "registry",
     "audit",
+    "operations",
     "devtools",
 ]
 
@@ -206,7 +207,14 @@ def _broker_options(url: str) -> dict:
 
 CELERY_BROKER_TRANSPORT_OPTIONS = _broker_options(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Base name of this deployment's queues: tasks go to <base>.chain, .evidence, .exports, .mail or
+# <base> itself (config/queues.py); one base per deployment sharing a broker.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "lossproof")
+CELERY_TASK_ROUTES = ("config.queues.route_task",)
+# Only one beat sends periodic tasks, however many are started: they share a lease in the database.
+CELERY_BEAT_SCHEDULER = "operations.beat:LeasedScheduler"
+# Seconds a beat's lease lasts without renewal; a standby beat takes over after that.
+BEAT_LEASE_SECONDS = env_int("BEAT_LEASE_SECONDS", 60, minimum=2)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -231,7 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
     "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},
+    "sweep-files": {"task": "operations.tasks.sweep_files_task",
+                    "schedule": float(env_int("FILE_SWEEP_INTERVAL_SECONDS", 6 * 3600, minimum=60))},
 }
+# Bearer token Prometheus sends to /metrics; empty: /metrics is open only while DEBUG is on.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # A draft nobody touched for this long is erased with its files: it holds personal data and
 # uploads that were never submitted.
 DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 90, minimum=1)

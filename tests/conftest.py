@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, anvil_start
 
 # One queue per test session, so the suite never takes (or leaves) messages of a demo or of
@@ -116,7 +117,7 @@ def worker_process(*, queue: str, env: dict[str, str], log_path: Path):
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, **env}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
                "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-Q", queue, "-n", f"{queue}@%h"]
+               "-Q", ",".join(queue_names(queue)), "-n", f"{queue}@%h"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=settings.BASE_DIR)
