@@ -93,3 +93,23 @@ def test_the_operator_page_is_for_admins_only(client, settings):
 
     assert response.status_code == 200
     assert b"Readiness" in response.content and b"Queues" in response.content
+
+
+def test_every_metric_the_alerting_rules_read_is_exposed(settings):
+    """docker/alerts.yml must not watch a metric that /metrics never shows."""
+    import re
+
+    from operations.files import files_sweep
+    from operations.models import BeatLease
+    from verification.models import WorkerHeartbeat
+
+    settings.METRICS_TOKEN = TOKEN
+    files_sweep(grace=timedelta(0))
+    BeatLease.objects.create(name="beat", holder="host:1", renewed_at=timezone.now())
+    WorkerHeartbeat.objects.create(hostname="w@host", seen_at=timezone.now())
+    ProviderCall.objects.create(chain="eip155:1", provider="https://rpc.example", ok=True, duration_ms=5)
+    rules = (settings.BASE_DIR / "docker" / "alerts.yml").read_text()
+
+    exposed = {name for name, _labels in scrape(Authorization=f"Bearer {TOKEN}")}
+
+    assert set(re.findall(r"\blossproof_[a-z_]+", rules)) <= exposed
