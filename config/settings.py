@@ -319,8 +319,12 @@ else:
 
 # Mail: printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
-                 else "django.core.mail.backends.console.EmailBackend")
+# What finally hands a message over: SMTP, or the console of the process that sends it.
+MAIL_DELIVERY_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                         else "django.core.mail.backends.console.EmailBackend")
+# Queued (config/mail.py): web requests never wait for SMTP; on by default with an SMTP server.
+EMAIL_QUEUED = env_bool("EMAIL_QUEUED", bool(EMAIL_HOST))
+EMAIL_BACKEND = "config.mail.QueuedEmailBackend" if EMAIL_QUEUED else MAIL_DELIVERY_BACKEND
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
