@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     MODERATOR_DECISION = "moderator_decision", _("Moderator decision")
     MODERATOR_QUESTION = "moderator_question", _("Moderator question")
     TOKEN_ISSUE = "token_issue", _("API token issued")
+    INCIDENT_CLOSE = "incident_close", _("Incident closed")
+    EVIDENCE_ERASE = "evidence_erase", _("Evidence files erased after closing")
 
 
 class AuditEvent(models.Model):

@@ -239,6 +239,7 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
     "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},
+    "erase-closed-evidence": {"task": "incidents.tasks.erase_closed_evidence_task", "schedule": 6 * 3600.0},
     "sweep-files": {"task": "operations.tasks.sweep_files_task",
                     "schedule": float(env_int("FILE_SWEEP_INTERVAL_SECONDS", 6 * 3600, minimum=60))},
 }
@@ -247,6 +248,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # A draft nobody touched for this long is erased with its files: it holds personal data and
 # uploads that were never submitted.
 DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 90, minimum=1)
+# Days after an incident is closed before its evidence files are erased (incidents.retention).
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 365, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

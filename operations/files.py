@@ -39,7 +39,9 @@ def storage_walk(storage) -> Iterator[tuple[str, datetime]]:
 
 def evidence_rows() -> dict[str, str]:
     """Return file name -> row label for evidence and draft uploads (they share one storage)."""
-    rows = {name: f"evidence:{pk}" for pk, name in Evidence.objects.values_list("pk", "file")}
+    # An empty name is a file erased on purpose after its incident closed (incidents.retention).
+    kept = Evidence.objects.exclude(file="")
+    rows = {name: f"evidence:{pk}" for pk, name in kept.values_list("pk", "file")}
     rows.update({name: f"draft_upload:{pk}" for pk, name in DraftUpload.objects.values_list("pk", "file")})
     return rows
 
