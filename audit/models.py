@@ -24,6 +24,8 @@ class AuditAction(models.TextChoices):
     MODERATOR_QUESTION = "moderator_question", _("Moderator question")
     TOKEN_ISSUE = "token_issue", _("API token issued")
     REPORT_REOPEN = "report_reopen", _("Decided report sent back to review")
+    INCIDENT_CLOSE = "incident_close", _("Incident closed")
+    EVIDENCE_ERASE = "evidence_erase", _("Evidence files erased after closing")
 
 
 class AuditEvent(models.Model):

@@ -440,14 +440,16 @@ def loss_check(outcomes: list[Outcome], queued: int | None) -> LossCheck:
 
 
 def queued_messages() -> int | None:
-    """Messages waiting on the bench's queue (the verification of each stored report)."""
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    """Messages waiting on the bench's queues (the verification of each stored report, on .chain)."""
+    from config.queues import queue_names
+
+    queues = queue_names(settings.CELERY_TASK_DEFAULT_QUEUE)
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
         folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
-        return sum(1 for _ in folder.glob(f"*.{queue}.msg"))
+        return sum(1 for queue in queues for _ in folder.glob(f"*.{queue}.msg"))
     if settings.CELERY_BROKER_URL.startswith("redis"):
         client = redis_client()
-        return sum(client.llen(key) for key in redis_queue_keys(client, queue))
+        return sum(client.llen(key) for queue in queues for key in redis_queue_keys(client, queue))
     return None
 
 

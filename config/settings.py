@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_endpoints, env_float, env_int, env_list, env_str
+from config.storage import s3_options, storages_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOSSPROOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "verification",
     "registry",
     "audit",
+    "operations",
     "devtools",
 ]
 
@@ -139,15 +141,23 @@ EVIDENCE_MAX_FILES = env_int("EVIDENCE_MAX_FILES", 20, minimum=1)  # per report
 EVIDENCE_MAX_REPORT_BYTES = env_int("EVIDENCE_MAX_REPORT_BYTES", 50 * 1024 * 1024, minimum=1024)
 # Larger images are refused as decompression bombs before a preview is made.
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": EVIDENCE_ROOT, "base_url": None,
-                    "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
-    },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Files (evidence, draft uploads, release files): private local folders, or one S3-compatible
+# bucket shared by every host (config/storage.py, docs/operations.md "File storage").
+FILE_STORAGE = env_str("FILE_STORAGE", "local")
+S3_BUCKET = env_str("S3_BUCKET", "lossproof")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
+# Connect timeout of every bucket request, and the whole budget of /readyz's bucket probe.
+S3_TIMEOUT = env_float("S3_TIMEOUT", 3.0, minimum=0.1)
+_S3_OPTIONS = FILE_STORAGE == "s3" and s3_options(
+    bucket=S3_BUCKET, endpoint=S3_ENDPOINT_URL, region=env_str("S3_REGION", "us-east-1"),
+    access_key=env_str("S3_ACCESS_KEY_ID", ""), secret_key=env_str("S3_SECRET_ACCESS_KEY", ""),
+    prefix=env_str("S3_PREFIX", ""), encryption=env_str("S3_ENCRYPTION", ""),
+    kms_key_id=env_str("S3_KMS_KEY_ID", ""), addressing=env_str("S3_ADDRESSING_STYLE", ""),
+    timeout=S3_TIMEOUT,
+)
+STORAGES = storages_setting(backend=FILE_STORAGE, evidence_root=EVIDENCE_ROOT, s3=_S3_OPTIONS)
+# A file younger than this without its row is still being written, not an orphan (files sweep).
+FILE_SWEEP_GRACE_SECONDS = env_int("FILE_SWEEP_GRACE_SECONDS", 3600, minimum=0)
 
 # Chains: {caip2: [endpoint, ...]}; two or more endpoints must agree before a claim verifies.
 CHAIN_RPC_URLS = env_endpoints(
@@ -200,7 +210,14 @@ def _broker_options(url: str) -> dict:
 
 CELERY_BROKER_TRANSPORT_OPTIONS = _broker_options(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Base name of this deployment's queues: tasks go to <base>.chain, .evidence, .exports, .mail or
+# <base> itself (config/queues.py); one base per deployment sharing a broker.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "lossproof")
+CELERY_TASK_ROUTES = ("config.queues.route_task",)
+# Only one beat sends periodic tasks, however many are started: they share a lease in the database.
+CELERY_BEAT_SCHEDULER = "operations.beat:LeasedScheduler"
+# Seconds a beat's lease lasts without renewal; a standby beat takes over after that.
+BEAT_LEASE_SECONDS = env_int("BEAT_LEASE_SECONDS", 60, minimum=2)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -225,10 +242,17 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
     "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},
+    "erase-closed-evidence": {"task": "incidents.tasks.erase_closed_evidence_task", "schedule": 6 * 3600.0},
+    "sweep-files": {"task": "operations.tasks.sweep_files_task",
+                    "schedule": float(env_int("FILE_SWEEP_INTERVAL_SECONDS", 6 * 3600, minimum=60))},
 }
+# Bearer token Prometheus sends to /metrics; empty: /metrics is open only while DEBUG is on.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # A draft nobody touched for this long is erased with its files: it holds personal data and
 # uploads that were never submitted.
 DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 90, minimum=1)
+# Days after an incident is closed before its evidence files are erased (incidents.retention).
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 365, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -301,8 +325,12 @@ else:
 
 # Mail: printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
-                 else "django.core.mail.backends.console.EmailBackend")
+# What finally hands a message over: SMTP, or the console of the process that sends it.
+MAIL_DELIVERY_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                         else "django.core.mail.backends.console.EmailBackend")
+# Queued (config/mail.py): web requests never wait for SMTP; on by default with an SMTP server.
+EMAIL_QUEUED = env_bool("EMAIL_QUEUED", bool(EMAIL_HOST))
+EMAIL_BACKEND = "config.mail.QueuedEmailBackend" if EMAIL_QUEUED else MAIL_DELIVERY_BACKEND
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
@@ -321,6 +349,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers call these over the private network, in plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

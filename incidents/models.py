@@ -31,6 +31,8 @@ class Incident(models.Model):
     tolerance = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.25"))
     # Public dashboards, API and releases only ever show published incidents.
     published = models.BooleanField(default=False)
+    # Set by incident_close (incidents.retention); evidence files are erased a configured time later.
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

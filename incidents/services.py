@@ -203,9 +203,14 @@ def _limits_check(*, size: int, existing_count: int, existing_bytes: int) -> Non
                                % {"limit": filesizeformat(settings.EVIDENCE_MAX_REPORT_BYTES)})
 
 
-@transaction.atomic
 def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str = "") -> Evidence:
     """Store a file privately under its sha256 and queue its checks once the transaction commits."""
+    # The clean-up block outside the transaction: a failed commit takes the file back as well.
+    with evidence_files_undone_on_error(), transaction.atomic():
+        return _evidence_attach(report=report, kind=kind, data=data, original_name=original_name)
+
+
+def _evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str) -> Evidence:
     evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
                             kind=kind, data=data, original_name=original_name)
     if evidence.detected_type in IMAGE_TYPES:
@@ -231,13 +236,18 @@ def evidence_preview_bytes(*, evidence: Evidence) -> bytes:
         return handle.read()
 
 
-@transaction.atomic
 def upload_store(*, owner, files, row, kind: str, data: bytes, original_name: str):
     """Check an upload against its owner's other ``files`` and store it as the row ``row`` builds.
 
     The owner is a report (evidence) or a draft (draft uploads): the same limits, checks and
-    private storage under the file's sha256 apply to both.
+    private storage under the file's sha256 apply to both. A failure before the commit takes
+    the file back with the row.
     """
+    with evidence_files_undone_on_error() as written, transaction.atomic():
+        return _upload_store(owner, files, row, written, kind=kind, data=data, original_name=original_name)
+
+
+def _upload_store(owner, files, row, written: list[str], *, kind: str, data: bytes, original_name: str):
     # Locking the owner makes two concurrent uploads count each other against the quota, and an
     # upload that lost the race against a withdrawal (or a discarded draft) writes nothing.
     if not type(owner).objects.select_for_update().filter(pk=owner.pk).exists():
@@ -251,6 +261,7 @@ def upload_store(*, owner, files, row, kind: str, data: bytes, original_name: st
     stored = row(kind=kind, sha256=digest, size=len(data), detected_type=detected,
                  original_name=safe_name(original_name))
     stored.file.save(digest, ContentFile(data), save=False)
+    written.append(stored.file.name)
     stored.save()
     return stored
 

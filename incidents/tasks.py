@@ -19,3 +19,14 @@ def purge_drafts_task() -> None:
     count = drafts_purge(older_than=cutoff)
     if count:
         logger.info("erased %s abandoned report drafts", count)
+
+
+@shared_task(ignore_result=True)
+def erase_closed_evidence_task() -> None:
+    """Erase the evidence files of incidents closed more than EVIDENCE_RETENTION_DAYS ago (beat)."""
+    from incidents.retention import evidence_erase_closed
+
+    erased = evidence_erase_closed(
+        closed_before=timezone.now() - timedelta(days=settings.EVIDENCE_RETENTION_DAYS))
+    for slug, count in erased.items():
+        logger.info("erased %s evidence files of closed incident %s", count, slug)

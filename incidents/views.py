@@ -191,6 +191,8 @@ def evidence_download(request, evidence_id: int):
 
 def evidence_attachment(*, evidence, actor) -> HttpResponse:
     """Answer the original file as a download and record who took it (404 if the file is gone)."""
+    if not evidence.file:
+        raise Http404  # erased after its incident closed
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError:
@@ -204,7 +206,7 @@ def evidence_attachment(*, evidence, actor) -> HttpResponse:
 @require_GET
 def evidence_preview(request, evidence_id: int):
     """Serve a re-encoded copy of an image without its EXIF or GPS data."""
-    evidence = get_object_or_404(evidence_visible(user=request.user), pk=evidence_id,
+    evidence = get_object_or_404(evidence_visible(user=request.user).exclude(file=""), pk=evidence_id,
                                  detected_type__in=IMAGE_TYPES)
     try:
         preview = services.evidence_preview_bytes(evidence=evidence)

@@ -1,9 +1,15 @@
 """Releases: published, immutable versions of an incident's register."""
 
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 
 from incidents.models import Incident
+
+
+def release_storage():
+    """Return the storage of published release files (settings.STORAGES["releases"])."""
+    return storages["releases"]
 
 
 class Release(models.Model):
@@ -12,7 +18,7 @@ class Release(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="releases")
     number = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
-    folder = models.CharField(max_length=500)  # under settings.RELEASES_ROOT
+    folder = models.CharField(max_length=500)  # <slug>/<number> in release_storage()
     manifest = models.JSONField()
     manifest_sha256 = models.CharField(max_length=64)
     signature_b64 = models.TextField()

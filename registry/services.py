@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -12,7 +13,7 @@ from itertools import islice
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 
 from audit.services import audit_record
@@ -20,7 +21,7 @@ from incidents.models import Incident
 from registry import signing
 from registry.exports import CSV_FILES, canonical_json, file_digest, register_write
 from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
-from registry.models import Release, ReleaseRow
+from registry.models import Release, ReleaseRow, release_storage
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -55,19 +56,13 @@ def register_export(*, incident: Incident, folder: Path) -> dict:
 
 
 def release_publish(*, incident: Incident) -> Release:
-    """Publish the next release: files under RELEASES_ROOT/<slug>/<n>/, the Release row and its rows."""
+    """Publish the next release: files in release storage under <slug>/<n>/, the Release row and its rows."""
     previous = release_last(incident=incident)
     number = previous.number + 1 if previous else 1
-    root = Path(settings.RELEASES_ROOT) / incident.slug
-    root.mkdir(parents=True, exist_ok=True)
-    # Built aside and renamed into place at the end: a crash never leaves a half-written release.
-    staging = Path(tempfile.mkdtemp(prefix=f".{number}-partial-", dir=root))
-    try:
-        manifest = _build(incident=incident, folder=staging, number=number, previous=previous)
-        return _record(incident=incident, staging=staging, manifest=manifest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # Built aside in a private temporary folder and stored only inside the recording transaction.
+    with tempfile.TemporaryDirectory(prefix=f"lossproof-release-{number}-") as staging:
+        manifest = _build(incident=incident, folder=Path(staging), number=number, previous=previous)
+        return _record(incident=incident, staging=Path(staging), manifest=manifest)
 
 
 def _build(*, incident: Incident, folder: Path, number: int | str, previous: Release | None) -> dict:
@@ -142,26 +137,50 @@ def changelog_build(*, previous: dict, current: dict, from_release: int | None,
 
 
 def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
-    """Store the Release and its rows, and move the files into place, in one transaction."""
+    """Store the Release, its rows and its files in one transaction; files go if it fails."""
     number = manifest["release"]
-    final = staging.parent / str(number)
-    with transaction.atomic():
+    with _files_removed_on_error() as stored, transaction.atomic():
         # Serialises publishers of one incident; NO KEY keeps report inserts (FK share locks) flowing.
         Incident.objects.select_for_update(no_key=True).filter(pk=incident.pk).first()
         if release_last_number(incident=incident) != number - 1:
             raise ReleaseError(f"release {number} of {incident.slug} was published meanwhile; run again")
-        if final.exists():  # left by a crash between the rename and the commit
-            raise ReleaseError(f"{final} exists but release {number} is not recorded; "
-                               "move it away and run again")
         release = Release.objects.create(**_release_fields(incident, staging, manifest))
         _insert_rows(release, staging / CSV_FILES["reports"])
         # Late in the transaction, so that the chain's lock is held only briefly before the commit.
         audit_record(actor=None, action="export_publish", subject=f"release:{release.folder}",
                      data={"rows": release.report_count, "claims": release.claim_count,
                            "manifest_sha256": release.manifest_sha256})
-        staging.chmod(0o755)
-        staging.rename(final)
+        release_files_store(staging=staging, folder=release.folder, stored=stored)
     return release
+
+
+@contextmanager
+def _files_removed_on_error():
+    """Yield a list for names stored in release storage; delete them if the block fails."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        storage = release_storage()
+        for name in stored:
+            storage.delete(name)
+        raise
+
+
+def release_files_store(*, staging: Path, folder: str, stored: list[str]) -> None:
+    """Copy every file of ``staging`` into release storage under ``folder``, the signature last."""
+    storage = release_storage()
+    if storage.exists(f"{folder}/{MANIFEST}") or storage.exists(f"{folder}/{SIGNATURE}"):
+        # Left by a crash between storing and committing: the files sweep reports it too.
+        raise ReleaseError(f"{folder} exists in release storage but is not recorded; move it away "
+                           "and run again")
+    names = [*sorted(path.name for path in staging.iterdir() if path.name != SIGNATURE), SIGNATURE]
+    for name in names:
+        with open(staging / name, "rb") as handle:
+            saved = storage.save(f"{folder}/{name}", File(handle))
+        stored.append(saved)
+        if saved != f"{folder}/{name}":
+            raise ReleaseError(f"{folder}/{name} exists in release storage; move it away and run again")
 
 
 def _release_fields(incident: Incident, staging: Path, manifest: dict) -> dict:
@@ -186,10 +205,14 @@ def _insert_rows(release: Release, reports_csv: Path) -> None:
 
 
 def release_copy(*, release: Release, folder: Path) -> None:
-    """Copy a published release's files into a new or empty folder."""
+    """Copy a published release's files from release storage into a new or empty folder."""
     if folder.exists() and any(folder.iterdir()):
         raise ReleaseError(f"{folder} is not empty; copy into a new folder")
-    shutil.copytree(Path(settings.RELEASES_ROOT) / release.folder, folder, dirs_exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = release_storage()
+    for name in [*release.manifest.get("files", {}), MANIFEST, SIGNATURE]:
+        with storage.open(f"{release.folder}/{name}", "rb") as source, open(folder / name, "wb") as target:
+            shutil.copyfileobj(source, target)
 
 
 def release_check(*, folder: Path, public_key: Ed25519PublicKey) -> ReleaseCheck:

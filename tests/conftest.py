@@ -14,11 +14,14 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, anvil_start
 
 # One queue per test session, so the suite never takes (or leaves) messages of a demo or of
 # another run sharing the same broker.
 TEST_QUEUE = f"lossproof-test-{uuid.uuid4().hex[:12]}"
+# Where this session's files go when the suite runs on a bucket (FILE_STORAGE=s3, as in CI).
+S3_SESSION_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
 ANVIL_CAIP2 = f"eip155:{ANVIL_CHAIN_ID}"
 
 
@@ -49,6 +52,52 @@ def worker_evidence_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("worker-evidence")
 
 
+def on_bucket() -> bool:
+    """Tell whether the suite runs with its files in an S3-compatible bucket (FILE_STORAGE=s3)."""
+    return settings.FILE_STORAGE == "s3"
+
+
+def session_bucket_storage(location: str):
+    """Return the configured bucket's storage under this session's prefix and ``location``."""
+    from storages.backends.s3 import S3Storage
+
+    from tests.s3 import bucket_create
+
+    options = settings.STORAGES["evidence"]["OPTIONS"]
+    storage = S3Storage(**{**options, "location": f"{S3_SESSION_PREFIX}/{location}"})
+    if not _bucket_connections:
+        bucket_create(storage)
+        _bucket_connections.append(storage._connections)
+    storage._connections = _bucket_connections[0]  # one boto3 session for the whole run: much faster
+    return storage
+
+
+_bucket_connections: list = []
+
+
+@pytest.fixture(scope="session")
+def worker_evidence_storage(worker_evidence_root):
+    """The storage the session's worker reads evidence from: its folder, or its place in the bucket."""
+    from django.core.files.storage import FileSystemStorage
+
+    if on_bucket():
+        return session_bucket_storage("worker/evidence")
+    return FileSystemStorage(location=worker_evidence_root)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A real S3 protocol server on loopback: the configured one (CI), or a moto server of our own."""
+    from tests.s3 import S3Server, free_port
+
+    if on_bucket():
+        yield settings.S3_ENDPOINT_URL
+        return
+    server = S3Server(port=free_port(), log_path=tmp_path_factory.mktemp("s3") / "moto.log").start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
     """A real `celery -A config worker` process consuming this session's queue, reading anvil."""
@@ -56,7 +105,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil, w
         database_url = _test_database_url()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {"DATABASE_URL": database_url, "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}",
-           "EVIDENCE_ROOT": str(worker_evidence_root)}
+           "EVIDENCE_ROOT": str(worker_evidence_root), "S3_PREFIX": f"{S3_SESSION_PREFIX}/worker"}
     with worker_process(queue=TEST_QUEUE, env=env, log_path=log_path) as process:
         yield process
 
@@ -68,7 +117,7 @@ def worker_process(*, queue: str, env: dict[str, str], log_path: Path):
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, **env}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
                "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-Q", queue, "-n", f"{queue}@%h"]
+               "-Q", ",".join(queue_names(queue)), "-n", f"{queue}@%h"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=settings.BASE_DIR)
@@ -107,19 +156,37 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
 
 @pytest.fixture(autouse=True)
 def private_evidence_storage(monkeypatch, tmp_path):
-    """Keep every test's evidence files under its own tmp_path, never in var/evidence.
+    """Keep every test's evidence files to itself: under its tmp_path, or its own place in the bucket.
 
     Evidence.file resolves its storage when the model loads, so a STORAGES override alone
-    would not reach it.
+    would not reach it. On a bucket, release files get a place of their own as well (locally
+    they follow settings.RELEASES_ROOT).
     """
-    from django.core.files.storage import FileSystemStorage
+    from django.core.files.storage import FileSystemStorage, storages
 
     from incidents.models import DraftUpload, Evidence
 
-    storage = FileSystemStorage(location=tmp_path / "evidence")
+    if on_bucket():
+        place = uuid.uuid4().hex[:12]
+        storage = session_bucket_storage(f"{place}/evidence")
+        monkeypatch.setitem(storages._storages, "releases", session_bucket_storage(f"{place}/releases"))
+    else:
+        storage = FileSystemStorage(location=tmp_path / "evidence")
     for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
         monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
     return storage
+
+
+def stored_names(storage, folder: str = "") -> list[str]:
+    """Every file name in ``storage`` (a folder or a bucket), walked through the storage API."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []  # a local folder nothing was ever written to
+    found = [f"{folder}{name}" for name in files]
+    for sub in folders:
+        found += stored_names(storage, f"{folder}{sub}/")
+    return sorted(found)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,9 @@ PUBLIC = {
     # The API's description and its documentation page (assets served locally).
     "api/schema/",
     "api/docs/",
+    # Probes for orchestrators and load balancers: status words, part names and error types only.
+    "healthz",
+    "readyz",
 }
 SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1", "number": "1",
                "name": "reports.csv"}

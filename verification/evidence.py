@@ -106,6 +106,8 @@ def evidence_verify(*, evidence_id: int) -> None:
                 .filter(pk=evidence_id).first())
     if evidence is None or evidence.report.status == ReportStatus.WITHDRAWN:
         return  # erased or withdrawn in the meantime: nothing left to check
+    if not evidence.file:
+        return  # erased after its incident closed: the results found while it existed stand
     started = timezone.now()
     first_time = not CheckResult.objects.filter(evidence=evidence).exists()
     data = evidence.file.read() if evidence.file else b""

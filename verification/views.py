@@ -56,7 +56,8 @@ def evidence_mail(request, evidence_id: int):
     """Show a support mail to staff as plain text: no HTML rendered, nothing remote loaded."""
     if not request.user.is_staff:
         raise Http404
-    evidence = get_object_or_404(Evidence, pk=evidence_id, kind=EvidenceKind.SUPPORT_EMAIL)
+    evidence = get_object_or_404(Evidence.objects.exclude(file=""), pk=evidence_id,
+                                 kind=EvidenceKind.SUPPORT_EMAIL)  # an erased file has nothing to show
     results = list(evidence.check_results.order_by("check_name"))
     # The headers the exchange's aligned signature vouched for, as the mail check recorded them.
     signed = next((r.raw for r in results if r.check_name == "dkim_signature"), {})

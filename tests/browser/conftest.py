@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS_DIR")
@@ -83,11 +82,11 @@ def page(browser, live_server, request):
 
 
 @pytest.fixture(autouse=True)
-def private_evidence_storage(monkeypatch, worker_evidence_root):
+def private_evidence_storage(monkeypatch, worker_evidence_storage):
     """Keep evidence where the session's worker reads it (the worker is another process)."""
     from incidents.models import DraftUpload, Evidence
 
-    storage = FileSystemStorage(location=worker_evidence_root)
+    storage = worker_evidence_storage
     for model in (Evidence, DraftUpload):
         monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
     return storage

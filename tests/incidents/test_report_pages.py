@@ -3,7 +3,6 @@
 import io
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,6 +23,7 @@ from incidents.models import (
 )
 from incidents.services import evidence_attach, report_question_ask, report_withdraw
 from incidents.uploads import MULTIPART_MARGIN_BYTES
+from tests.conftest import stored_names
 from tests.factories import ClaimFactory, ExchangeFactory, ReportFactory, UserFactory
 from verification.evidence import evidence_verify
 from verification.models import CheckResult
@@ -85,8 +85,8 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
 
 
-def stored_files(storage) -> list[Path]:
-    return [path for path in Path(storage.location).rglob("*") if path.is_file()]
+def stored_files(storage) -> list[str]:
+    return stored_names(storage)
 
 
 # --- The report page --------------------------------------------------------------------------
@@ -241,7 +241,8 @@ def test_a_file_added_later_is_stored_queued_and_its_checks_show_up(
     assert response.status_code == 302
     evidence = Evidence.objects.get(report=report)
     assert evidence.original_name == "history.csv"
-    assert Path(private_evidence_storage.path(evidence.file.name)).read_bytes() == TRADE_EXPORT
+    with private_evidence_storage.open(evidence.file.name, "rb") as handle:
+        assert handle.read() == TRADE_EXPORT
     assert [(c.func, c.keywords) for c in callbacks] == [
         (evidence_verification_enqueue, {"evidence_id": evidence.pk})]
     checks_url = reverse("incidents:report-checks", args=[report.pk])

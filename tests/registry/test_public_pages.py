@@ -3,8 +3,9 @@
 import hashlib
 
 import pytest
+from django.core.files.base import ContentFile
 
-from registry.models import Release, ReleaseRow
+from registry.models import Release, ReleaseRow, release_storage
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,12 +15,9 @@ pytestmark = pytest.mark.django_db
 def release(settings, tmp_path):
     settings.RELEASES_ROOT = tmp_path
     incident = IncidentFactory(slug="leak")
-    folder = tmp_path / "leak" / "1"
-    folder.mkdir(parents=True)
     body = b"report_ref,tier\nabc,T2\n"
-    (folder / "reports.csv").write_bytes(body)
-    (folder / "manifest.json").write_bytes(b"{}\n")
-    (folder / "secret.txt").write_bytes(b"not listed")
+    for name, data in [("reports.csv", body), ("manifest.json", b"{}\n"), ("secret.txt", b"not listed")]:
+        release_storage().save(f"leak/1/{name}", ContentFile(data))
     release = Release.objects.create(
         incident=incident, number=1, folder="leak/1", manifest_sha256=hashlib.sha256(b"{}\n").hexdigest(),
         manifest={"files": {"reports.csv": {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}}},

@@ -18,8 +18,8 @@ from django.core.management.base import CommandError
 
 from registry import signing
 from registry.exports import REPORT_HEADER, file_digest, report_ref
-from registry.models import Release
-from registry.services import manifest_write, register_export, release_publish
+from registry.models import Release, release_storage
+from registry.services import manifest_write, register_export, release_copy, release_publish
 from tests.factories import ClaimFactory, ReportFactory
 from tests.registry.conftest import read_csv
 
@@ -175,18 +175,19 @@ def test_publishing_numbers_releases_and_keeps_their_files_and_rows(world, tmp_p
                  "--out", str(tmp_path / "copy"), stdout=StringIO())
 
     releases = list(Release.objects.filter(incident=world.incident).order_by("number"))
-    root = settings.RELEASES_ROOT / world.incident.slug
     assert [r.number for r in releases] == [1, 2]
-    assert sorted(p.name for p in root.iterdir()) == ["1", "2"]  # nothing half-written left behind
-    assert releases[1].manifest == json.loads((root / "2" / "manifest.json").read_bytes())
+    # Nothing half-written left behind.
+    assert sorted(release_storage().listdir(world.incident.slug)[0]) == ["1", "2"]
+    release_copy(release=releases[1], folder=tmp_path / "2")
+    assert releases[1].manifest == json.loads((tmp_path / "2" / "manifest.json").read_bytes())
     assert releases[1].manifest["release"] == 2 and releases[1].report_count == 3
-    assert check(root / "2")[0] == 0 and check(tmp_path / "copy")[0] == 0
+    assert check(tmp_path / "2")[0] == 0 and check(tmp_path / "copy")[0] == 0
     row = releases[1].rows.get(report_ref=report_ref(world.verified.pk))
     assert (row.tier, row.status, row.exchange) == ("T3", "verified", "Binance")
-    assert row.data == dict(zip(REPORT_HEADER, read_csv(root / "2" / "reports.csv")[1], strict=True))
+    assert row.data == dict(zip(REPORT_HEADER, read_csv(tmp_path / "2" / "reports.csv")[1], strict=True))
 
 
-def test_the_changelog_lists_what_changed_since_the_previous_release(world):
+def test_the_changelog_lists_what_changed_since_the_previous_release(world, tmp_path):
     first = release_publish(incident=world.incident)
     added = ReportFactory(incident=world.incident, submitted_at=datetime(2022, 11, 20, tzinfo=UTC))
     ClaimFactory(report=added)
@@ -207,7 +208,8 @@ def test_the_changelog_lists_what_changed_since_the_previous_release(world):
         "status_changed": [{"report_ref": imported, "from": "needs_review", "to": "verified"}],
         "verified_loss_changed": [{"report_ref": imported, "from": "0.00", "to": "99.99"}],
     }
-    folder = settings.RELEASES_ROOT / second.folder
+    folder = tmp_path / "second"
+    release_copy(release=second, folder=folder)
     assert json.loads((folder / "changelog.json").read_bytes()) == second.changelog
     assert "changelog.json" in second.manifest["files"]
     assert report_ref(world.canary.pk) not in (folder / "reports.csv").read_text()

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
 from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
 from incidents.models import Report, ReportStatus
@@ -142,7 +143,7 @@ def _worker_command() -> list[str]:
     beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
     return [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
             "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", "demo@%h",
+            "-Q", ",".join(queue_names(settings.CELERY_TASK_DEFAULT_QUEUE)), "-n", "demo@%h",
             "--beat", "--schedule", str(beat_schedule)]
 
 
