@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from config.progress import Progress
+from config.queues import ROUTES, queue_name
 from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
 from verification.evidence import evidence_verify
@@ -68,7 +69,8 @@ class Command(BaseCommand):
     def _worker_answers(self, timeout: float = 2.0) -> bool:
         """Say whether a worker recorded its heartbeat recently, waiting at most ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        queue = verify_reports_task.app.conf.task_default_queue
+        base = verify_reports_task.app.conf.task_default_queue
+        queue = queue_name(base, ROUTES[verify_reports_task.name])  # where the batches go
         while not worker_alive(queue=queue):
             if time.monotonic() > deadline:
                 return False
