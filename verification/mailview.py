@@ -104,8 +104,7 @@ def reading_problems(raw: bytes) -> list[str]:
     problems += ["bare_cr"] if BARE_CR_RE.search(raw) else []
     problems += ["mixed_line_endings"] if b"\r\n" in raw and BARE_LF_RE.search(raw) else []
     # dkimpy skips "From " lines that some parsers take as a header or as the body's start.
-    lines = re.split(rb"\r?\n", raw)
-    header_lines = lines[1:lines.index(b"")] if b"" in lines else lines[1:]
+    header_lines = re.split(rb"\r?\n", re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0])[1:]
     return problems + (["envelope_line"] if any(line.startswith(b"From ") for line in header_lines) else [])
 
 

@@ -71,7 +71,7 @@ def test_a_new_victim_files_a_report_and_watches_it_rise_to_t3(page, world, supp
     page.shot("step incident")
     save_and_continue(page)
 
-    page.get_by_label("Exchange").select_option(label="Binance")
+    page.get_by_label("Exchange", exact=True).select_option(label="Binance")
     page.get_by_label("What happened").fill("Someone used my leaked API key and withdrew my ETH.")
     page.get_by_label(re.compile("Total loss")).fill("3000")
     page.get_by_label(re.compile("Support ticket id")).fill("12345678")
@@ -122,7 +122,7 @@ def test_a_draft_survives_a_reload_and_a_closed_browser(page, world, browser, li
     page.get_by_role("button", name=re.compile("Start a new report", re.I)).click()
     page.get_by_label(world.incident.title).check()
     save_and_continue(page)
-    page.get_by_label("Exchange").select_option(label="Binance")
+    page.get_by_label("Exchange", exact=True).select_option(label="Binance")
     page.get_by_label("What happened").fill("My account was emptied overnight.")
     save_and_continue(page)
     page.get_by_label("Transaction hash").first.wait_for()

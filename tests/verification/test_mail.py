@@ -316,6 +316,22 @@ def test_it_refuses_a_file_that_is_not_a_mail(raw):
         check(raw)
 
 
+def test_a_signed_mail_with_a_header_line_no_parser_reads_alike_is_forged():
+    signed = sign(build_mail(), key=rsa_key("binance"))
+    broken = signed.replace(b"\r\n\r\n", b"\r\nX-Note Ticket #99999999\r\n\r\n", 1)
+
+    findings = check(broken, claimed="99999999")
+
+    assert findings.ticket_status == "dkim_invalid"
+    assert outcome(findings, "dkim_signature").reasons == ["header_unreadable"]
+    assert findings.ticket_id == ""
+
+
+def test_a_file_starting_with_a_folded_line_is_not_a_mail():
+    with pytest.raises(MailFileError, match="header line"):
+        check(b" folded\r\nFrom: support@binance.com\r\n\r\nHello\r\n")
+
+
 def test_it_refuses_a_mail_without_a_from_header():
     with pytest.raises(MailFileError, match="From"):
         check(b"Subject: Ticket #12345678\r\nTo: victim@example.org\r\n\r\nHello\r\n")
