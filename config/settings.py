@@ -211,6 +211,11 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A message delivered more often than this is abandoned and shown as failed (verification.bounded).
 TASK_MAX_DELIVERIES = env_int("TASK_MAX_DELIVERIES", 5, minimum=1)
+# How long a queued check keeps its report or file marked in flight (verification.leases): past
+# it, a task lost with its worker is queued again by the sweep. Above the task time limit.
+VERIFY_LEASE_SECONDS = env_int("VERIFY_LEASE_SECONDS", 3600, minimum=60)
+# After a check that ended on a provider error, the sweep waits this long before asking again.
+RECHECK_BACKOFF_SECONDS = env_int("RECHECK_BACKOFF_SECONDS", 600, minimum=0)
 # A worker that loses the broker stops its running tasks rather than finishing work that the
 # broker will hand to someone else too.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -9,7 +9,7 @@ from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
 from verification.evidence import evidence_verify
 from verification.models import WorkerHeartbeat
-from verification.tasks import chunks, record_heartbeat_task, verify_evidence_task, verify_reports_task
+from verification.tasks import chunks, evidence_verification_enqueue, record_heartbeat_task, reports_enqueue
 
 
 class Command(BaseCommand):
@@ -39,9 +39,11 @@ class Command(BaseCommand):
                 services.reports_verify(report_ids=batch)
         else:
             queued_at = timezone.now()
-            for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
-                verify_reports_task.delay(batch)
-            self.stdout.write(f"Queued {len(ids)} reports for verification.")
+            # Reports already queued or being checked are waited on, not queued a second time.
+            queued = reports_enqueue(report_ids=ids)
+            in_flight = len(ids) - len(queued)
+            self.stdout.write(f"Queued {len(queued)} reports for verification"
+                              + (f"; {in_flight} already in flight." if in_flight else "."))
             if not wait:
                 return
             self._wait_for(ids, timeout, queued_at)
@@ -53,7 +55,7 @@ class Command(BaseCommand):
             if in_process:
                 evidence_verify(evidence_id=evidence_id)
             else:
-                verify_evidence_task.delay(evidence_id)
+                evidence_verification_enqueue(evidence_id=evidence_id)
         self.stdout.write(f"{'Checked' if in_process else 'Queued'} {len(evidence_ids)} evidence files.")
 
     def _incident(self, slug: str | None) -> Incident | None:
