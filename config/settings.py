@@ -303,6 +303,13 @@ else:
 
 # Mail: printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
+if not DEBUG and not EMAIL_HOST:
+    # The console backend would write sign-up confirmations and password-reset links into the
+    # process log, where anyone who reads the logs could use them.
+    raise ImproperlyConfigured("EMAIL_HOST must name an SMTP server when DEBUG is off: without it, "
+                               "account mails (sign-up confirmations, password resets) would be printed "
+                               "to the log instead of sent. Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, "
+                               "EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL).")
 EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
                  else "django.core.mail.backends.console.EmailBackend")
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
