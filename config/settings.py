@@ -231,6 +231,11 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A message delivered more often than this is abandoned and shown as failed (verification.bounded).
 TASK_MAX_DELIVERIES = env_int("TASK_MAX_DELIVERIES", 5, minimum=1)
+# How long a queued check keeps its report or file marked in flight (verification.leases): past
+# it, a task lost with its worker is queued again by the sweep. Above the task time limit.
+VERIFY_LEASE_SECONDS = env_int("VERIFY_LEASE_SECONDS", 3600, minimum=60)
+# After a check that ended on a provider error, the sweep waits this long before asking again.
+RECHECK_BACKOFF_SECONDS = env_int("RECHECK_BACKOFF_SECONDS", 600, minimum=0)
 # A worker that loses the broker stops its running tasks rather than finishing work that the
 # broker will hand to someone else too.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
@@ -325,6 +330,13 @@ else:
 
 # Mail: printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
+if not DEBUG and not EMAIL_HOST:
+    # The console backend would write sign-up confirmations and password-reset links into the
+    # process log, where anyone who reads the logs could use them.
+    raise ImproperlyConfigured("EMAIL_HOST must name an SMTP server when DEBUG is off: without it, "
+                               "account mails (sign-up confirmations, password resets) would be printed "
+                               "to the log instead of sent. Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, "
+                               "EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL).")
 # What finally hands a message over: SMTP, or the console of the process that sends it.
 MAIL_DELIVERY_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
                          else "django.core.mail.backends.console.EmailBackend")

@@ -110,8 +110,9 @@ class ReportAdmin(admin.ModelAdmin):
                     "verified_loss_usd", "submitted_at")
     list_filter = ("incident", "status", "tier", "source")
     search_fields = ("id", "contact_email", "support_ticket_id", "claims__tx_hash")
+    # check_attempts at TASK_MAX_DELIVERIES: the sweep gave up on this report's checks.
     readonly_fields = ("tier", "flags", "verified_loss_usd", "source", "source_file", "source_row",
-                       "decided_at", "created_at", "updated_at")
+                       "decided_at", "created_at", "updated_at", "check_queued_until", "check_attempts")
     inlines = [ClaimInline, EvidenceInline, CheckResultInline, ReportMessageInline]
     date_hierarchy = "submitted_at"
 

@@ -279,6 +279,11 @@ class Report(models.Model):
     resolved_flags = models.JSONField(default=list, blank=True)  # fraud flags a moderator cleared
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The in-flight marker (verification.leases): a check of this report is queued or running
+    # until then, so the re-check sweep and `verify` queue it no second time meanwhile.
+    check_queued_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Times it was queued since a check last ran to its end; the sweep gives up at the limit.
+    check_attempts = models.PositiveSmallIntegerField(default=0)
 
     objects = ReportQuerySet.as_manager()
 
@@ -474,6 +479,9 @@ class Evidence(StoredFile):
     # older file) and served by the preview view: decoding the original per request is costly.
     preview = models.FileField(upload_to=evidence_preview_path, storage=evidence_storage, max_length=200,
                                blank=True)
+    # The same in-flight marker as on Report, for this file's checks (verification.leases).
+    check_queued_until = models.DateTimeField(null=True, blank=True)
+    check_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["report_id", "id"]

@@ -46,7 +46,7 @@ from incidents.uploads import (
 )
 from verification.selectors import rivals_of
 from verification.services import reports_recompute
-from verification.tasks import evidence_verification_enqueue, verification_enqueue
+from verification.tasks import evidence_verification_enqueue, reports_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Text-looking starts of formats Lossproof does not accept, so that a GIF/script polyglot or a
@@ -279,12 +279,6 @@ def reports_import(*, incident: Incident, rows: list) -> list[Report]:
 
 
 def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[Report]:
-    import logging  # imports kept local: this function was appended as one self-contained addition
-
-    from kombu.exceptions import OperationalError
-
-    from verification.tasks import chunks, verify_reports_task
-
     reports = Report.objects.bulk_create(
         Report(incident=incident, source=ReportSource.IMPORT, **row.fields) for row in rows
     )
@@ -295,18 +289,8 @@ def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[
             stored = evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
                                      original_name=evidence.name)
             written.append(stored.file.name)
-
-    def queue() -> None:
-        for batch in chunks([report.pk for report in reports], settings.VERIFY_BATCH_SIZE):
-            try:
-                verify_reports_task.delay(batch)
-            except OperationalError:  # stop asking a broker that is down; the re-check sweep catches up
-                logging.getLogger(__name__).warning(
-                    "broker unavailable; imported reports from id %s on wait for the re-check sweep",
-                    batch[0])
-                return
-
-    transaction.on_commit(queue)
+    # In batches, each report marked in flight; with the broker down, the re-check sweep catches up.
+    transaction.on_commit(partial(reports_enqueue, report_ids=[report.pk for report in reports]))
     return reports
 
 

@@ -31,6 +31,7 @@ from verification.checks.trades import (
 )
 from verification.checks.transfers import CheckOutcome
 from verification.clients import dns
+from verification.leases import lease_release
 from verification.models import CheckResult, Outcome
 from verification.selectors import prices_for
 from verification.services import reports_recompute
@@ -124,6 +125,7 @@ def evidence_verify(*, evidence_id: int) -> None:
                         reasons=o.reasons, raw=o.raw, provider=provider, started_at=started,
                         finished_at=finished) for o in outcomes)
         reports_recompute(report_ids=[evidence.report_id])
+        lease_release(model=Evidence, ids=[evidence.pk])
         if first_time and evidence.kind == EvidenceKind.TRADE_EXPORT:
             _rejudge_signature_partners(evidence, outcomes)
 

@@ -22,6 +22,7 @@ from verification.checks.transfers import (
 )
 from verification.clients.esplora import esplora_client_for
 from verification.clients.evm import ChainError, ChainSnapshot, TxData, client_for
+from verification.leases import lease_release
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
 from verification.selectors import (
@@ -120,6 +121,10 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
+        failed = {c.report_id for c in claims
+                  if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
+        lease_release(model=Report, ids=[pk for pk in ids if pk not in failed])
+        lease_release(model=Report, ids=sorted(failed), failed=True)  # the provider is asked later
 
 
 def _mark_checking(report_ids: list[int]) -> None:

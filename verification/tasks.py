@@ -8,8 +8,10 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from incidents.models import Evidence, Report
 from verification import heartbeat, selectors, services  # noqa: F401 - heartbeat: the worker's timer
 from verification.bounded import BoundedTask
+from verification.leases import lease_claim, lease_drop
 
 logger = logging.getLogger(__name__)
 
@@ -34,20 +36,42 @@ def verify_reports_task(report_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def recheck_claims_task() -> None:
-    """Queue re-checks of unsettled transfers and of reports whose first check never ran (beat)."""
+    """Queue re-checks of unsettled transfers, of reports and files whose check never ended (beat).
+
+    Each is queued only when no check of it is in flight (verification.leases): a provider that
+    hangs leaves one message per report, not one more every minute.
+    """
     stuck = selectors.reports_stuck(older_than=timezone.now() - timedelta(minutes=5))
     ids = sorted(set(selectors.reports_to_recheck().values_list("id", flat=True))
                  | set(stuck.values_list("id", flat=True)))
-    for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
-        verify_reports_task.delay(batch)
+    reports_enqueue(report_ids=ids, sweep=True)
+    evidence_enqueue(evidence_ids=list(selectors.evidence_to_verify().values_list("id", flat=True)),
+                     sweep=True)
 
 
 def verification_enqueue(*, report_id: int) -> None:
     """Queue a report's first check; if the broker is down, the re-check sweep picks it up later."""
+    if not lease_claim(model=Report, ids=[report_id]):
+        return  # already queued or running
     try:
         verify_report_task.delay(report_id)
     except OperationalError:
+        lease_drop(model=Report, ids=[report_id])
         logger.warning("broker unavailable; report %s waits for the re-check sweep", report_id)
+
+
+def reports_enqueue(*, report_ids: list[int], sweep: bool = False) -> list[int]:
+    """Queue checks of these reports in batches, skipping those in flight; return the ids queued."""
+    claimed = lease_claim(model=Report, ids=report_ids, sweep=sweep)
+    batches = chunks(claimed, settings.VERIFY_BATCH_SIZE)
+    for index, batch in enumerate(batches):
+        try:
+            verify_reports_task.delay(batch)
+        except OperationalError:  # stop asking a broker that is down; the re-check sweep catches up
+            lease_drop(model=Report, ids=[pk for rest in batches[index:] for pk in rest])
+            logger.warning("broker unavailable; reports from id %s on wait for the re-check sweep", batch[0])
+            return [pk for done in batches[:index] for pk in done]
+    return claimed
 
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:
@@ -63,8 +87,18 @@ def verify_evidence_task(evidence_id: int) -> None:
 
 
 def evidence_verification_enqueue(*, evidence_id: int) -> None:
-    """Queue an evidence file's checks; if the broker is down, `verify` picks it up later."""
-    try:
-        verify_evidence_task.delay(evidence_id)
-    except OperationalError:
-        logger.warning("broker unavailable; evidence %s waits for `verify`", evidence_id)
+    """Queue an evidence file's checks; if the broker is down, the re-check sweep picks it up later."""
+    evidence_enqueue(evidence_ids=[evidence_id])
+
+
+def evidence_enqueue(*, evidence_ids: list[int], sweep: bool = False) -> list[int]:
+    """Queue the checks of these files, skipping those in flight; return the ids queued."""
+    claimed = lease_claim(model=Evidence, ids=evidence_ids, sweep=sweep)
+    for index, evidence_id in enumerate(claimed):
+        try:
+            verify_evidence_task.delay(evidence_id)
+        except OperationalError:
+            lease_drop(model=Evidence, ids=claimed[index:])
+            logger.warning("broker unavailable; evidence %s waits for the re-check sweep", evidence_id)
+            return claimed[:index]
+    return claimed

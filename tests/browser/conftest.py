@@ -87,6 +87,6 @@ def private_evidence_storage(monkeypatch, worker_evidence_storage):
     from incidents.models import DraftUpload, Evidence
 
     storage = worker_evidence_storage
-    for model in (Evidence, DraftUpload):
-        monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
+    for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
+        monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
     return storage

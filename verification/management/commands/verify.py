@@ -11,7 +11,7 @@ from incidents.models import Claim, ClaimKind, Incident, Report, ReportStatus
 from verification import selectors, services
 from verification.evidence import evidence_verify
 from verification.heartbeat import worker_alive
-from verification.tasks import chunks, verify_evidence_task, verify_reports_task
+from verification.tasks import chunks, evidence_verification_enqueue, reports_enqueue, verify_reports_task
 
 
 class Command(BaseCommand):
@@ -25,6 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, incident: str | None, wait: bool, timeout: float, **options):
         scope = self._incident(incident)
+        # Before the selection: a check that finishes after it, even one already in flight, is fresh.
+        started = timezone.now()
         ids = list(selectors.reports_to_verify(incident=scope).values_list("id", flat=True))
         files = list(selectors.evidence_to_verify(incident=scope).values_list("id", flat=True))
         if not ids and not files:
@@ -40,13 +42,14 @@ class Command(BaseCommand):
             for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
                 services.reports_verify(report_ids=batch)
         else:
-            queued_at = timezone.now()
-            for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
-                verify_reports_task.delay(batch)
-            self.stdout.write(f"Queued {len(ids)} reports for verification.")
+            # Reports already queued or being checked are waited on, not queued a second time.
+            queued = reports_enqueue(report_ids=ids)
+            in_flight = len(ids) - len(queued)
+            self.stdout.write(f"Queued {len(queued)} reports for verification"
+                              + (f"; {in_flight} already in flight." if in_flight else "."))
             if not wait:
                 return
-            self._wait_for(ids, timeout, queued_at)
+            self._wait_for(ids, timeout, started)
         self._summary(ids)
 
     def _evidence(self, evidence_ids: list[int], *, in_process: bool) -> None:
@@ -55,7 +58,7 @@ class Command(BaseCommand):
             if in_process:
                 evidence_verify(evidence_id=evidence_id)
             else:
-                verify_evidence_task.delay(evidence_id)
+                evidence_verification_enqueue(evidence_id=evidence_id)
         self.stdout.write(f"{'Checked' if in_process else 'Queued'} {len(evidence_ids)} evidence files.")
 
     def _incident(self, slug: str | None) -> Incident | None:
@@ -77,12 +80,12 @@ class Command(BaseCommand):
             time.sleep(0.2)
         return True
 
-    def _wait_for(self, ids: list[int], timeout: float, queued_at) -> None:
+    def _wait_for(self, ids: list[int], timeout: float, started) -> None:
         """Wait until every transfer was read since queuing and no report is new or checking."""
         deadline = time.monotonic() + timeout
         busy = [ReportStatus.SUBMITTED, ReportStatus.CHECKING]
         claims = Claim.objects.filter(report_id__in=ids, kind=ClaimKind.TRANSFER)
-        fresh = claims.filter(checked_at__gte=queued_at)
+        fresh = claims.filter(checked_at__gte=started)
         progress = Progress(label="verify", total=claims.count(), stream=self.stdout, unit="claims")
         pending = Report.objects.filter(pk__in=ids, status__in=busy)
         while True:
