@@ -123,14 +123,41 @@ def pump_price(incident):
     Price.objects.create(symbol="PUMP", date=datetime(2022, 11, 20).date(), usd=Decimal("0.01"))
 
 
-def test_a_trade_export_consistent_with_the_claim_proves_the_loss(incident, pump_price):
+def test_a_trade_export_that_only_agrees_with_its_claim_documents_but_proves_nothing(incident, pump_price):
+    # Before the proof rule this export proved itself (T2): its owner can edit it, so now it documents (T1).
     report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
 
     evidence = attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
 
-    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+    assert (report.tier, report.verified_loss_usd) == ("T1", Decimal("0.00"))
+    consistent = CheckResult.objects.get(evidence=evidence, check_name="trade_loss_consistent")
+    assert (consistent.outcome, consistent.reasons, consistent.raw["claim_fits"]) == (
+        "inconclusive", ["uncorroborated"], True)
     parsed = CheckResult.objects.get(evidence=evidence, check_name="export_parsed")
     assert parsed.raw["pair_hours"] == ["PUMP/USDT|2022-11-20T14:00:00+00:00"]
+
+
+def test_a_trade_export_that_two_other_reporters_exports_corroborate_proves_the_loss(incident, pump_price):
+    others = [ReportFactory(incident=incident) for _ in range(2)]
+    for minute, other in zip((10, 20), others, strict=True):
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
+
+    attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
+
+    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+
+
+def test_one_reporters_several_reports_do_not_corroborate_each_other(incident, pump_price):
+    first = ReportFactory(incident=incident)
+    same_person = [ReportFactory(incident=incident, reporter=first.reporter) for _ in range(2)]
+
+    for minute, report in zip((10, 20, 30), [first, *same_person], strict=True):
+        attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+
+    assert same_person[-1].tier == "T1"
 
 
 def test_a_pump_pair_three_victims_traded_in_one_hour_proves_the_third(incident, pump_price):
@@ -177,9 +204,9 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
 def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(
     incident, pump_price, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import verification.evidence as evidence_module
+    import verification.trade_evidence as trade_evidence_module
 
-    monkeypatch.setattr(evidence_module, "evidence_verification_enqueue",
+    monkeypatch.setattr(trade_evidence_module, "evidence_verification_enqueue",
                         lambda *, evidence_id: evidence_verify(evidence_id=evidence_id))
     reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("90000")) for _ in range(3)]
 

@@ -1,0 +1,139 @@
+"""Trade-history exports as evidence: judge one against the other reporters' exports, then its partners.
+
+An export proves a loss only when other reporters' exports corroborate it (verification.checks.trades,
+checks.py). Verdicts must not depend on the order in which exports arrive, so whenever an export's
+pair-hours change (first check, re-check, another file), every other export of the incident sharing
+one of those pair-hours is checked again through its usual task. A re-check that changes nothing
+queues nothing, so the cascade stops. The judging step holds the incident's row lock: two exports
+checked at the same moment see each other, never neither.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+
+from django.db import transaction
+
+from incidents.models import Evidence, Incident, Report, ReportStatus
+from verification.checks.trades import (
+    ParsedExport,
+    SignatureEntry,
+    TradeFileError,
+    parse_export,
+    signature_keys,
+    trade_checks,
+    trade_loss,
+    unreadable_export_checks,
+)
+from verification.checks.transfers import CheckOutcome
+from verification.models import CheckResult
+from verification.selectors import prices_for
+from verification.tasks import evidence_verification_enqueue
+
+# Pairs this many OTHER reporters traded within one hour form the signature an export is judged by
+# (with the export's own owner, three victims).
+SIGNATURE_MIN_OTHERS = 2
+
+
+@dataclass
+class PreparedExport:
+    """An export read outside any transaction (parsing is the slow part)."""
+
+    name: str
+    export: ParsedExport | None = None
+    error: TradeFileError | None = None
+
+
+def trade_export_prepare(*, evidence: Evidence, data: bytes) -> PreparedExport:
+    """Parse an export's bytes; a file that cannot be read is kept as its error."""
+    name = evidence.original_name or evidence.sha256
+    try:
+        return PreparedExport(name, export=parse_export(data, filename=name))
+    except TradeFileError as exc:
+        return PreparedExport(name, error=exc)
+
+
+def trade_export_judge(*, evidence: Evidence, prepared: PreparedExport) -> list[CheckOutcome]:
+    """Value the window's trades and judge them against the other reporters' exports (in a transaction)."""
+    if prepared.export is None:
+        return unreadable_export_checks(filename=prepared.name, error=prepared.error).outcomes
+    report, incident = evidence.report, evidence.report.incident
+    Incident.objects.select_for_update().filter(pk=incident.pk).exists()
+    export = prepared.export
+    loss = trade_loss(trades=export.trades, window_start=incident.window_start,
+                      window_end=incident.window_end, prices=_prices(export), unpaired=export.skipped)
+    keys = signature_keys(loss.trades)
+    findings = trade_checks(export=export, loss=loss, signature=_signature(report, keys),
+                            claimed_amount_usd=report.claimed_loss_usd, tolerance=incident.tolerance)
+    parsed, consistent = findings.outcomes
+    # Kept so that other reporters' exports can be judged against this one's pairs, hours and prices.
+    parsed.raw.update(pair_hours=list(keys), pair_prices=keys)
+    if findings.verified_loss_usd is not None:
+        consistent.raw["verified_loss_usd"] = str(findings.verified_loss_usd)
+    return findings.outcomes
+
+
+def export_pair_hours(*, evidence: Evidence) -> set[str]:
+    """Return the pair-hours stored for an export's last check (empty before the first)."""
+    raw = (CheckResult.objects.filter(evidence=evidence, check_name="export_parsed")
+           .values_list("raw", flat=True).first()) or {}
+    return set(raw.get("pair_hours", []))
+
+
+def outcome_pair_hours(outcomes: list[CheckOutcome]) -> set[str]:
+    return set(next((o.raw.get("pair_hours", []) for o in outcomes if o.name == "export_parsed"), []))
+
+
+def trade_partners_rejudge(*, evidence: Evidence, before: set[str], after: set[str]) -> None:
+    """Queue again every other export of the incident whose signature this export's change touches."""
+    if before == after:
+        return
+    touched = before | after
+    incident_id = evidence.report.incident_id
+    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=incident_id)
+              .exclude(report_id=evidence.report_id).exclude(report__status=ReportStatus.WITHDRAWN)
+              .values_list("evidence_id", "raw__pair_hours"))
+    for evidence_id, pair_hours in others:
+        if evidence_id and touched & set(pair_hours or []):
+            transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence_id))
+
+
+def _prices(export: ParsedExport) -> dict:
+    symbols = {t.base_asset for t in export.trades} | {t.quote_asset for t in export.trades}
+    symbols |= {asset for t in export.trades for asset, _ in t.fees}
+    symbols |= {asset for group in export.skipped for asset in [*group.legs, *group.fees]}
+    days = {t.time.date() for t in export.trades} | {group.time.date() for group in export.skipped}
+    return prices_for(symbols={s for s in symbols if s}, days=days)
+
+
+def reporter_identity(reporter_id: int | None, email: str, report_id: int) -> str:
+    """Who stands behind a report: one person's several reports corroborate nothing for each other."""
+    if reporter_id:
+        return f"user:{reporter_id}"
+    return f"email:{email.lower()}" if email else f"report:{report_id}"
+
+
+def _signature(report: Report, mine: dict[str, list[str]]) -> list[SignatureEntry]:
+    """Pairs that at least SIGNATURE_MIN_OTHERS other reporters traded in the hours this export did."""
+    me = reporter_identity(report.reporter_id, report.contact_email, report.pk)
+    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id)
+              .exclude(report_id=report.pk).exclude(report__status=ReportStatus.WITHDRAWN)
+              .values_list("report__reporter_id", "report__contact_email", "report_id", "raw__pair_prices"))
+    who: dict[str, set[str]] = {key: set() for key in mine}
+    prices: dict[str, list[str]] = {key: [] for key in mine}
+    for reporter_id, email, report_id, pair_prices in others:
+        identity = reporter_identity(reporter_id, email, report_id)
+        for key, span in (pair_prices or {}).items():
+            if key in who and identity != me:
+                who[key].add(identity)
+                prices[key].extend(span)
+    return [_entry(key, len(people), prices[key]) for key, people in who.items()
+            if len(people) >= SIGNATURE_MIN_OTHERS]
+
+
+def _entry(key: str, victims: int, prices: list[str]) -> SignatureEntry:
+    pair, hour = key.split("|", 1)
+    values = [Decimal(p) for p in prices]
+    return SignatureEntry(pair, datetime.fromisoformat(hour), victims, min(values, default=None),
+                          max(values, default=None))
