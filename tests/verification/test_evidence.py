@@ -1,5 +1,6 @@
 """Evidence files attached to reports: stored privately, checked, and reflected in the tier."""
 
+import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -218,3 +219,44 @@ def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(
     for report in reports:
         report.refresh_from_db()
     assert [r.tier for r in reports] == ["T2", "T2", "T2"]
+
+
+@pytest.fixture
+def cascade(monkeypatch):
+    """Run the re-checks an export queues for its partners at once (the worker's job, made synchronous)."""
+    import verification.trade_evidence as trade_evidence_module
+
+    monkeypatch.setattr(trade_evidence_module, "evidence_verification_enqueue",
+                        lambda *, evidence_id: evidence_verify(evidence_id=evidence_id))
+
+
+def test_a_forged_export_at_a_fantasy_price_on_the_attack_pair_fails_on_price(incident, pump_price):
+    others = [ReportFactory(incident=incident) for _ in range(2)]
+    for minute, other in zip((10, 20), others, strict=True):
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    forger = ReportFactory(incident=incident, claimed_loss_usd=Decimal("99800"))
+
+    evidence = attach_and_check(forger, binance_trades("2022-11-20 14:30:00,PUMPUSDT,BUY,5,20000PUMP,"
+                                                       "100000USDT,10USDT"), kind="trade_export")
+
+    consistent = CheckResult.objects.get(evidence=evidence, check_name="trade_loss_consistent")
+    assert (consistent.outcome, consistent.reasons) == ("fail", ["price_off_market"])
+    assert consistent.raw["off_market"][0]["against"] == "other_exports"
+    assert (forger.tier, forger.verified_loss_usd) == ("T1", Decimal("0.00"))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_the_verdicts_do_not_depend_on_the_order_exports_arrive_in(
+    incident, pump_price, cascade, django_capture_on_commit_callbacks, order
+):
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800")) for _ in range(3)]
+    files = [binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")) for minute in (10, 20, 30)]
+
+    for index in order:
+        with django_capture_on_commit_callbacks(execute=True):
+            attach_and_check(reports[index], files[index], kind="trade_export")
+
+    for report in reports:
+        report.refresh_from_db()
+    assert [(r.tier, r.verified_loss_usd) for r in reports] == [("T2", Decimal("9810.00"))] * 3
