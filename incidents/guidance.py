@@ -150,6 +150,11 @@ REASON_SENTENCES = {
     "no_trades_in_window": _("It holds no trades inside the incident's time window."),
     "no_loss": _("Its trades inside the window show no loss."),
     "no_signature_match": _("The trades match neither the attack's pattern nor the loss you reported."),
+    "uncorroborated": _("Your export is on file and documents your claim. A file can be edited, so it proves "
+                        "the loss only once other victims' exports show the same pairs traded in the same "
+                        "hour; this is checked again by itself whenever another export arrives."),
+    "price_off_market": _("Some of its trades are at prices far from what other victims' exports or that "
+                          "day's market show (see the rows below); a moderator will look at them."),
     "signature_malformed": _("The signature is not in the expected form (0x followed by 130 characters)."),
     "signer_mismatch": _("The message was signed by another address."),
     "hash_malformed": _("The fingerprint is not in the expected form."),

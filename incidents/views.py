@@ -29,6 +29,7 @@ from incidents.selectors import (
     report_standing,
     report_version,
 )
+from incidents.trade_rows import export_summary
 from incidents.uploads import EvidenceFileError, upload_too_large
 
 IMAGE_TYPES = ("image/png", "image/jpeg")
@@ -78,7 +79,8 @@ def _checks_context(report: Report) -> dict:
         "flags": flag_notes(report.flags),
         "hints": next_tier_hints(report_standing(report=report)),
         "claims": [(claim, check_lines(claim.check_results.all())) for claim in report.claims.all()],
-        "evidence": [(item, check_lines(item.check_results.all())) for item in report.evidence.all()],
+        "evidence": [(item, check_lines(item.check_results.all()), export_summary(item.check_results.all()))
+                     for item in report.evidence.all()],
         "report_checks": check_lines(report.report_checks),
         "image_types": IMAGE_TYPES,
     }
