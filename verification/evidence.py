@@ -25,8 +25,9 @@ from verification.models import CheckResult, Outcome
 from verification.selectors import report_order_key
 from verification.services import reports_recompute
 from verification.trade_evidence import (
-    export_pair_hours,
-    outcome_pair_hours,
+    ExportState,
+    export_state,
+    outcomes_state,
     trade_export_judge,
     trade_export_prepare,
     trade_partners_rejudge,
@@ -106,12 +107,12 @@ def evidence_verify(*, evidence_id: int) -> None:
         Report.objects.select_for_update().filter(pk=evidence.report_id).exists()
         if not Evidence.objects.filter(pk=evidence.pk).exists():
             return  # erased with its report while it was being checked
-        before = export_pair_hours(evidence=evidence) if trade else set()
+        before = export_state(evidence=evidence) if trade else ExportState()
         if trade:
             outcomes = trade_export_judge(evidence=evidence, prepared=prepared)
         _store_evidence_checks(evidence, outcomes, provider, started)
         if trade:
-            trade_partners_rejudge(evidence=evidence, before=before, after=outcome_pair_hours(outcomes))
+            trade_partners_rejudge(evidence=evidence, before=before, after=outcomes_state(outcomes))
 
 
 def _store_evidence_checks(evidence: Evidence, outcomes: list[CheckOutcome], provider: str, started) -> None:

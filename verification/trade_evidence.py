@@ -20,20 +20,33 @@ from verification.checks.trades import (
     ParsedExport,
     SignatureEntry,
     TradeFileError,
+    net_loss_excluding,
     parse_export,
     signature_keys,
     trade_checks,
+    trade_key,
     trade_loss,
     unreadable_export_checks,
 )
 from verification.checks.transfers import CheckOutcome
-from verification.models import CheckResult
+from verification.models import CheckResult, Outcome
 from verification.selectors import prices_for
 from verification.tasks import evidence_verification_enqueue
 
 # Pairs this many OTHER reporters traded within one hour form the signature an export is judged by
 # (with the export's own owner, three victims).
 SIGNATURE_MIN_OTHERS = 2
+MAX_TRADE_KEYS = 20_000  # in-window trades remembered to spot the same trade in a report's other file
+# Outcomes another export's arrival can change; the rest (no trades, no loss, no price) cannot.
+WAITING_FOR_OTHERS = frozenset({"uncorroborated", "price_off_market"})
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """What other exports' judgements depend on: an export's pair-hours and its own outcome."""
+
+    pair_hours: frozenset[str] = frozenset()
+    outcome: str = ""
 
 
 @dataclass
@@ -67,36 +80,68 @@ def trade_export_judge(*, evidence: Evidence, prepared: PreparedExport) -> list[
     findings = trade_checks(export=export, loss=loss, signature=_signature(report, keys),
                             claimed_amount_usd=report.claimed_loss_usd, tolerance=incident.tolerance)
     parsed, consistent = findings.outcomes
-    # Kept so that other reporters' exports can be judged against this one's pairs, hours and prices.
-    parsed.raw.update(pair_hours=list(keys), pair_prices=keys)
+    # Kept so that other exports can be judged against this one's pairs, hours, prices and trades.
+    parsed.raw.update(pair_hours=list(keys), pair_prices=keys,
+                      trade_keys=sorted({trade_key(t) for t in loss.trades})[:MAX_TRADE_KEYS])
     if findings.verified_loss_usd is not None:
-        consistent.raw["verified_loss_usd"] = str(findings.verified_loss_usd)
+        verified, repeated = net_loss_excluding(loss, _counted_by_siblings(evidence))
+        consistent.raw.update(verified_loss_usd=str(verified), already_counted=repeated)
     return findings.outcomes
 
 
-def export_pair_hours(*, evidence: Evidence) -> set[str]:
-    """Return the pair-hours stored for an export's last check (empty before the first)."""
-    raw = (CheckResult.objects.filter(evidence=evidence, check_name="export_parsed")
-           .values_list("raw", flat=True).first()) or {}
-    return set(raw.get("pair_hours", []))
+def export_state(*, evidence: Evidence) -> ExportState:
+    """Return what an export's last check left (an empty state before the first)."""
+    names = ["export_parsed", "trade_loss_consistent"]
+    rows = (CheckResult.objects.filter(evidence=evidence, check_name__in=names)
+            .values_list("check_name", "outcome", "raw__pair_hours"))
+    state = {name: (outcome, hours) for name, outcome, hours in rows}
+    hours = state.get("export_parsed", ("", []))[1] or []
+    return ExportState(frozenset(hours), state.get("trade_loss_consistent", ("", None))[0])
 
 
-def outcome_pair_hours(outcomes: list[CheckOutcome]) -> set[str]:
-    return set(next((o.raw.get("pair_hours", []) for o in outcomes if o.name == "export_parsed"), []))
+def outcomes_state(outcomes: list[CheckOutcome]) -> ExportState:
+    by_name = {o.name: o for o in outcomes}
+    parsed, consistent = by_name.get("export_parsed"), by_name.get("trade_loss_consistent")
+    return ExportState(frozenset(parsed.raw.get("pair_hours", []) if parsed else []),
+                       str(consistent.outcome) if consistent else "")
 
 
-def trade_partners_rejudge(*, evidence: Evidence, before: set[str], after: set[str]) -> None:
-    """Queue again every other export of the incident whose signature this export's change touches."""
+def trade_partners_rejudge(*, evidence: Evidence, before: ExportState, after: ExportState) -> None:
+    """Queue again the exports whose judgement this export's change can alter (see the module's docstring).
+
+    Other reporters' exports sharing a pair-hour this export lost, or one it added while they wait
+    for corroboration; and this report's later files, which leave out the trades earlier ones count.
+    """
     if before == after:
         return
-    touched = before | after
+    partners = _partners_touched(evidence, removed=before.pair_hours - after.pair_hours,
+                                 added=after.pair_hours - before.pair_hours)
+    siblings = (CheckResult.objects.filter(check_name="export_parsed", report_id=evidence.report_id,
+                                           evidence_id__gt=evidence.pk).values_list("evidence_id", flat=True))
+    for evidence_id in sorted({*partners, *siblings}):
+        transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence_id))
+
+
+def _partners_touched(evidence: Evidence, *, removed: set[str], added: set[str]) -> set[int]:
     incident_id = evidence.report.incident_id
     others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=incident_id)
               .exclude(report_id=evidence.report_id).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("evidence_id", "raw__pair_hours"))
-    for evidence_id, pair_hours in others:
-        if evidence_id and touched & set(pair_hours or []):
-            transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence_id))
+    sharing = {eid: set(hours or []) for eid, hours in others if eid and (removed | added) & set(hours or [])}
+    consistent = CheckResult.objects.filter(check_name="trade_loss_consistent", evidence_id__in=list(sharing))
+    waiting = dict(consistent.values_list("evidence_id", "reasons"))
+    return {eid for eid, hours in sharing.items()
+            if hours & removed or (hours & added and WAITING_FOR_OTHERS & set(waiting.get(eid) or []))}
+
+
+def _counted_by_siblings(evidence: Evidence) -> set[str]:
+    """Trades the report's earlier proven files already count: a trade counts once, in its first file."""
+    proven = (CheckResult.objects.filter(check_name="trade_loss_consistent", report_id=evidence.report_id,
+                                         evidence_id__lt=evidence.pk, outcome=Outcome.PASS)
+              .values_list("evidence_id", flat=True))
+    keys = (CheckResult.objects.filter(check_name="export_parsed", evidence_id__in=list(proven))
+            .values_list("raw__trade_keys", flat=True))
+    return {key for listed in keys for key in (listed or [])}
 
 
 def _prices(export: ParsedExport) -> dict:

@@ -260,3 +260,26 @@ def test_the_verdicts_do_not_depend_on_the_order_exports_arrive_in(
     for report in reports:
         report.refresh_from_db()
     assert [(r.tier, r.verified_loss_usd) for r in reports] == [("T2", Decimal("9810.00"))] * 3
+
+
+def test_a_report_with_two_files_of_the_same_trades_counts_the_loss_once(incident, pump_price, cascade,
+                                                                           django_capture_on_commit_callbacks):
+    for minute in (10, 20):
+        other = ReportFactory(incident=incident)
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
+    statement = (b"User_ID,UTC_Time,Account,Operation,Coin,Change,Remark\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Buy,PUMP,20000,\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Spend,USDT,-10000,\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Fee,USDT,-10,\n")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
+        second = attach_and_check(report, statement, kind="trade_export")
+
+    report.refresh_from_db()
+    repeated = CheckResult.objects.get(evidence=second, check_name="trade_loss_consistent")
+    assert (repeated.outcome, repeated.raw["verified_loss_usd"], repeated.raw["already_counted"]) == (
+        "pass", "0.00", 1)
+    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))

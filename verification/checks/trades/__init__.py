@@ -14,9 +14,11 @@ from verification.checks.trades.checks import (
     SignatureMatch,
     TradeFindings,
     attack_signature,
+    net_loss_excluding,
     signature_keys,
     trade_checks,
     trade_hour,
+    trade_key,
     unreadable_export_checks,
 )
 from verification.checks.trades.model import (
@@ -34,6 +36,7 @@ from verification.checks.trades.valuation import STABLE, TradeLoss, TradeValue, 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_LISTED", "MAX_ROWS", "QUOTE_PRIORITY", "STABLE", "Layout", "ParsedExport",
     "SignatureEntry", "SignatureMatch", "Skipped", "SkippedRow", "Trade", "TradeFileError", "TradeFindings",
-    "TradeLoss", "TradeValue", "Unpriced", "attack_signature", "parse_export", "quote_of", "signature_keys",
-    "trade_checks", "trade_hour", "trade_loss", "unreadable_export_checks", "xlsx_bomb_problem",
+    "TradeLoss", "TradeValue", "Unpriced", "attack_signature", "net_loss_excluding", "parse_export",
+    "quote_of", "signature_keys",
+    "trade_checks", "trade_hour", "trade_key", "trade_loss", "unreadable_export_checks", "xlsx_bomb_problem",
 ]

@@ -78,6 +78,20 @@ def signature_keys(trades: Iterable[Trade]) -> dict[str, list[str]]:
     return {key: [str(min(prices)), str(max(prices))] for key, prices in sorted(seen.items())}
 
 
+def trade_key(trade: Trade) -> str:
+    """Identify one trade across a report's files (a ledger and a trades file of the same trades)."""
+    second = trade.time.replace(microsecond=0).isoformat()
+    return f"{trade.pair}|{second}|{trade.side}|{trade.base_amount.normalize():f}"
+
+
+def net_loss_excluding(loss: TradeLoss, counted: set[str]) -> tuple[Decimal, int]:
+    """Net the window again without the trades another file of the same report already counts."""
+    kept = [v for v in loss.valued if not (isinstance(v.trade, Trade) and trade_key(v.trade) in counted)]
+    given = sum((value.given_usd for value in kept), Decimal("0.00"))
+    received = sum((value.received_usd for value in kept), Decimal("0.00"))
+    return max(given - received, Decimal("0.00")), len(loss.valued) - len(kept)
+
+
 def trade_checks(
     *, export: ParsedExport, loss: TradeLoss, signature: Iterable[SignatureEntry],
     claimed_amount_usd: Decimal | None, tolerance: Decimal,
