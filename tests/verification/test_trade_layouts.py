@@ -415,3 +415,20 @@ def test_the_loss_of_the_layouts_window_ignores_trades_outside_it():
 
     assert [t.row for t in loss.trades] == [3]
     assert START - timedelta(seconds=1) < loss.trades[0].time
+
+
+def test_rows_of_garbage_under_any_known_header_are_refused_or_skipped_never_a_crash():
+    import contextlib
+    import random
+
+    from verification.checks.trades.layouts import LAYOUTS
+
+    pieces = ["", "0", "-1", "1e999", "1,5", "BUY", "sell", "BTC-USDT", "BTCUSDT", "PUMP/USD",
+              "0001-01-01 00:00:00", "9999-12-31 23:59:59", "2022-11-15 13:46:00", "13:46 2022-11-15",
+              "x" * 30, "€", "NaN", "Infinity", "Spot", "Buy", "match", "trade", "FILLED", "1.0BNB", "0.5BTC"]
+    chance = random.Random(2022)
+    for layout in LAYOUTS:
+        for _ in range(40):
+            row = [chance.choice(pieces) for _ in layout.columns]
+            with contextlib.suppress(TradeFileError):
+                parse(csv_bytes([layout.columns, row]))

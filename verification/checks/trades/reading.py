@@ -78,6 +78,9 @@ def parse_export(data: bytes, *, filename: str) -> ParsedExport:
         export = _parsed(filename, layout, records)
     except TableError as exc:
         raise TradeFileError(str(exc), code=exc.code) from None
+    except (ArithmeticError, IndexError, KeyError) as exc:  # a value no row check foresaw: still a refusal
+        problem = f"a value could not be read ({type(exc).__name__})"
+        raise TradeFileError(problem, code="malformed_row") from None
     return export
 
 

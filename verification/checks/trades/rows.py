@@ -124,7 +124,10 @@ def parse_time(text: str, zone: tzinfo = UTC) -> datetime | None:
             continue
     if parsed is None:
         return None
-    return parsed.replace(tzinfo=zone).astimezone(UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 moved west of UTC, or year 9999 east of it
+        return None
 
 
 def _iso(value: str) -> datetime | None:
