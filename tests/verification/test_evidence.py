@@ -283,3 +283,22 @@ def test_a_report_with_two_files_of_the_same_trades_counts_the_loss_once(inciden
     assert (repeated.outcome, repeated.raw["verified_loss_usd"], repeated.raw["already_counted"]) == (
         "pass", "0.00", 1)
     assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+
+
+def test_kraken_ledger_and_trades_files_of_three_victims_match_one_signature(incident):
+    from verification.models import Price
+
+    Price.objects.create(symbol="GBP", date=datetime(2022, 11, 20).date(), usd=Decimal("1.15"))
+    ledger = ("txid,refid,time,type,subtype,aclass,asset,amount,fee,balance\n"
+              "L1,R{n},2022-11-20 14:{m}:00,trade,,currency,ZGBP,-1000,0,0\n"
+              "L2,R{n},2022-11-20 14:{m}:00,trade,,currency,USDT,1100,0,1100\n")
+    trades = ("txid,ordertxid,pair,time,type,ordertype,price,cost,fee,vol,margin,misc,ledgers\n"
+              "T{n},O{n},USDTGBP,2022-11-20 14:{m}:00,buy,market,0.909,1000,0,1100,0,,\n")
+    reports = [ReportFactory(incident=incident) for _ in range(3)]
+
+    for n, (report, layout) in enumerate(zip(reports, (ledger, trades, ledger), strict=True)):
+        attach_and_check(report, layout.format(n=n, m=10 + n).encode(), kind="trade_export")
+
+    consistent = CheckResult.objects.get(report=reports[2], check_name="trade_loss_consistent")
+    assert (consistent.outcome, [m["pair"] for m in consistent.raw["matches"]]) == ("pass", ["GBP/USDT"])
+    assert reports[2].verified_loss_usd == Decimal("50.00")
