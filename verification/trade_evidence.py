@@ -124,7 +124,10 @@ def trade_partners_rejudge(*, evidence: Evidence, before: ExportState, after: Ex
 
 def _partners_touched(evidence: Evidence, *, removed: set[str], added: set[str]) -> set[int]:
     incident_id = evidence.report.incident_id
-    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=incident_id)
+    if not removed | added:
+        return set()
+    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=incident_id,
+                                         raw__pair_prices__has_any_keys=list(removed | added))
               .exclude(report_id=evidence.report_id).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("evidence_id", "raw__pair_hours"))
     sharing = {eid: set(hours or []) for eid, hours in others if eid and (removed | added) & set(hours or [])}
@@ -162,7 +165,10 @@ def reporter_identity(reporter_id: int | None, email: str, report_id: int) -> st
 def _signature(report: Report, mine: dict[str, list[str]]) -> list[SignatureEntry]:
     """Pairs that at least SIGNATURE_MIN_OTHERS other reporters traded in the hours this export did."""
     me = reporter_identity(report.reporter_id, report.contact_email, report.pk)
-    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id)
+    if not mine:
+        return []
+    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id,
+                                         raw__pair_prices__has_any_keys=list(mine))
               .exclude(report_id=report.pk).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("report__reporter_id", "report__contact_email", "report_id", "raw__pair_prices"))
     who: dict[str, set[str]] = {key: set() for key in mine}
