@@ -106,12 +106,14 @@ class ParsedExport:
     skipped_rows: list[SkippedRow] = field(default_factory=list)  # rows that are not trades
 
 
+RANK = {asset: rank for rank, asset in enumerate(QUOTE_PRIORITY)}
+
+
 def quote_of(first: str, second: str) -> str:
     """Pick the quote of two assets by the fixed rule."""
-    rank = {asset: QUOTE_PRIORITY.index(asset) if asset in QUOTE_PRIORITY else len(QUOTE_PRIORITY)
-            for asset in (first, second)}
-    if rank[first] != rank[second]:
-        return first if rank[first] < rank[second] else second
+    ranks = RANK.get(first, len(RANK)), RANK.get(second, len(RANK))
+    if ranks[0] != ranks[1]:
+        return first if ranks[0] < ranks[1] else second
     return max(first, second)
 
 
@@ -144,11 +146,14 @@ def legs_fill(legs: Legs) -> Fill | Skipped:
 def merged_trades(fills: Iterable[tuple[Fill, list[int]]]) -> list[Trade]:
     """Merge the fills of one order (or, without an order id, of one pair and side) in one second."""
     groups: dict[tuple, list[tuple[Fill, list[int]]]] = {}
+    single: dict[tuple, Trade] = {}
     for fill, rows in fills:
-        trade = fill_trade(fill)
+        trade = fill_trade(fill, rows)
         key = (trade.time.replace(microsecond=0), trade.pair, trade.side, fill.order)
         groups.setdefault(key, []).append((fill, rows))
-    return sorted((_merge(group) for group in groups.values()), key=lambda t: (t.row, t.time))
+        single[key] = trade
+    merged = (single[key] if len(group) == 1 else _merge(group) for key, group in groups.items())
+    return sorted(merged, key=lambda t: (t.row, t.time))
 
 
 def _merge(group: list[tuple[Fill, list[int]]]) -> Trade:

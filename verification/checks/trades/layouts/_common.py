@@ -1,5 +1,6 @@
 """Helpers the layouts share: splitting pairs, writing a fill by side, listing rows that are not trades."""
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,14 +18,20 @@ QUOTE_SUFFIXES = tuple(sorted(
 def split_symbol(row: Row, column: str, text: str | None = None) -> tuple[str, str]:
     """Split BTC-USDT, BTC/USDT, BTC_USDT or BTCUSDT into the base and quote the file names."""
     symbol = (row.required(column) if text is None else text).strip().upper()
+    parts = _split(symbol)
+    if parts is None:
+        row.fail(column, f"not a pair of known quote: {symbol[:40]!r}")
+    return row.asset(column, parts[0]), row.asset(column, parts[1])
+
+
+@functools.lru_cache(maxsize=4096)  # an export holds a few symbols, written on every row
+def _split(symbol: str) -> tuple[str, str] | None:
     for separator in ("/", "-", "_"):
         if separator in symbol:
             base, _, quote = symbol.partition(separator)
-            return row.asset(column, base), row.asset(column, quote)
+            return base, quote
     quote = next((q for q in QUOTE_SUFFIXES if symbol.endswith(q) and len(symbol) > len(q)), "")
-    if not quote:
-        row.fail(column, f"not a pair of known quote: {symbol[:40]!r}")
-    return row.asset(column, symbol[:-len(quote)]), row.asset(column, quote)
+    return (symbol[:-len(quote)], quote) if quote else None
 
 
 def side_fill(row: Row, time: datetime, side: str, pair: tuple[str, str], amounts: tuple[Decimal, Decimal],
