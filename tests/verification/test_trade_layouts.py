@@ -86,6 +86,19 @@ def test_it_reads_the_classic_binance_trade_history_of_2022():
                                    rows=(3,))]
 
 
+def test_it_reads_the_classic_binance_trade_history_as_the_xlsx_binance_served_in_2022():
+    rows = [BINANCE_CLASSIC,
+            ["2022-11-15 13:46:00", "PUMPBUSD", "BUY", 0.5, 20000.0, 10000.0, 0.01, "BNB"],
+            [datetime(2022, 11, 15, 13, 47), "PUMPBUSD", "SELL", 0.25, 100, 25, 0.025, "BUSD"]]
+
+    export = parse(xlsx_bytes(rows), "Export Recent Trade History.xlsx")
+
+    assert export.trades == [
+        trade("2022-11-15 13:46:00", "PUMP/BUSD", "buy", "20000", "10000", "0.01 BNB"),
+        trade("2022-11-15 13:47:00", "PUMP/BUSD", "sell", "100", "25", "0.025 BUSD", rows=(3,)),
+    ]
+
+
 def test_it_merges_fills_of_one_order_in_one_second_and_keeps_other_seconds_apart():
     data = csv_bytes([
         BINANCE_CLASSIC,
