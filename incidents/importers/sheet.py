@@ -1,8 +1,8 @@
 """Read a crowdsourced sheet of loss reports (DESIGN.md, "import_reports") into checked rows.
 
-CSV (UTF-8 with or without BOM, else Windows-1252; `,` or `;`) and XLSX, told apart by content.
-The file is untrusted (QUALITY.md, "Bad input"): size, rows, columns, field length and zip
-expansion are bounded, and breaking a bound is a `SheetError` for the whole file. A row that
+CSV (UTF-8 with or without BOM, else Windows-1252; `,` or `;`) and XLSX, told apart by content,
+read through the shared bounded reader (tabular/, docs/tabular.md): size, rows, columns, field
+length and zip expansion are bounded, and breaking a bound is a `SheetError` for the whole file. A row that
 cannot become a report is a `BadRow` naming its row number and every problem found in it.
 Nothing here writes to the database: `SheetImport` reads the incident's reference data once and
 sorts the rows into new, already present and bad; `incidents.services.reports_import` writes.
