@@ -550,3 +550,33 @@ def test_it_refuses_a_workbook_whose_parts_would_expand_past_the_limits(name, de
 @pytest.mark.parametrize("data", [b"PK\x03\x04 damaged", plain_zip()])
 def test_it_refuses_a_zip_that_is_not_a_workbook(data):
     assert refused(data, "trades.xlsx").startswith("not a readable XLSX workbook")
+
+
+def test_a_trade_far_from_the_days_price_off_the_attack_pair_fails_the_export():
+    export = parse(csv_bytes([
+        BINANCE_TRADES,
+        ["2022-11-15 13:45:10", "BTCUSDT", "SELL", "2000", "0.5BTC", "1000USDT", "0"],  # BTC was 20,000
+        ["2022-11-15 13:46:00", "XYZUSDT", "BUY", "2", "5000XYZ", "10000USDT", "0"],
+    ]))
+    loss = trade_loss(trades=export.trades, window_start=START, window_end=END, prices=PRICES)
+
+    findings = trade_checks(export=export, loss=loss, signature=others_signature(), claimed_amount_usd=None,
+                            tolerance=Decimal("0.25"))
+
+    assert checks_of(findings)["trade_loss_consistent"] == ("fail", ["price_off_market"])
+    assert [(o["row"], o["against"]) for o in findings.outcomes[1].raw["off_market"]] == [(2, "day_price")]
+
+
+@pytest.mark.parametrize(("price", "outcome"), [("2", "pass"), ("1.1", "pass"), ("9", "fail")])
+def test_an_attack_pair_trade_passes_at_the_other_victims_price_or_the_days_but_not_at_a_fantasy_one(
+    price, outcome
+):
+    amount = str(Decimal("5000") * Decimal(price))
+    row = ["2022-11-15 13:46:00", "XYZUSDT", "BUY", price, "5000XYZ", f"{amount}USDT", "0"]
+    export = parse(csv_bytes([BINANCE_TRADES, row]))
+    loss = trade_loss(trades=export.trades, window_start=START, window_end=END, prices=PRICES)
+
+    findings = trade_checks(export=export, loss=loss, signature=others_signature(), claimed_amount_usd=None,
+                            tolerance=Decimal("0.25"))
+
+    assert findings.outcomes[1].outcome == outcome

@@ -4,9 +4,10 @@ An export is a file its owner can edit, so agreeing with its own claim proves no
 loss only where (docs/methodology.md, "Trade-history exports"):
 - its in-window trades match the incident's attack signature built from OTHER reporters' exports
   (pairs they traded in the same UTC hour), and
-- its prices are plausible: a trade on a signature pair lies within the tolerance of the prices
-  the other reporters' exports show for that pair and hour (a pump moves a pair far from its daily
-  price by design); any other trade lies within the tolerance of that day's price (the Price table).
+- its prices are plausible: every valued trade lies within the tolerance of that day's price (the
+  Price table), except that a trade on a signature pair may instead lie within the tolerance of
+  the prices the other reporters' exports show for that pair and hour (a pump moves a pair far
+  from its daily price by design).
 An export that only agrees with its claim is `inconclusive` (`uncorroborated`): it documents (T1).
 """
 
@@ -130,7 +131,9 @@ def off_market(loss: TradeLoss, entries: Mapping[tuple, SignatureEntry], toleran
         if not isinstance(value.trade, Trade):
             continue
         entry = entries.get((value.trade.pair, trade_hour(value.trade.time)))
-        problem = _peer_problem(value.trade, entry, tolerance) if entry else _day_problem(value, tolerance)
+        problem = _day_problem(value, tolerance)
+        if entry and problem:  # a pump trade far from the daily price is fine at the other victims' price
+            problem = _peer_problem(value.trade, entry, tolerance)
         if problem:
             found.append({"row": value.trade.row, "pair": value.trade.pair, **problem})
     return found
