@@ -34,12 +34,21 @@ def verify_reports_task(report_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def recheck_claims_task() -> None:
-    """Queue re-checks of unsettled transfers and of reports whose first check never ran (beat)."""
+    """Queue re-checks: unsettled transfers, lost first checks, exports that lost corroboration (beat)."""
     stuck = selectors.reports_stuck(older_than=timezone.now() - timedelta(minutes=5))
     ids = sorted(set(selectors.reports_to_recheck().values_list("id", flat=True))
                  | set(stuck.values_list("id", flat=True)))
     for batch in chunks(ids, settings.VERIFY_BATCH_SIZE):
         verify_reports_task.delay(batch)
+    trade_exports_recheck()
+
+
+def trade_exports_recheck() -> None:
+    """Queue again the proven trade exports whose corroborating report was withdrawn meanwhile."""
+    from verification.trade_evidence import trade_exports_lost_corroboration
+
+    for evidence_id in trade_exports_lost_corroboration():
+        evidence_verification_enqueue(evidence_id=evidence_id)
 
 
 def verification_enqueue(*, report_id: int) -> None:

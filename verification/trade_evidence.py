@@ -39,6 +39,7 @@ SIGNATURE_MIN_OTHERS = 2
 MAX_TRADE_KEYS = 20_000  # in-window trades remembered to spot the same trade in a report's other file
 # Outcomes another export's arrival can change; the rest (no trades, no loss, no price) cannot.
 WAITING_FOR_OTHERS = frozenset({"uncorroborated", "price_off_market"})
+ReportsByKey = dict[str, set[int]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def trade_export_judge(*, evidence: Evidence, prepared: PreparedExport) -> list[
     loss = trade_loss(trades=export.trades, window_start=incident.window_start,
                       window_end=incident.window_end, prices=_prices(export), unpaired=export.skipped)
     keys = signature_keys(loss.trades)
-    findings = trade_checks(export=export, loss=loss, signature=_signature(report, keys),
+    signature, reports_by_key = _signature(report, keys)
+    findings = trade_checks(export=export, loss=loss, signature=signature,
                             claimed_amount_usd=report.claimed_loss_usd, tolerance=incident.tolerance)
     parsed, consistent = findings.outcomes
     # Kept so that other exports can be judged against this one's pairs, hours, prices and trades.
@@ -85,7 +87,10 @@ def trade_export_judge(*, evidence: Evidence, prepared: PreparedExport) -> list[
                       trade_keys=sorted({trade_key(t) for t in loss.trades})[:MAX_TRADE_KEYS])
     if findings.verified_loss_usd is not None:
         verified, repeated = net_loss_excluding(loss, _counted_by_siblings(evidence))
-        consistent.raw.update(verified_loss_usd=str(verified), already_counted=repeated)
+        # The reports whose exports corroborate this one: the re-check sweep notices when one goes.
+        matched = {f"{m.pair}|{m.hour.isoformat()}" for m in findings.matches}
+        consistent.raw.update(verified_loss_usd=str(verified), already_counted=repeated,
+                              corroborated_by=sorted({pk for key in matched for pk in reports_by_key[key]}))
     return findings.outcomes
 
 
@@ -162,25 +167,31 @@ def reporter_identity(reporter_id: int | None, email: str, report_id: int) -> st
     return f"email:{email.lower()}" if email else f"report:{report_id}"
 
 
-def _signature(report: Report, mine: dict[str, list[str]]) -> list[SignatureEntry]:
-    """Pairs that at least SIGNATURE_MIN_OTHERS other reporters traded in the hours this export did."""
+def _signature(report: Report, mine: dict[str, list[str]]) -> tuple[list[SignatureEntry], ReportsByKey]:
+    """Pairs that at least SIGNATURE_MIN_OTHERS other reporters traded in the hours this export did.
+
+    Also return, by pair-hour, the reports whose exports count towards it.
+    """
     me = reporter_identity(report.reporter_id, report.contact_email, report.pk)
     if not mine:
-        return []
+        return [], {}
     others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id,
                                          raw__pair_prices__has_any_keys=list(mine))
               .exclude(report_id=report.pk).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("report__reporter_id", "report__contact_email", "report_id", "raw__pair_prices"))
     who: dict[str, set[str]] = {key: set() for key in mine}
+    reports: dict[str, set[int]] = {key: set() for key in mine}
     prices: dict[str, list[str]] = {key: [] for key in mine}
     for reporter_id, email, report_id, pair_prices in others:
         identity = reporter_identity(reporter_id, email, report_id)
         for key, span in (pair_prices or {}).items():
             if key in who and identity != me:
                 who[key].add(identity)
+                reports[key].add(report_id)
                 prices[key].extend(span)
-    return [_entry(key, len(people), prices[key]) for key, people in who.items()
-            if len(people) >= SIGNATURE_MIN_OTHERS]
+    entries = [_entry(key, len(people), prices[key]) for key, people in who.items()
+               if len(people) >= SIGNATURE_MIN_OTHERS]
+    return entries, reports
 
 
 def _entry(key: str, victims: int, prices: list[str]) -> SignatureEntry:
@@ -188,3 +199,14 @@ def _entry(key: str, victims: int, prices: list[str]) -> SignatureEntry:
     values = [Decimal(p) for p in prices]
     return SignatureEntry(pair, datetime.fromisoformat(hour), victims, min(values, default=None),
                           max(values, default=None))
+
+
+def trade_exports_lost_corroboration() -> list[int]:
+    """Return the proven exports one of whose corroborating reports is gone (withdrawn, erased)."""
+    proven = list(CheckResult.objects.filter(check_name="trade_loss_consistent", outcome=Outcome.PASS,
+                                             evidence__isnull=False)
+                  .exclude(report__status=ReportStatus.WITHDRAWN)
+                  .values_list("evidence_id", "raw__corroborated_by"))
+    cited = {pk for _, pks in proven for pk in pks or []}
+    alive = set(Report.objects.active().filter(pk__in=cited).values_list("pk", flat=True))
+    return sorted(evidence_id for evidence_id, pks in proven if set(pks or []) - alive)

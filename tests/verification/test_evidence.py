@@ -302,3 +302,30 @@ def test_kraken_ledger_and_trades_files_of_three_victims_match_one_signature(inc
     consistent = CheckResult.objects.get(report=reports[2], check_name="trade_loss_consistent")
     assert (consistent.outcome, [m["pair"] for m in consistent.raw["matches"]]) == ("pass", ["GBP/USDT"])
     assert reports[2].verified_loss_usd == Decimal("50.00")
+
+
+def test_withdrawing_a_corroborating_report_has_the_exports_it_proved_checked_again(
+    incident, pump_price, cascade, django_capture_on_commit_callbacks, monkeypatch
+):
+    from incidents.services import report_withdraw
+    from verification import tasks
+
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800")) for _ in range(3)]
+    for minute, report in zip((10, 20, 30), reports, strict=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                             kind="trade_export")
+    queued = []
+    monkeypatch.setattr(tasks, "evidence_verification_enqueue",
+                        lambda *, evidence_id: queued.append(evidence_id))
+
+    report_withdraw(report=reports[0])
+    tasks.trade_exports_recheck()
+    for evidence_id in queued:
+        evidence_verify(evidence_id=evidence_id)
+
+    remaining = Evidence.objects.filter(report__in=reports[1:]).values_list("pk", flat=True)
+    assert sorted(queued) == sorted(remaining)
+    for report in reports[1:]:
+        report.refresh_from_db()
+        assert (report.tier, report.verified_loss_usd) == ("T1", Decimal("0.00"))
