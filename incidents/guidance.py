@@ -308,8 +308,9 @@ def _to_t2(standing: Standing) -> list[Hint]:
     elif standing.transfers:
         hints.append(Hint(_("None of your transfers is confirmed yet as going to an attacker address (see "
                             "the checks below). One that is would raise this report to T2.")))
-    export = (_("Your trade-history export did not show the loss (see its checks). An export covering the "
-                "whole incident window would raise this report to T2.") if standing.has_trade_export
+    export = (_("Your trade-history export did not show the loss yet (see its checks and rows below). An "
+                "export covering the whole incident window raises this report to T2 once other victims' "
+                "exports show the same trades; that is checked again by itself.") if standing.has_trade_export
               else _("A trade-history export from your exchange (CSV or XLSX, covering the incident "
                      "window) that shows the loss would raise this report to T2."))
     hints.append(Hint(export, "evidence"))
