@@ -20,6 +20,8 @@ from verification.checks.trades import (
     ParsedExport,
     SignatureEntry,
     TradeFileError,
+    TradeFindings,
+    TradeLoss,
     net_loss_excluding,
     parse_export,
     signature_keys,
@@ -72,26 +74,32 @@ def trade_export_judge(*, evidence: Evidence, prepared: PreparedExport) -> list[
     """Value the window's trades and judge them against the other reporters' exports (in a transaction)."""
     if prepared.export is None:
         return unreadable_export_checks(filename=prepared.name, error=prepared.error).outcomes
-    report, incident = evidence.report, evidence.report.incident
+    report, incident, export = evidence.report, evidence.report.incident, prepared.export
     Incident.objects.select_for_update().filter(pk=incident.pk).exists()
-    export = prepared.export
     loss = trade_loss(trades=export.trades, window_start=incident.window_start,
                       window_end=incident.window_end, prices=_prices(export), unpaired=export.skipped)
     keys = signature_keys(loss.trades)
     signature, reports_by_key = _signature(report, keys)
     findings = trade_checks(export=export, loss=loss, signature=signature,
                             claimed_amount_usd=report.claimed_loss_usd, tolerance=incident.tolerance)
-    parsed, consistent = findings.outcomes
     # Kept so that other exports can be judged against this one's pairs, hours, prices and trades.
-    parsed.raw.update(pair_hours=list(keys), pair_prices=keys,
-                      trade_keys=sorted({trade_key(t) for t in loss.trades})[:MAX_TRADE_KEYS])
-    if findings.verified_loss_usd is not None:
-        verified, repeated = net_loss_excluding(loss, _counted_by_siblings(evidence))
-        # The reports whose exports corroborate this one: the re-check sweep notices when one goes.
-        matched = {f"{m.pair}|{m.hour.isoformat()}" for m in findings.matches}
-        consistent.raw.update(verified_loss_usd=str(verified), already_counted=repeated,
-                              corroborated_by=sorted({pk for key in matched for pk in reports_by_key[key]}))
+    findings.outcomes[0].raw.update(pair_hours=list(keys), pair_prices=keys,
+                                    trade_keys=sorted({trade_key(t) for t in loss.trades})[:MAX_TRADE_KEYS])
+    if findings.proven:
+        _count_once(evidence, findings, loss, reports_by_key)
     return findings.outcomes
+
+
+def _count_once(
+    evidence: Evidence, findings: TradeFindings, loss: TradeLoss, reports_by_key: ReportsByKey
+) -> None:
+    """Record the proven loss less the trades the report's earlier files count, and who corroborated it."""
+    verified, repeated = net_loss_excluding(loss, _counted_by_siblings(evidence))
+    # The reports whose exports corroborate this one: the re-check sweep notices when one goes.
+    matched = {f"{m.pair}|{m.hour.isoformat()}" for m in findings.matches}
+    corroborated = sorted({pk for key in matched for pk in reports_by_key[key]})
+    findings.outcomes[1].raw.update(verified_loss_usd=str(verified), already_counted=repeated,
+                                    corroborated_by=corroborated)
 
 
 def export_state(*, evidence: Evidence) -> ExportState:
