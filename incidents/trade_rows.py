@@ -68,7 +68,6 @@ class ExportSummary:
     skipped_total: int = 0
     error: str = ""
     advice: str = ""
-    layouts: list[dict] = field(default_factory=list)  # the known layouts, shown when a file is refused
 
 
 def export_summary(results) -> ExportSummary | None:
@@ -78,7 +77,7 @@ def export_summary(results) -> ExportSummary | None:
         return None
     raw = parsed.raw or {}
     if "error" in raw:
-        return ExportSummary(error=raw["error"], layouts=raw.get("known_layouts", []),
+        return ExportSummary(error=raw["error"],
                              advice=str(REFUSAL_ADVICE.get(raw.get("error_code", ""), DEFAULT_ADVICE)))
     skipped = [*map(_skipped_row, raw.get("skipped_rows", [])), *map(_unpaired, raw.get("unpaired", []))]
     return ExportSummary(

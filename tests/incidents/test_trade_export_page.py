@@ -79,3 +79,17 @@ def test_a_file_in_neither_utf8_nor_windows_1252_is_refused_with_how_to_resave_i
     page = page_after_checking(owner, report, data)
 
     assert "save it again as “CSV UTF-8”" in page
+
+
+def test_an_upload_refused_as_a_trade_export_shows_the_layouts_lossproof_reads(owner, report):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("history.pdf", b"%PDF-1.7\n" + b"0" * 100, content_type="application/pdf")
+    response = owner.post(reverse("incidents:report-evidence-add", args=[report.pk]),
+                          {"kind": "trade_export", "file": upload})
+
+    page = response.content.decode()
+    assert response.status_code == 400 and "cannot be added as" in page
+    assert "The trade-history reports Lossproof reads" in page
+    header = "tradeCreatedAt,orderId,symbol,side,price,size,funds,fee,liquidity,feeCurrency,orderType"
+    assert f"<code>{header}</code>" in page

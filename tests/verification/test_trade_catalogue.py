@@ -6,7 +6,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from verification.checks.trades.catalogue import END, START, layouts_markdown, readme_with_layouts
+from verification.checks.trades.catalogue import (
+    END,
+    START,
+    layouts_markdown,
+    layouts_template,
+    readme_with_layouts,
+    template_path,
+)
 from verification.checks.trades.layouts import LAYOUTS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -18,6 +25,10 @@ def test_the_readme_lists_every_known_layout_as_generated():
     assert readme_with_layouts(text) == text, "run: python manage.py trade_layouts --write README.md"
     for layout in LAYOUTS:
         assert f"`{layout.header}`" in text
+
+
+def test_the_pages_partial_listing_the_layouts_is_as_generated():
+    assert template_path().read_text(encoding="utf-8") == layouts_template()
 
 
 def test_layouts_without_a_source_are_named_unverified():
@@ -33,7 +44,7 @@ def test_the_check_option_fails_on_a_stale_readme(tmp_path):
 
     with pytest.raises(CommandError, match="out of date"):
         call_command("trade_layouts", check=stale)
-    call_command("trade_layouts", write=stale)
+    call_command("trade_layouts", write=stale)  # also rewrites the partial, unchanged
     call_command("trade_layouts", check=stale)
 
     assert "`Date(UTC),Market,Type,Price,Amount,Total,Fee,Fee Coin`" in stale.read_text(encoding="utf-8")

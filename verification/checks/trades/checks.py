@@ -108,10 +108,7 @@ def trade_checks(
 
 def unreadable_export_checks(*, filename: str, error: TradeFileError) -> TradeFindings:
     """Record an export that could not be read: nothing about the loss can be judged."""
-    from verification.checks.trades.layouts import layout_catalogue
-
-    raw = {"filename": filename, "error": str(error), "error_code": getattr(error, "code", "unreadable"),
-           "known_layouts": layout_catalogue()}
+    raw = {"filename": filename, "error": str(error), "error_code": getattr(error, "code", "unreadable")}
     return TradeFindings([
         CheckOutcome("export_parsed", Outcome.FAIL, ["export_unreadable"], raw),
         CheckOutcome("trade_loss_consistent", Outcome.INCONCLUSIVE, ["export_unreadable"], {}),

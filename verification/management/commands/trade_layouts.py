@@ -2,12 +2,17 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from verification.checks.trades.catalogue import layouts_markdown, readme_with_layouts
+from verification.checks.trades.catalogue import (
+    layouts_markdown,
+    layouts_template,
+    readme_with_layouts,
+    template_path,
+)
 
 
 class Command(BaseCommand):
-    help = ("Print the table of trade-history layouts Lossproof reads; --write README.md updates it there, "
-            "--check README.md fails when it is out of date.")
+    help = ("Print the table of trade-history layouts Lossproof reads; --write README.md updates it there "
+            "and in the pages' partial, --check README.md fails when either is out of date.")
 
     def add_arguments(self, parser):
         group = parser.add_mutually_exclusive_group()
@@ -24,8 +29,14 @@ class Command(BaseCommand):
             updated = readme_with_layouts(text)
         except (OSError, ValueError) as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
-        if check and updated != text:
+        partial = template_path()
+        if check and (updated != text or _read(partial) != layouts_template()):
             raise CommandError(f"{path}: the trade layouts table is out of date; run "
                                f"`manage.py trade_layouts --write {path}`", returncode=1)
         if write:
             path.write_text(updated, encoding="utf-8")
+            partial.write_text(layouts_template(), encoding="utf-8")
+
+
+def _read(path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""

@@ -32,8 +32,3 @@ LAYOUTS = (
     okx_trades.LAYOUT, bybit_spot.LAYOUT, ftx_trades.LAYOUT, ftx_trades.LAYOUT_API,
 )
 
-
-def layout_catalogue() -> list[dict]:
-    """Describe every known layout for people: exchange, report, exact header, where to download it."""
-    return [{"name": layout.name, "exchange": layout.exchange, "title": layout.title, "header": layout.header,
-             "where": layout.where, "verified": bool(layout.source)} for layout in LAYOUTS]
