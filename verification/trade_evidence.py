@@ -180,15 +180,23 @@ def _signature(report: Report, mine: dict[str, list[str]]) -> tuple[list[Signatu
 
     Also return, by pair-hour, the reports whose exports count towards it.
     """
-    me = reporter_identity(report.reporter_id, report.contact_email, report.pk)
     if not mine:
         return [], {}
     others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id,
                                          raw__pair_prices__has_any_keys=list(mine))
               .exclude(report_id=report.pk).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("report__reporter_id", "report__contact_email", "report_id", "raw__pair_prices"))
-    who: dict[str, set[str]] = {key: set() for key in mine}
-    reports: dict[str, set[int]] = {key: set() for key in mine}
+    who, reports, prices = _tally(reporter_identity(report.reporter_id, report.contact_email, report.pk),
+                                  mine, others)
+    entries = [_entry(key, len(people), prices[key]) for key, people in who.items()
+               if len(people) >= SIGNATURE_MIN_OTHERS]
+    return entries, reports
+
+
+def _tally(me: str, mine: dict, others) -> tuple[dict[str, set[str]], ReportsByKey, dict[str, list[str]]]:
+    """Count, by pair-hour of this export, the other people, their reports and their unit prices."""
+    who = {key: set() for key in mine}
+    reports: ReportsByKey = {key: set() for key in mine}
     prices: dict[str, list[str]] = {key: [] for key in mine}
     for reporter_id, email, report_id, pair_prices in others:
         identity = reporter_identity(reporter_id, email, report_id)
@@ -197,9 +205,7 @@ def _signature(report: Report, mine: dict[str, list[str]]) -> tuple[list[Signatu
                 who[key].add(identity)
                 reports[key].add(report_id)
                 prices[key].extend(span)
-    entries = [_entry(key, len(people), prices[key]) for key, people in who.items()
-               if len(people) >= SIGNATURE_MIN_OTHERS]
-    return entries, reports
+    return who, reports, prices
 
 
 def _entry(key: str, victims: int, prices: list[str]) -> SignatureEntry:
