@@ -168,6 +168,11 @@ REASON_SENTENCES = {
     "no_trades_in_window": _("It holds no trades inside the incident's time window."),
     "no_loss": _("Its trades inside the window show no loss."),
     "no_signature_match": _("The trades match neither the attack's pattern nor the loss you reported."),
+    "uncorroborated": _("Your export is on file and documents your claim. A file can be edited, so it proves "
+                        "the loss only once other victims' exports show the same pairs traded in the same "
+                        "hour; this is checked again by itself whenever another export arrives."),
+    "price_off_market": _("Some of its trades are at prices far from what other victims' exports or that "
+                          "day's market show (see the rows below); a moderator will look at them."),
     "signature_malformed": _("The signature is not in the expected form (0x followed by 130 characters)."),
     "signer_mismatch": _("The message was signed by another address."),
     "hash_malformed": _("The fingerprint is not in the expected form."),
@@ -332,8 +337,9 @@ def _to_t2(standing: Standing) -> list[Hint]:
     elif standing.transfers:
         hints.append(Hint(_("None of your transfers is confirmed yet as going to an attacker address (see "
                             "the checks below). One that is would raise this report to T2.")))
-    export = (_("Your trade-history export did not show the loss (see its checks). An export covering the "
-                "whole incident window would raise this report to T2.") if standing.has_trade_export
+    export = (_("Your trade-history export did not show the loss yet (see its checks and rows below). An "
+                "export covering the whole incident window raises this report to T2 once other victims' "
+                "exports show the same trades; that is checked again by itself.") if standing.has_trade_export
               else _("A trade-history export from your exchange (CSV or XLSX, covering the incident "
                      "window) that shows the loss would raise this report to T2."))
     hints.append(Hint(export, "evidence"))

@@ -30,6 +30,7 @@ from incidents.selectors import (
     report_version,
 )
 from incidents.throttles import write_throttled
+from incidents.trade_rows import export_summary
 from incidents.uploads import EvidenceFileError, upload_too_large
 
 HTMX_STOP_POLLING = 286  # the status that tells htmx to stop an "every 3s" trigger
@@ -78,7 +79,8 @@ def _checks_context(report: Report) -> dict:
         "flags": flag_notes(report.flags),
         "hints": next_tier_hints(report_standing(report=report)),
         "claims": [(claim, check_lines(claim.check_results.all())) for claim in report.claims.all()],
-        "evidence": [(item, check_lines(item.check_results.all())) for item in report.evidence.all()],
+        "evidence": [(item, check_lines(item.check_results.all()), export_summary(item.check_results.all()))
+                     for item in report.evidence.all()],
         "report_checks": check_lines(report.report_checks),
         "image_types": IMAGE_TYPES,
     }

@@ -16,6 +16,7 @@ from xml.etree.ElementTree import ParseError, XMLPullParser
 from django.utils.translation import gettext as _
 
 from incidents.uploads import EvidenceFileError
+from tabular import Limits, xlsx_bomb_problem
 
 MB = 1024 * 1024
 BLOCK = 64 * 1024
@@ -72,10 +73,9 @@ def _read_above(name: str) -> bool:
 
 
 def _refuse_bomb(data: bytes) -> None:
-    from verification.checks.trades import xlsx_bomb_problem  # the one zip guard both readers share
-
-    problem = xlsx_bomb_problem(io.BytesIO(data), max_unzipped=MAX_UNZIPPED, max_whole_part=MAX_WHOLE_PART,
-                                max_ratio=MAX_RATIO, max_members=MAX_MEMBERS)
+    limits = Limits(max_bytes=len(data), max_rows=0, max_unzipped=MAX_UNZIPPED,
+                    max_whole_part=MAX_WHOLE_PART, max_ratio=MAX_RATIO, max_members=MAX_MEMBERS)
+    problem = xlsx_bomb_problem(io.BytesIO(data), limits=limits)  # the one zip guard every reader shares
     if problem:
         raise EvidenceFileError(_("This workbook would unpack to far more than it holds, as a zip bomb "
                                   "does, and was refused. Export it again from the exchange."))

@@ -4,8 +4,6 @@ Each writes report-level CheckResult rows and recomputes the report's verdict, s
 pure function (verification.verdict) decides tiers whatever the evidence.
 """
 
-from datetime import UTC, datetime
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,27 +19,23 @@ from incidents.models import (
 )
 from verification.checks.mail import ArchivedKey, MailFileError, mail_check
 from verification.checks.ownership import leaked_key_check, ownership_challenge, signature_check
-from verification.checks.trades import (
-    SignatureEntry,
-    TradeFileError,
-    parse_export,
-    trade_checks,
-    trade_loss,
-    unreadable_export_checks,
-)
 from verification.checks.transfers import CheckOutcome
 from verification.clients import dns
 from verification.leases import lease_release
 from verification.models import CheckResult, Outcome
-from verification.selectors import prices_for
 from verification.services import reports_recompute
-from verification.tasks import evidence_verification_enqueue
+from verification.trade_evidence import (
+    ExportState,
+    export_state,
+    outcomes_state,
+    trade_export_judge,
+    trade_export_prepare,
+    trade_partners_rejudge,
+)
 
 # What the verdict reads from a mail result, for a file that is no mail at all.
 NOT_A_MAIL = {"ticket_status": "unsigned", "flags": [], "ticket_id": "", "signature_verified": False,
               "addressed_to_reporter": False, "tx_hashes": [], "mail_date": None}
-# Pairs that this many victims traded within one hour form the incident's attack signature.
-SIGNATURE_MIN_VICTIMS = 3
 
 
 class EvidenceRefused(ValueError):
@@ -110,50 +104,37 @@ def evidence_verify(*, evidence_id: int) -> None:
     if not evidence.file:
         return  # erased after its incident closed: the results found while it existed stand
     started = timezone.now()
-    first_time = not CheckResult.objects.filter(evidence=evidence).exists()
     data = evidence.file.read() if evidence.file else b""
-    outcomes, provider = _evidence_outcomes(evidence, data)
+    trade = evidence.kind == EvidenceKind.TRADE_EXPORT
+    prepared = trade_export_prepare(evidence=evidence, data=data) if trade else None
+    outcomes, provider = ([], "trade-export parser") if trade else _evidence_outcomes(evidence, data)
     with transaction.atomic():
         # The report first, as a withdrawal locks it: the same order on both sides cannot deadlock.
         Report.objects.select_for_update().filter(pk=evidence.report_id).exists()
         if not Evidence.objects.filter(pk=evidence.pk).exists():
             return  # erased with its report while it was being checked
-        CheckResult.objects.filter(evidence=evidence, claim__isnull=True).delete()
-        finished = timezone.now()
-        CheckResult.objects.bulk_create(
-            CheckResult(report=evidence.report, evidence=evidence, check_name=o.name, outcome=o.outcome,
-                        reasons=o.reasons, raw=o.raw, provider=provider, started_at=started,
-                        finished_at=finished) for o in outcomes)
-        reports_recompute(report_ids=[evidence.report_id])
+        before = export_state(evidence=evidence) if trade else ExportState()
+        if trade:
+            outcomes = trade_export_judge(evidence=evidence, prepared=prepared)
+        _store_evidence_checks(evidence, outcomes, provider, started)
         lease_release(model=Evidence, ids=[evidence.pk])
-        if first_time and evidence.kind == EvidenceKind.TRADE_EXPORT:
-            _rejudge_signature_partners(evidence, outcomes)
+        if trade:
+            trade_partners_rejudge(evidence=evidence, before=before, after=outcomes_state(outcomes))
 
 
-def _rejudge_signature_partners(evidence: Evidence, outcomes: list[CheckOutcome]) -> None:
-    """Queue again the unproven exports that share a pair and hour with this new one.
-
-    A new victim's export can complete the attack signature for earlier ones. Only a first
-    check cascades, so re-checks never trigger each other in a loop.
-    """
-    mine = set(next((o.raw.get("pair_hours", []) for o in outcomes if o.name == "export_parsed"), []))
-    if not mine:
-        return
-    incident = evidence.report.incident
-    unproven = (CheckResult.objects.filter(check_name="trade_loss_consistent", report__incident=incident)
-                .exclude(outcome=Outcome.PASS).exclude(evidence=evidence)
-                .values_list("evidence_id", flat=True))
-    partners = CheckResult.objects.filter(check_name="export_parsed", evidence_id__in=list(unproven))
-    for partner in partners.only("evidence_id", "raw"):
-        if mine & set(partner.raw.get("pair_hours", [])):
-            transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=partner.evidence_id))
+def _store_evidence_checks(evidence: Evidence, outcomes: list[CheckOutcome], provider: str, started) -> None:
+    CheckResult.objects.filter(evidence=evidence, claim__isnull=True).delete()
+    finished = timezone.now()
+    CheckResult.objects.bulk_create(
+        CheckResult(report=evidence.report, evidence=evidence, check_name=o.name, outcome=o.outcome,
+                    reasons=o.reasons, raw=o.raw, provider=provider, started_at=started,
+                    finished_at=finished) for o in outcomes)
+    reports_recompute(report_ids=[evidence.report_id])
 
 
 def _evidence_outcomes(evidence: Evidence, data: bytes) -> tuple[list[CheckOutcome], str]:
     if evidence.kind == EvidenceKind.SUPPORT_EMAIL:
         return _mail_outcomes(evidence, data), "dkim (archive, then DNS)"
-    if evidence.kind == EvidenceKind.TRADE_EXPORT:
-        return _trade_outcomes(evidence, data), "trade-export parser"
     return [], ""
 
 
@@ -175,48 +156,3 @@ def _mail_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:
         raw = {"error": str(exc), **NOT_A_MAIL}
         return [CheckOutcome("dkim_signature", Outcome.FAIL, ["not_a_mail"], raw)]
     return findings.outcomes
-
-
-def _trade_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:
-    """Parse an export, value its in-window trades and judge them against the attack signature."""
-    report, incident = evidence.report, evidence.report.incident
-    name = evidence.original_name or evidence.sha256
-    try:
-        export = parse_export(data, filename=name)
-    except TradeFileError as exc:
-        return unreadable_export_checks(filename=name, error=exc).outcomes
-    loss = trade_loss(trades=export.trades, window_start=incident.window_start,
-                      window_end=incident.window_end, prices=_trade_prices(export.trades))
-    mine = {(t.pair, trade_hour(t.time)) for t in loss.trades}
-    findings = trade_checks(export=export, loss=loss, signature=_signature(report, mine),
-                            claimed_amount_usd=report.claimed_loss_usd, tolerance=incident.tolerance)
-    parsed, consistent = findings.outcomes[0], findings.outcomes[1]
-    # Kept so that later exports of other victims can find this one's pairs and hours.
-    parsed.raw["pair_hours"] = sorted(f"{pair}|{hour.isoformat()}" for pair, hour in mine)
-    if findings.verified_loss_usd is not None:
-        consistent.raw["verified_loss_usd"] = str(findings.verified_loss_usd)
-    return findings.outcomes
-
-
-def trade_hour(moment: datetime) -> datetime:
-    """Return the UTC hour a trade falls in (the unit of the attack signature)."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _trade_prices(trades) -> dict:
-    symbols = {t.base_asset for t in trades} | {t.quote_asset for t in trades} | {t.fee_asset for t in trades}
-    return prices_for(symbols={s for s in symbols if s}, days={t.time.date() for t in trades})
-
-
-def _signature(report: Report, mine: set) -> list[SignatureEntry]:
-    """Pairs traded by at least three victims of the incident within one hour, this one included."""
-    victims: dict[tuple, set[int]] = {key: {report.pk} for key in mine}
-    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident=report.incident)
-              .exclude(report=report).exclude(report__status=ReportStatus.WITHDRAWN)
-              .values_list("report_id", "raw"))
-    for report_id, raw in others:
-        for item in raw.get("pair_hours", []):
-            pair, hour = item.split("|", 1)
-            victims.setdefault((pair, datetime.fromisoformat(hour)), set()).add(report_id)
-    return [SignatureEntry(pair, hour, len(who)) for (pair, hour), who in victims.items()
-            if len(who) >= SIGNATURE_MIN_VICTIMS]

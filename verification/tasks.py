@@ -47,6 +47,15 @@ def recheck_claims_task() -> None:
     reports_enqueue(report_ids=ids, sweep=True)
     evidence_enqueue(evidence_ids=list(selectors.evidence_to_verify().values_list("id", flat=True)),
                      sweep=True)
+    trade_exports_recheck()
+
+
+def trade_exports_recheck() -> None:
+    """Queue again the proven trade exports whose corroborating report was withdrawn meanwhile."""
+    from verification.trade_evidence import trade_exports_lost_corroboration
+
+    for evidence_id in trade_exports_lost_corroboration():
+        evidence_verification_enqueue(evidence_id=evidence_id)
 
 
 def verification_enqueue(*, report_id: int) -> None:

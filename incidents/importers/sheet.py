@@ -1,29 +1,23 @@
 """Read a crowdsourced sheet of loss reports (DESIGN.md, "import_reports") into checked rows.
 
-CSV (UTF-8 with or without BOM, else Windows-1252; `,` or `;`) and XLSX, told apart by content.
-The file is untrusted (QUALITY.md, "Bad input"): size, rows, columns, field length and zip
-expansion are bounded, and breaking a bound is a `SheetError` for the whole file. A row that
+CSV (UTF-8 with or without BOM, else Windows-1252; `,` or `;`) and XLSX, told apart by content,
+read through the shared bounded reader (tabular/, docs/tabular.md): size, rows, columns, field
+length and zip expansion are bounded, and breaking a bound is a `SheetError` for the whole file. A row that
 cannot become a report is a `BadRow` naming its row number and every problem found in it.
 Nothing here writes to the database: `SheetImport` reads the incident's reference data once and
 sorts the rows into new, already present and bad; `incidents.services.reports_import` writes.
 """
 
-import codecs
-import csv
 import hashlib
-import itertools
 import json
 import re
-import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
-import openpyxl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,7 +28,7 @@ from incidents.secret_files import secret_check_cell, secret_check_file
 from incidents.secrets import SecretRefused, secret_check_common, secret_check_text
 from incidents.services import XLSX, evidence_detect_type
 from incidents.validation import ticket_id_clean
-from verification.checks.trades import xlsx_bomb_problem
+from tabular import Limits, TableError, decimal_text, open_table
 
 COLUMNS = ("reporter", "contact_email", "exchange", "claimed_loss_usd", "loss_date", "chain",
            "victim_address", "tx_hashes", "support_ticket_id", "evidence_files", "police_report", "notes",
@@ -50,13 +44,11 @@ MAX_ZIP_RATIO = 100  # real workbooks compress 5-20x; a bomb compresses 1000x
 MAX_ZIP_MEMBERS = 1_000
 MAX_AMOUNT = Decimal("1e18")  # Report.claimed_loss_usd holds 20 digits, 2 after the point
 CENT = Decimal("0.01")
-ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 HEADER_SPACE_RE = re.compile(r"[\s\-]+")
 AMOUNT_NOISE_RE = re.compile(r"\s|US\$|USD|\$", re.IGNORECASE)
 NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?")
-GROUPED_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+")
 ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?")
 DMY_DATE_RE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 LIST_SPLIT_RE = re.compile(r"[;,\s]+")
@@ -157,10 +149,12 @@ class Sheet:
     def __init__(self, path: Path, *, mapping: dict[str, str] | None = None):
         self.path, self.name, self.mapping = path, path.name, mapping or {}
         self.folder = path.resolve().parent
-        self.format = _file_format(path)
-        # openpyxl is slow: an XLSX sheet is read once, into a spool of checked rows read again later.
-        self._spool = _spooled(_checked(_xlsx_cells(path))) if self.format == "xlsx" else None
-        self.encoding = _csv_encoding(path) if self.format == "csv" else ""
+        try:
+            # openpyxl is slow: an XLSX sheet is read once, into a spool of checked rows read again later.
+            self._table = open_table(path, limits=_limits(), spool=True)
+        except TableError as exc:
+            raise _sheet_error(exc) from None
+        self.format, self.encoding = self._table.format, self._table.encoding
         self.delimiter, header = self._header()
         self.columns, self.ignored = _columns(header, self.mapping)
         # A `;` file comes from a locale that writes decimal commas: "1234,50".
@@ -177,15 +171,12 @@ class Sheet:
         return {column: cells[i].strip() if i < len(cells) else "" for column, i in self.columns.items()}
 
     def _numbered(self, delimiter: str = "") -> Generator[tuple[int, list[str]]]:
-        if self._spool is not None:
-            return _unspooled(self._spool)
-        return _checked(_csv_cells(self.path, self.encoding, delimiter or self.delimiter))
+        return _sheet_rows(self._table.rows(delimiter or self.delimiter))
 
     def _header(self) -> tuple[str, list[str]]:
         """Read the header row; for CSV, pick the delimiter under which it names more columns."""
-        candidates = (",", ";") if self.format == "csv" else ("",)
         headers, errors = {}, []
-        for delimiter in candidates:
+        for delimiter in self._table.delimiters():
             try:
                 headers[delimiter] = _first_row(self._numbered(delimiter))
             except SheetError as exc:  # the wrong delimiter can trip over quotes the right one reads
@@ -197,144 +188,34 @@ class Sheet:
         return best, headers[best]
 
 
+def _limits() -> Limits:
+    # Read at call time: the header row counts against the table's limit, not the sheet's.
+    return Limits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS,
+                  max_field=MAX_FIELD, max_unzipped=MAX_UNZIPPED_BYTES, max_whole_part=MAX_WHOLE_PART_BYTES,
+                  max_ratio=MAX_ZIP_RATIO, max_members=MAX_ZIP_MEMBERS)
+
+
+def _sheet_error(exc: TableError) -> SheetError:
+    if exc.code == "empty":
+        return SheetError(f"the file is empty; expected a header row with columns such as "
+                          f"{', '.join(COLUMNS)}")
+    if exc.code == "rows":
+        return SheetError(f"the sheet has more than {MAX_ROWS:,} rows under its header")
+    return SheetError(str(exc))
+
+
+def _sheet_rows(rows: Generator[tuple[int, list[str]]]) -> Generator[tuple[int, list[str]]]:
+    try:
+        yield from rows
+    except TableError as exc:
+        raise _sheet_error(exc) from None
+
+
 def _first_row(rows: Generator[tuple[int, list[str]]]) -> list[str]:
     try:
         return next(rows, (1, []))[1]
     finally:
         rows.close()
-
-
-def _file_format(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except FileNotFoundError:
-        raise SheetError("no such file") from None
-    except OSError as exc:
-        raise SheetError(f"cannot read the file: {exc.strerror}") from None
-    if size == 0:
-        raise SheetError(f"the file is empty; expected a header row with columns such as "
-                         f"{', '.join(COLUMNS)}")
-    if size > MAX_FILE_BYTES:
-        raise SheetError(f"the file is larger than {MAX_FILE_BYTES // MB} MB")
-    if head.startswith(OLE_MAGIC):
-        raise SheetError("an old Excel .xls workbook cannot be read: save it as XLSX or CSV (UTF-8)")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise SheetError("the file is UTF-16 text: save it as CSV (UTF-8) or XLSX")
-    return "xlsx" if head.startswith(ZIP_MAGIC) else "csv"
-
-
-def _csv_encoding(path: Path) -> str:
-    """Return utf-8-sig when the whole file is UTF-8 (BOM or not), else cp1252 (old Excel exports)."""
-    if _decodes(path, "utf-8"):
-        return "utf-8-sig"
-    _decodes(path, "cp1252", refuse=True)
-    return "cp1252"
-
-
-def _decodes(path: Path, encoding: str, *, refuse: bool = False) -> bool:
-    """Decode the file block by block; on a bad byte, return False or (``refuse``) say which line."""
-    decoder, line = codecs.getincrementaldecoder(encoding)(), 1
-    with path.open("rb") as handle:
-        for block in itertools.chain(iter(lambda: handle.read(MB), b""), [b""]):
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as exc:
-                if not refuse:
-                    return False
-                line += block.count(b"\n", 0, max(exc.start, 0))
-                raise SheetError(f"line {line}: byte 0x{block[exc.start]:02x} is neither UTF-8 nor "
-                                 f"Windows-1252 text; save the sheet as CSV (UTF-8)") from None
-            line += block.count(b"\n")
-    return True
-
-
-def _csv_cells(path: Path, encoding: str, delimiter: str) -> Generator[list[str]]:
-    number = 0
-    with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
-        try:
-            for number, cells in enumerate(reader, start=1):  # noqa: B007 (read in the handlers)
-                yield cells
-        except csv.Error as exc:
-            problem = f"not readable as CSV ({exc})"
-            if "field larger than field limit" in str(exc):  # csv's own limit, above MAX_FIELD
-                problem = f"a field is longer than {MAX_FIELD:,} characters"
-            raise SheetError(f"row {number + 1}: {problem}") from None
-
-
-def _xlsx_cells(path: Path) -> Generator[list[str]]:
-    """Stream the first worksheet's rows as text (openpyxl read-only mode)."""
-    _refuse_zip_bomb(path)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl fails in many ways on damaged files; all mean the same here
-        raise SheetError("not a readable XLSX workbook") from None
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # stated dimensions can be wrong or hostile
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
-    except Exception:  # a damaged sheet, shared-string table or zip member
-        raise SheetError("the XLSX workbook is damaged and cannot be read to the end") from None
-    finally:
-        workbook.close()
-
-
-def _refuse_zip_bomb(path: Path) -> None:
-    problem = xlsx_bomb_problem(path, max_unzipped=MAX_UNZIPPED_BYTES, max_whole_part=MAX_WHOLE_PART_BYTES,
-                                max_ratio=MAX_ZIP_RATIO, max_members=MAX_ZIP_MEMBERS)
-    if problem:
-        raise SheetError(problem)
-
-
-def _spooled(rows: Iterator[tuple[int, list[str]]]) -> IO[str]:
-    """Write checked rows to an anonymous temporary file, as CSV lines of (number, *cells)."""
-    spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 (kept by Sheet)
-    try:
-        writer = csv.writer(spool)
-        for number, cells in rows:
-            writer.writerow([number, *cells])
-    except BaseException:
-        spool.close()
-        raise
-    return spool
-
-
-def _unspooled(spool: IO[str]) -> Generator[tuple[int, list[str]]]:
-    spool.seek(0)
-    for number, *cells in csv.reader(spool):
-        yield int(number), cells
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))  # ticket ids and whole amounts typed as numbers
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _checked(rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """Number the rows (as a spreadsheet does), skip blank ones and enforce the size limits."""
-    counted = 0
-    for number, cells in enumerate(rows, start=1):
-        while cells and not cells[-1].strip():
-            cells.pop()  # spreadsheet padding and trailing separators
-        if not cells:
-            continue
-        counted += 1
-        if counted > MAX_ROWS + 1:
-            raise SheetError(f"the sheet has more than {MAX_ROWS:,} rows under its header")
-        if len(cells) > MAX_COLUMNS:
-            raise SheetError(f"row {number}: more than {MAX_COLUMNS} columns")
-        if max(map(len, cells)) > MAX_FIELD:
-            column = next(i for i, cell in enumerate(cells, 1) if len(cell) > MAX_FIELD)
-            raise SheetError(f"row {number}, column {column}: longer than {MAX_FIELD:,} characters")
-        yield number, cells
 
 
 # ---- Header -----------------------------------------------------------------------------------
@@ -411,7 +292,7 @@ def _amount(text: str, decimal_comma: bool) -> Decimal | None:
     """Read 1234.5, "$1,234.50", "1.234,50" (and "1234,50" in a `;` file) as USD rounded to cents."""
     if not text:
         return None
-    value = _decimal_point(AMOUNT_NOISE_RE.sub("", text), decimal_comma)
+    value = decimal_text(AMOUNT_NOISE_RE.sub("", text), decimal_comma)
     if not NUMBER_RE.fullmatch(value):
         raise ValueError(f"{text[:40]!r} is not an amount such as 1234.50")
     amount = Decimal(value)
@@ -420,16 +301,6 @@ def _amount(text: str, decimal_comma: bool) -> Decimal | None:
     if amount >= MAX_AMOUNT:
         raise ValueError(f"{text[:40]!r} is too large")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _decimal_point(value: str, decimal_comma: bool) -> str:
-    if "," in value and "." in value:
-        comma_last = value.rindex(",") > value.rindex(".")
-        return value.replace(".", "").replace(",", ".") if comma_last else value.replace(",", "")
-    if "," in value:
-        grouped = GROUPED_RE.fullmatch(value) and not decimal_comma
-        return value.replace(",", "") if grouped else value.replace(",", ".")
-    return value
 
 
 def _date(text: str) -> date | None:

@@ -55,7 +55,8 @@ def test_every_reason_the_checks_give_has_a_sentence():
                "claimed_elsewhere", "price_missing", "asset_unknown", "signature_invalid", "key_expired",
                "signature_expired", "body_length_tag", "unsigned", "not_aligned", "domain_mismatch",
                "key_unknown", "not_a_mail", "ticket_not_found", "ticket_mismatch", "no_claimed_ticket",
-               "export_unreadable", "no_trades_in_window", "no_loss", "no_signature_match",
+               "export_unreadable", "no_trades_in_window", "no_loss", "no_signature_match", "uncorroborated",
+               "price_off_market",
                "signature_malformed", "signer_mismatch", "hash_malformed", "not_in_leak",
                "bare_cr", "mixed_line_endings", "nul_byte", "envelope_line", "header_unreadable",
                "mail_unreadable", "too_many_signatures", "required_headers_unsigned", "recipient_mismatch"}

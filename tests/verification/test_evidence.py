@@ -1,5 +1,6 @@
 """Evidence files attached to reports: stored privately, checked, and reflected in the tier."""
 
+import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -150,14 +151,41 @@ def pump_price(incident):
     Price.objects.create(symbol="PUMP", date=datetime(2022, 11, 20).date(), usd=Decimal("0.01"))
 
 
-def test_a_trade_export_consistent_with_the_claim_proves_the_loss(incident, pump_price):
+def test_a_trade_export_that_only_agrees_with_its_claim_documents_but_proves_nothing(incident, pump_price):
+    # Before the proof rule this export proved itself (T2): its owner can edit it, so now it documents (T1).
     report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
 
     evidence = attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
 
-    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+    assert (report.tier, report.verified_loss_usd) == ("T1", Decimal("0.00"))
+    consistent = CheckResult.objects.get(evidence=evidence, check_name="trade_loss_consistent")
+    assert (consistent.outcome, consistent.reasons, consistent.raw["claim_fits"]) == (
+        "inconclusive", ["uncorroborated"], True)
     parsed = CheckResult.objects.get(evidence=evidence, check_name="export_parsed")
     assert parsed.raw["pair_hours"] == ["PUMP/USDT|2022-11-20T14:00:00+00:00"]
+
+
+def test_a_trade_export_that_two_other_reporters_exports_corroborate_proves_the_loss(incident, pump_price):
+    others = [ReportFactory(incident=incident) for _ in range(2)]
+    for minute, other in zip((10, 20), others, strict=True):
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
+
+    attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
+
+    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+
+
+def test_one_reporters_several_reports_do_not_corroborate_each_other(incident, pump_price):
+    first = ReportFactory(incident=incident)
+    same_person = [ReportFactory(incident=incident, reporter=first.reporter) for _ in range(2)]
+
+    for minute, report in zip((10, 20, 30), [first, *same_person], strict=True):
+        attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+
+    assert same_person[-1].tier == "T1"
 
 
 def test_a_pump_pair_three_victims_traded_in_one_hour_proves_the_third(incident, pump_price):
@@ -206,9 +234,9 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
 def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(
     incident, pump_price, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import verification.evidence as evidence_module
+    import verification.trade_evidence as trade_evidence_module
 
-    monkeypatch.setattr(evidence_module, "evidence_verification_enqueue",
+    monkeypatch.setattr(trade_evidence_module, "evidence_verification_enqueue",
                         lambda *, evidence_id: evidence_verify(evidence_id=evidence_id))
     reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("90000")) for _ in range(3)]
 
@@ -220,3 +248,113 @@ def test_the_export_that_completes_the_signature_gets_earlier_ones_judged_again(
     for report in reports:
         report.refresh_from_db()
     assert [r.tier for r in reports] == ["T2", "T2", "T2"]
+
+
+@pytest.fixture
+def cascade(monkeypatch):
+    """Run the re-checks an export queues for its partners at once (the worker's job, made synchronous)."""
+    import verification.trade_evidence as trade_evidence_module
+
+    monkeypatch.setattr(trade_evidence_module, "evidence_verification_enqueue",
+                        lambda *, evidence_id: evidence_verify(evidence_id=evidence_id))
+
+
+def test_a_forged_export_at_a_fantasy_price_on_the_attack_pair_fails_on_price(incident, pump_price):
+    others = [ReportFactory(incident=incident) for _ in range(2)]
+    for minute, other in zip((10, 20), others, strict=True):
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    forger = ReportFactory(incident=incident, claimed_loss_usd=Decimal("99800"))
+
+    evidence = attach_and_check(forger, binance_trades("2022-11-20 14:30:00,PUMPUSDT,BUY,5,20000PUMP,"
+                                                       "100000USDT,10USDT"), kind="trade_export")
+
+    consistent = CheckResult.objects.get(evidence=evidence, check_name="trade_loss_consistent")
+    assert (consistent.outcome, consistent.reasons) == ("fail", ["price_off_market"])
+    assert consistent.raw["off_market"][0]["against"] == "other_exports"
+    assert (forger.tier, forger.verified_loss_usd) == ("T1", Decimal("0.00"))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_the_verdicts_do_not_depend_on_the_order_exports_arrive_in(
+    incident, pump_price, cascade, django_capture_on_commit_callbacks, order
+):
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800")) for _ in range(3)]
+    files = [binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")) for minute in (10, 20, 30)]
+
+    for index in order:
+        with django_capture_on_commit_callbacks(execute=True):
+            attach_and_check(reports[index], files[index], kind="trade_export")
+
+    for report in reports:
+        report.refresh_from_db()
+    assert [(r.tier, r.verified_loss_usd) for r in reports] == [("T2", Decimal("9810.00"))] * 3
+
+
+def test_a_report_with_two_files_of_the_same_trades_counts_the_loss_once(incident, pump_price, cascade,
+                                                                           django_capture_on_commit_callbacks):
+    for minute in (10, 20):
+        other = ReportFactory(incident=incident)
+        attach_and_check(other, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                         kind="trade_export")
+    report = ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800"))
+    statement = (b"User_ID,UTC_Time,Account,Operation,Coin,Change,Remark\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Buy,PUMP,20000,\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Spend,USDT,-10000,\n"
+                 b"1,2022-11-20 14:05:00,Spot,Transaction Fee,USDT,-10,\n")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attach_and_check(report, binance_trades(PUMP_BUY), kind="trade_export")
+        second = attach_and_check(report, statement, kind="trade_export")
+
+    report.refresh_from_db()
+    repeated = CheckResult.objects.get(evidence=second, check_name="trade_loss_consistent")
+    assert (repeated.outcome, repeated.raw["verified_loss_usd"], repeated.raw["already_counted"]) == (
+        "pass", "0.00", 1)
+    assert (report.tier, report.verified_loss_usd) == ("T2", Decimal("9810.00"))
+
+
+def test_kraken_ledger_and_trades_files_of_three_victims_match_one_signature(incident):
+    from verification.models import Price
+
+    Price.objects.create(symbol="GBP", date=datetime(2022, 11, 20).date(), usd=Decimal("1.15"))
+    ledger = ("txid,refid,time,type,subtype,aclass,asset,amount,fee,balance\n"
+              "L1,R{n},2022-11-20 14:{m}:00,trade,,currency,ZGBP,-1000,0,0\n"
+              "L2,R{n},2022-11-20 14:{m}:00,trade,,currency,USDT,1100,0,1100\n")
+    trades = ("txid,ordertxid,pair,time,type,ordertype,price,cost,fee,vol,margin,misc,ledgers\n"
+              "T{n},O{n},USDTGBP,2022-11-20 14:{m}:00,buy,market,0.909,1000,0,1100,0,,\n")
+    reports = [ReportFactory(incident=incident) for _ in range(3)]
+
+    for n, (report, layout) in enumerate(zip(reports, (ledger, trades, ledger), strict=True)):
+        attach_and_check(report, layout.format(n=n, m=10 + n).encode(), kind="trade_export")
+
+    consistent = CheckResult.objects.get(report=reports[2], check_name="trade_loss_consistent")
+    assert (consistent.outcome, [m["pair"] for m in consistent.raw["matches"]]) == ("pass", ["GBP/USDT"])
+    assert reports[2].verified_loss_usd == Decimal("50.00")
+
+
+def test_withdrawing_a_corroborating_report_has_the_exports_it_proved_checked_again(
+    incident, pump_price, cascade, django_capture_on_commit_callbacks, monkeypatch
+):
+    from incidents.services import report_withdraw
+    from verification import tasks
+
+    reports = [ReportFactory(incident=incident, claimed_loss_usd=Decimal("9800")) for _ in range(3)]
+    for minute, report in zip((10, 20, 30), reports, strict=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            attach_and_check(report, binance_trades(PUMP_BUY.replace("14:05", f"14:{minute}")),
+                             kind="trade_export")
+    queued = []
+    monkeypatch.setattr(tasks, "evidence_verification_enqueue",
+                        lambda *, evidence_id: queued.append(evidence_id))
+
+    report_withdraw(report=reports[0])
+    tasks.trade_exports_recheck()
+    for evidence_id in queued:
+        evidence_verify(evidence_id=evidence_id)
+
+    remaining = Evidence.objects.filter(report__in=reports[1:]).values_list("pk", flat=True)
+    assert sorted(queued) == sorted(remaining)
+    for report in reports[1:]:
+        report.refresh_from_db()
+        assert (report.tier, report.verified_loss_usd) == ("T1", Decimal("0.00"))

@@ -46,13 +46,15 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def trade(time: str, pair: str, side: str, base: str, quote: str, fee: str = "", row: int = 2) -> Trade:
-    """A trade written the short way: amounts as text, fee as "0.01 BNB"."""
+def trade(time: str, pair: str, side: str, base: str, quote: str, fee: str = "", row: int = 2,
+          rows: tuple[int, ...] = ()) -> Trade:
+    """A trade written the short way: amounts as text, fees as "0.01 BNB" or "0.01 BNB; 2 USDT"."""
     base_asset, quote_asset = pair.split("/")
-    fee_amount, _, fee_asset = fee.partition(" ")
+    fees = [part.strip().split(" ") for part in fee.split(";") if part.strip()]
     return Trade(time=at(time), pair=pair, side=side, base_asset=base_asset, base_amount=Decimal(base),
-                 quote_asset=quote_asset, quote_amount=Decimal(quote), fee_asset=fee_asset,
-                 fee_amount=Decimal(fee_amount or "0"), row=row)
+                 quote_asset=quote_asset, quote_amount=Decimal(quote),
+                 fees=tuple(sorted((asset, Decimal(amount)) for amount, asset in fees)), row=row,
+                 rows=rows or (row,))
 
 
 def parse(data: bytes, filename: str = "export.csv"):
@@ -113,9 +115,11 @@ def test_it_groups_binance_transaction_rows_of_one_second_into_one_trade():
 
     assert (export.format, export.rows, export.skipped) == ("binance_transactions", 8, [])
     assert export.trades == [
-        trade("2022-11-15 13:45:10", "BTC/USDT", "sell", "0.5", "10000", "10 USDT", row=3),
-        trade("2022-11-15 13:46:00", "XYZ/USDT", "buy", "5000", "10000", "0.01 BNB", row=6),
+        trade("2022-11-15 13:45:10", "BTC/USDT", "sell", "0.5", "10000", "10 USDT", row=3, rows=(3, 4, 5)),
+        trade("2022-11-15 13:46:00", "XYZ/USDT", "buy", "5000", "10000", "0.01 BNB", row=6, rows=(6, 7, 8)),
     ]
+    assert [(s.row, s.reason, s.detail) for s in export.skipped_rows] == [
+        (2, "not_a_trade", "Deposit"), (9, "not_a_trade", "Withdraw")]
 
 
 def test_it_lists_binance_transaction_groups_that_are_not_one_pair_instead_of_guessing():
@@ -130,7 +134,8 @@ def test_it_lists_binance_transaction_groups_that_are_not_one_pair_instead_of_gu
 
     assert export.trades == []
     assert export.skipped == [Skipped(2, at("2022-11-15 13:45:10"), "not_one_pair",
-                                      {"BTC": Decimal("-1"), "ETH": Decimal("10"), "XYZ": Decimal("100")})]
+                                      {"BTC": Decimal("-1"), "ETH": Decimal("10"), "XYZ": Decimal("100")},
+                                      {}, (2, 3, 4))]
 
 
 def test_it_reads_the_older_coinbase_export_after_its_preamble():
@@ -166,7 +171,7 @@ def test_it_reads_the_newer_coinbase_export_with_dollar_amounts():
 
     export = parse(data)
 
-    assert (export.format, export.rows) == ("coinbase", 3)
+    assert (export.format, export.rows) == ("coinbase_2023", 3)
     assert export.trades == [
         trade("2023-05-01 12:00:00", "BTC/USD", "sell", "0.1", "2900", "14.50 USD", row=5),
         trade("2023-05-01 12:05:00", "ETH/USD", "buy", "2", "3800", "22.80 USD", row=6),
@@ -189,8 +194,8 @@ def test_it_reads_kraken_ledgers_grouped_by_refid_with_kraken_asset_codes():
 
     assert (export.format, export.rows, export.skipped) == ("kraken_ledgers", 5, [])
     assert export.trades == [
-        trade("2022-11-15 13:45:10.123400", "BTC/USD", "sell", "0.5", "10000", "16 USD", row=2),
-        trade("2022-11-15 14:00:00", "ETH/EUR", "buy", "0.08", "100", "1.50 EUR", row=5),
+        trade("2022-11-15 13:45:10.123400", "BTC/USD", "sell", "0.5", "10000", "16 USD", row=2, rows=(2, 3)),
+        trade("2022-11-15 14:00:00", "ETH/EUR", "buy", "0.08", "100", "1.50 EUR", row=5, rows=(5, 6)),
     ]
 
 
@@ -360,10 +365,15 @@ def checks_of(findings) -> dict[str, tuple[str, list[str]]]:
     return {o.name: (o.outcome, o.reasons) for o in findings.outcomes}
 
 
+def others_signature():
+    """The signature two other reporters' exports build (the caller never counts the export judged)."""
+    return attack_signature({"b": [pump("2022-11-15 13:00:00")], "c": [pump("2022-11-15 13:20:00")]},
+                            min_victims=2)
+
+
 def test_it_proves_a_trade_loss_that_fits_the_attack_signature_and_shows_every_match():
     export, loss = victim_export()
-    signature = attack_signature({"victim": export.trades, "b": [pump("2022-11-15 13:00:00")],
-                                  "c": [pump("2022-11-15 13:20:00")]})
+    signature = others_signature()
 
     findings = trade_checks(export=export, loss=loss, signature=signature, claimed_amount_usd=None,
                             tolerance=Decimal("0.25"))
@@ -371,33 +381,40 @@ def test_it_proves_a_trade_loss_that_fits_the_attack_signature_and_shows_every_m
     assert checks_of(findings) == {"export_parsed": ("pass", []), "trade_loss_consistent": ("pass", [])}
     assert findings.proven and findings.verified_loss_usd == Decimal("5023.00")
     assert [(m.pair, m.hour, m.row, m.victims) for m in findings.matches] == [
-        ("XYZ/USDT", at("2022-11-15 13:00:00"), 3, 3), ("XYZ/USDT", at("2022-11-15 13:00:00"), 4, 3)]
+        ("XYZ/USDT", at("2022-11-15 13:00:00"), 3, 2), ("XYZ/USDT", at("2022-11-15 13:00:00"), 4, 2)]
     raw = findings.outcomes[1].raw
-    assert raw["grounds"] == ["attack_signature"]
+    assert raw["grounds"] == ["attack_signature"] and raw["off_market"] == []
     assert [m["row"] for m in raw["matches"]] == [3, 4]
-    assert findings.outcomes[0].raw == {"filename": "export.csv", "format": "binance_trades", "rows": 3,
-                                        "trades": 3, "trades_in_window": 3, "skipped": 0, "skipped_rows": []}
+    parsed = findings.outcomes[0].raw
+    keys = ("filename", "format", "rows", "trades", "trades_in_window", "skipped")
+    assert {k: parsed[k] for k in keys} == {
+        "filename": "export.csv", "format": "binance_trades", "rows": 3, "trades": 3, "trades_in_window": 3,
+        "skipped": 0}
+    assert [(t["row"], t["pair"], t["in_window"]) for t in parsed["trade_rows"]] == [
+        (2, "BTC/USDT", True), (3, "XYZ/USDT", True), (4, "XYZ/USDT", True)]
     json.dumps([o.raw for o in findings.outcomes])  # stored as JSON with the check result
 
 
-def test_it_proves_a_trade_loss_consistent_with_the_claimed_amount():
+def test_an_export_that_only_agrees_with_its_own_claim_documents_but_proves_nothing():
+    # Before the proof rule this passed on "claimed_amount" grounds: a file its owner can edit proved itself.
     export, loss = victim_export()
 
     findings = trade_checks(export=export, loss=loss, signature=[], claimed_amount_usd=Decimal("6000"),
                             tolerance=Decimal("0.25"))
 
-    assert findings.proven
-    assert findings.outcomes[1].raw["grounds"] == ["claimed_amount"]
-    assert findings.matches == []
+    assert checks_of(findings)["trade_loss_consistent"] == ("inconclusive", ["uncorroborated"])
+    assert findings.outcomes[1].raw["claim_fits"] is True
+    assert not findings.proven and findings.verified_loss_usd is None and findings.matches == []
 
 
-def test_it_fails_a_trade_loss_far_from_the_claim_without_a_signature_match():
+def test_a_trade_loss_far_from_the_claim_without_a_signature_match_is_uncorroborated():
     export, loss = victim_export()
 
     findings = trade_checks(export=export, loss=loss, signature=[], claimed_amount_usd=Decimal("9000"),
                             tolerance=Decimal("0.25"))
 
-    assert checks_of(findings)["trade_loss_consistent"] == ("fail", ["no_signature_match"])
+    assert checks_of(findings)["trade_loss_consistent"] == ("inconclusive", ["uncorroborated"])
+    assert findings.outcomes[1].raw["claim_fits"] is False
     assert not findings.proven and findings.verified_loss_usd is None
 
 
@@ -423,7 +440,8 @@ def test_an_unreadable_export_fails_its_parse_check_and_judges_nothing():
 
     assert checks_of(findings) == {"export_parsed": ("fail", ["export_unreadable"]),
                                    "trade_loss_consistent": ("inconclusive", ["export_unreadable"])}
-    assert findings.outcomes[0].raw == {"filename": "x.csv", "error": "not UTF-8 text"}
+    assert findings.outcomes[0].raw == {"filename": "x.csv", "error": "not UTF-8 text",
+                                        "error_code": "unreadable"}
 
 
 # ---- Bad input ---------------------------------------------------------------------------------
@@ -471,13 +489,15 @@ def test_it_refuses_a_field_longer_than_the_limit(length):
     assert "longer than 10,000 characters" in refused(csv_bytes([BINANCE_TRADES, row]))
 
 
-def test_it_refuses_invalid_utf8_naming_the_byte_offset():
-    data = csv_bytes([BINANCE_TRADES, ["2022-11-15 13:45:10", "BTCUSDT", "BUY", "1", "0.5BTC", "1USDT", "é"]],
-                     bom=True)
-    data = data.replace("é".encode(), b"\xe9")
-    offset = data.index(b"\xe9")
+def test_it_reads_windows_1252_text_and_refuses_bytes_that_are_neither_with_advice():
+    # Before the shared reader, any non-UTF-8 byte was refused; old Excel saves cp1252, which is now read.
+    row = ["2022-11-15 13:45:10", "BTCUSDT", "BUY", "1", "0.5BTC", "1USDT", "0"]
+    cp1252 = csv_bytes([[*BINANCE_TRADES, "Note"], [*row, "é"]]).replace("é".encode(), b"\xe9")
+    broken = cp1252.replace(b"\xe9", b"\x81")
 
-    assert refused(data) == f"not UTF-8 text (invalid byte at offset {offset})"
+    assert parse(cp1252).trades == [trade("2022-11-15 13:45:10", "BTC/USDT", "buy", "0.5", "1")]
+    assert refused(broken) == ("line 2: byte 0x81 is neither UTF-8 nor Windows-1252 text; "
+                               "save the file as CSV (UTF-8)")
 
 
 def test_it_refuses_utf16_text_and_old_xls_workbooks_with_advice():
@@ -498,9 +518,11 @@ def test_it_names_the_expected_formats_for_an_unknown_file():
 
     assert message.startswith("not a known trade-history export")
     for expected in ("binance_trades: Date(UTC),Pair,Side,Price,Executed,Amount,Fee",
-                     "binance_transactions: User_ID,UTC_Time", "coinbase (older): Timestamp,",
-                     "coinbase (newer): ID,Timestamp,", "kraken_ledgers: txid,refid",
-                     "kraken_trades: txid,ordertxid"):
+                     "binance_classic_trades: Date(UTC),Market,Type,Price,Amount,Total,Fee,Fee Coin",
+                     "binance_transactions: User_ID,UTC_Time", "coinbase: Timestamp,",
+                     "coinbase_2021: Timestamp,", "coinbase_2023: ID,Timestamp,",
+                     "kraken_ledgers: txid,refid",
+                     "kraken_trades: txid,ordertxid", "kucoin_trades_2021: tradeCreatedAt,"):
         assert expected in message
 
 
@@ -526,3 +548,33 @@ def test_it_refuses_a_workbook_whose_parts_would_expand_past_the_limits(name, de
 @pytest.mark.parametrize("data", [b"PK\x03\x04 damaged", plain_zip()])
 def test_it_refuses_a_zip_that_is_not_a_workbook(data):
     assert refused(data, "trades.xlsx").startswith("not a readable XLSX workbook")
+
+
+def test_a_trade_far_from_the_days_price_off_the_attack_pair_fails_the_export():
+    export = parse(csv_bytes([
+        BINANCE_TRADES,
+        ["2022-11-15 13:45:10", "BTCUSDT", "SELL", "2000", "0.5BTC", "1000USDT", "0"],  # BTC was 20,000
+        ["2022-11-15 13:46:00", "XYZUSDT", "BUY", "2", "5000XYZ", "10000USDT", "0"],
+    ]))
+    loss = trade_loss(trades=export.trades, window_start=START, window_end=END, prices=PRICES)
+
+    findings = trade_checks(export=export, loss=loss, signature=others_signature(), claimed_amount_usd=None,
+                            tolerance=Decimal("0.25"))
+
+    assert checks_of(findings)["trade_loss_consistent"] == ("fail", ["price_off_market"])
+    assert [(o["row"], o["against"]) for o in findings.outcomes[1].raw["off_market"]] == [(2, "day_price")]
+
+
+@pytest.mark.parametrize(("price", "outcome"), [("2", "pass"), ("1.1", "pass"), ("9", "fail")])
+def test_an_attack_pair_trade_passes_at_the_other_victims_price_or_the_days_but_not_at_a_fantasy_one(
+    price, outcome
+):
+    amount = str(Decimal("5000") * Decimal(price))
+    row = ["2022-11-15 13:46:00", "XYZUSDT", "BUY", price, "5000XYZ", f"{amount}USDT", "0"]
+    export = parse(csv_bytes([BINANCE_TRADES, row]))
+    loss = trade_loss(trades=export.trades, window_start=START, window_end=END, prices=PRICES)
+
+    findings = trade_checks(export=export, loss=loss, signature=others_signature(), claimed_amount_usd=None,
+                            tolerance=Decimal("0.25"))
+
+    assert findings.outcomes[1].outcome == outcome
