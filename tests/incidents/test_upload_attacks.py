@@ -191,6 +191,17 @@ def test_an_api_secret_in_an_xlsx_cell_is_refused(owner, report):
     assert response.status_code == 400 and "API secret" in response.content.decode()
 
 
+def test_a_seed_phrase_written_one_word_per_row_of_an_xlsx_is_refused(owner, report):
+    words = ["legal", "winner", "thank", "year", "wave", "sausage", "worth", "useful", "legal", "winner",
+             "thank", "yellow"]
+    filler = [["2022-11-20", "PUMPUSDT", n] for n in range(3000)]  # the phrase sits past the first batch
+    data = xlsx(["Date(UTC)", "Pair", "Note"], *filler, *[[word] for word in words])
+
+    response = add_evidence(owner, report, "trades.xlsx", data)
+
+    assert response.status_code == 400 and "seed phrase" in response.content.decode()
+
+
 # --- mails: signatures, PGP blocks, attachments and TxID lines pass; keys in the body do not -------
 
 
