@@ -10,6 +10,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.images import IMAGE_TYPES
 from incidents.models import (
     AttestationAnswer,
     Evidence,
@@ -19,6 +20,7 @@ from incidents.models import (
     ReportStatus,
     TicketAttestation,
 )
+from incidents.services import evidence_preview_store
 from verification.checks.mail import ArchivedKey, MailFileError, mail_check
 from verification.checks.ownership import leaked_key_check, ownership_challenge, signature_check
 from verification.checks.trades import (
@@ -104,6 +106,11 @@ def evidence_verify(*, evidence_id: int) -> None:
                 .filter(pk=evidence_id).first())
     if evidence is None or evidence.report.status == ReportStatus.WITHDRAWN:
         return  # erased or withdrawn in the meantime: nothing left to check
+    if evidence.detected_type in IMAGE_TYPES:  # no check reads images; moderators see their preview
+        if not evidence.preview:
+            evidence_preview_store(evidence=evidence)
+        lease_release(model=Evidence, ids=[evidence.pk])
+        return
     started = timezone.now()
     first_time = not CheckResult.objects.filter(evidence=evidence).exists()
     data = evidence.file.read() if evidence.file else b""
