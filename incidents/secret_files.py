@@ -39,8 +39,8 @@ SNIFF_LINES = 20
 # Cells are checked this many characters at a time; the last cells of a batch are checked again
 # with the next, so a seed phrase written one word per cell is never cut in two.
 WINDOW = 256 * 1024
-ROWS_OVERLAP = 24
-
+CELLS_OVERLAP = 24
+HEADER_MAX = 40  # characters of a header cell; a longer cell is text, whatever words it holds
 
 
 def secret_check_file(data: bytes, *, detected_type: str = "") -> None:
@@ -71,11 +71,11 @@ def _check_value(text: str, *, hashes: bool) -> None:
 
 def is_hash_header(cell: str) -> bool:
     """Tell whether a column header names transaction hashes (TxID, Tx Hash, Transaction ID…)."""
-    return bool(HASH_HEADER_RE.fullmatch(re.sub(r"[^a-z]", "", cell.lower())))
+    return len(cell) <= HEADER_MAX and bool(HASH_HEADER_RE.fullmatch(re.sub(r"[^a-z]", "", cell.lower())))
 
 
 def _check_rows(rows: Iterable[list[tuple[int, str]]], *, joined: bool) -> None:
-    """Check each cell under the last header row seen; ``joined``: also seed phrases across cells.
+    """Check each cell, hashes where a header row above names them; ``joined``: seeds across cells too.
 
     Cells are checked a batch of rows at a time, one line per cell, so that a 100,000-row export
     costs a few regular-expression passes per batch rather than several per cell.
@@ -84,13 +84,15 @@ def _check_rows(rows: Iterable[list[tuple[int, str]]], *, joined: bool) -> None:
     plain, hashes, size = [], [], 0
     for row in rows:
         if _may_name_hashes(row) and _is_header(row):
-            hash_columns = {index for index, cell in row if is_hash_header(cell)}
+            # Added to, never replaced: a row of text that happens to say "tx hash" must not make
+            # the real TxID column of the export above it a column of possible keys.
+            hash_columns |= {index for index, cell in row if is_hash_header(cell)}
         for index, cell in row:
             (hashes if index in hash_columns else plain).append(cell)
             size += len(cell)
         if size > WINDOW:
             _check_batch(plain, hashes, joined=joined)
-            plain, hashes, size = plain[-ROWS_OVERLAP:], [], 0
+            plain, hashes, size = plain[-CELLS_OVERLAP:], [], 0
     _check_batch(plain, hashes, joined=joined)
 
 
@@ -106,7 +108,7 @@ def _is_header(row: list[tuple[int, str]]) -> bool:
 
 def _check_batch(plain: list[str], hashes: list[str], *, joined: bool) -> None:
     text = "\n".join(plain)
-    if joined:  # a seed phrase written one word per cell; the few cells kept over overlap batches
+    if joined:  # a seed phrase written one word per cell (CSV bytes were scanned whole already)
         secret_check_common(text)
     _check_value(text, hashes=False)
     _check_value("\n".join(hashes), hashes=True)
