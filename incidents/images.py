@@ -11,6 +11,7 @@ from incidents.uploads import EvidenceFileError
 
 FORMATS = ("PNG", "JPEG")
 IMAGE_TYPES = ("image/png", "image/jpeg")
+PREVIEW_MAX_SIDE = 2560  # pixels
 
 
 def image_decode(data: bytes) -> Image.Image:
@@ -43,8 +44,11 @@ def _bomb_error() -> EvidenceFileError:
 
 
 def image_preview(data: bytes) -> bytes:
-    """Return a PNG copy of the image, upright and without EXIF, GPS, text or colour-profile data."""
+    """Return a PNG copy of the image, upright, at most PREVIEW_MAX_SIDE wide and high, without metadata."""
     image = ImageOps.exif_transpose(image_decode(data))
+    # Enough to read a phone screenshot or a scanned page; the original stays downloadable, and a
+    # 40-megapixel PNG is not encoded again at full size in the upload's request.
+    image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     # A new image from raw pixels carries no info dict, so nothing of the original's metadata

@@ -36,10 +36,11 @@ HTML_DROP_RE = re.compile(r"(?is)<(style|script|head)\b.*?</\1\s*>")
 HTML_TAG_RE = re.compile(r"<[^>]*>")
 DATA_URI_RE = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 SNIFF_LINES = 20
-# Seed phrases split over cells or rows are found in this much joined text at a time; the
-# overlap keeps a phrase that straddles two windows whole in one of them.
-WINDOW = 64 * 1024
-OVERLAP = 2 * 1024
+# Cells are checked this many characters at a time; the last cells of a batch are checked again
+# with the next, so a seed phrase written one word per cell is never cut in two.
+WINDOW = 256 * 1024
+CELLS_OVERLAP = 24
+HEADER_MAX = 40  # characters of a header cell; a longer cell is text, whatever words it holds
 
 
 def secret_check_file(data: bytes, *, detected_type: str = "") -> None:
@@ -70,26 +71,47 @@ def _check_value(text: str, *, hashes: bool) -> None:
 
 def is_hash_header(cell: str) -> bool:
     """Tell whether a column header names transaction hashes (TxID, Tx Hash, Transaction ID…)."""
-    return bool(HASH_HEADER_RE.fullmatch(re.sub(r"[^a-z]", "", cell.lower())))
+    return len(cell) <= HEADER_MAX and bool(HASH_HEADER_RE.fullmatch(re.sub(r"[^a-z]", "", cell.lower())))
 
 
 def _check_rows(rows: Iterable[list[tuple[int, str]]], *, joined: bool) -> None:
-    """Check each cell under the last header row seen; ``joined``: also the rows' text, windowed."""
+    """Check each cell, hashes where a header row above names them; ``joined``: seeds across cells too.
+
+    Cells are checked a batch of rows at a time, one line per cell, so that a 100,000-row export
+    costs a few regular-expression passes per batch rather than several per cell.
+    """
     hash_columns: set[int] = set()
-    window = ""
+    plain, hashes, size = [], [], 0
     for row in rows:
-        if any(is_hash_header(cell) for _, cell in row) and not any(HEX_KEY.search(c) for _, c in row):
-            hash_columns = {index for index, cell in row if is_hash_header(cell)}
+        if _may_name_hashes(row) and _is_header(row):
+            # Added to, never replaced: a row of text that happens to say "tx hash" must not make
+            # the real TxID column of the export above it a column of possible keys.
+            hash_columns |= {index for index, cell in row if is_hash_header(cell)}
         for index, cell in row:
-            if cell:
-                _check_value(cell, hashes=index in hash_columns)
-        if joined:
-            window += " ".join(cell for _, cell in row) + "\n"
-            if len(window) > WINDOW:
-                secret_check_common(window)
-                window = window[-OVERLAP:]
-    if joined:
-        secret_check_common(window)
+            (hashes if index in hash_columns else plain).append(cell)
+            size += len(cell)
+        if size > WINDOW:
+            _check_batch(plain, hashes, joined=joined)
+            plain, hashes, size = plain[-CELLS_OVERLAP:], [], 0
+    _check_batch(plain, hashes, joined=joined)
+
+
+def _may_name_hashes(row: list[tuple[int, str]]) -> bool:
+    """Look cheaply for a header naming hashes (most rows have none) before judging each cell."""
+    lowered = "\n".join(cell for _, cell in row).lower()
+    return "hash" in lowered or "tx" in lowered or "transaction" in lowered
+
+
+def _is_header(row: list[tuple[int, str]]) -> bool:
+    return any(is_hash_header(cell) for _, cell in row) and not any(HEX_KEY.search(c) for _, c in row)
+
+
+def _check_batch(plain: list[str], hashes: list[str], *, joined: bool) -> None:
+    text = "\n".join(plain)
+    if joined:  # a seed phrase written one word per cell (CSV bytes were scanned whole already)
+        secret_check_common(text)
+    _check_value(text, hashes=False)
+    _check_value("\n".join(hashes), hashes=True)
 
 
 def _decoded(data: bytes) -> str:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
-from incidents.images import IMAGE_TYPES, image_decode, image_preview
+from incidents.images import image_decode, image_preview
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
 from incidents.models import (
@@ -42,7 +42,6 @@ from incidents.uploads import (
     EvidenceTooLarge,
     OwnerGone,
     evidence_files_undone_on_error,
-    file_written,
 )
 from verification.selectors import rivals_of
 from verification.services import reports_recompute
@@ -213,27 +212,30 @@ def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: st
 def _evidence_attach(*, report: Report, kind: str, data: bytes, original_name: str) -> Evidence:
     evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
                             kind=kind, data=data, original_name=original_name)
-    if evidence.detected_type in IMAGE_TYPES:
-        evidence.preview.save("preview.png", ContentFile(image_preview(data)), save=False)
-        evidence.save(update_fields=["preview"])
-        file_written(evidence.preview.name)
+    # An image's preview is rendered by the worker its checks are queued to (evidence_preview_store).
     transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
     return evidence
 
 
 def evidence_preview_bytes(*, evidence: Evidence) -> bytes:
-    """Return the stored preview of an image, rendering and keeping it first for an older upload."""
+    """Return the stored preview of an image, rendering and keeping it first if none is stored yet."""
     if not evidence.preview:
-        with evidence.file.open("rb") as handle:
-            rendered = image_preview(handle.read())
-        storage = evidence.preview.storage
-        name = storage.save(evidence_preview_path(evidence, ""), ContentFile(rendered))
-        # Two first views at once: the one whose conditional UPDATE lands keeps its file.
-        if not Evidence.objects.filter(pk=evidence.pk, preview="").update(preview=name):
-            storage.delete(name)
-        return rendered
+        return evidence_preview_store(evidence=evidence)
     with evidence.preview.open("rb") as handle:
         return handle.read()
+
+
+def evidence_preview_store(*, evidence: Evidence) -> bytes:
+    """Render an image's metadata-free preview once and keep it beside the original; return it."""
+    with evidence.file.open("rb") as handle:
+        rendered = image_preview(handle.read())
+    storage = evidence.preview.storage
+    name = storage.save(evidence_preview_path(evidence, ""), ContentFile(rendered))
+    # The first render whose conditional UPDATE lands keeps its file; a file rendered twice at
+    # once, or for evidence erased meanwhile, is deleted again.
+    if not Evidence.objects.filter(pk=evidence.pk, preview="").update(preview=name):
+        storage.delete(name)
+    return rendered
 
 
 def upload_store(*, owner, files, row, kind: str, data: bytes, original_name: str):

@@ -66,9 +66,3 @@ def evidence_files_undone_on_error():
     finally:
         _written.reset(token)
 
-
-def file_written(name: str) -> None:
-    """Note a file stored inside an `evidence_files_undone_on_error` block, so a rollback deletes it."""
-    written = _written.get()
-    if written is not None:
-        written.append(name)

@@ -1,17 +1,18 @@
 """Stream the text of an XLSX workbook's cells within a byte and a time budget.
 
 Read in the web process, on an upload nobody has checked yet: the zip-bomb guard runs first,
-then every part is inflated in small blocks through an incremental XML parser, so memory stays
-flat and a workbook that would take too long or inflate too far is refused, not read to the end.
+then every part is inflated in blocks and read piece by piece (a row, a shared string), so memory
+stays flat and a workbook that would take too long or inflate too far is refused, not read to the
+end.
 """
 
+import html
 import io
 import re
 import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from django.utils.translation import gettext as _
 
@@ -19,15 +20,24 @@ from incidents.uploads import EvidenceFileError
 from tabular import Limits, xlsx_bomb_problem
 
 MB = 1024 * 1024
-BLOCK = 64 * 1024
+BLOCK = 256 * 1024
 SHARED_STRINGS = "xl/sharedStrings.xml"
-CELL_REF_RE = re.compile(r"([A-Z]{1,3})\d*")
+MAX_PIECE = 16 * MB  # one row or shared string, unpacked
+# Read with patterns rather than an XML parser: several times faster on 100,000-row exports, and
+# what is looked for (cell texts, for a secret scan) needs no more. Tags may carry a prefix (x:c).
+ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\b.*?</(?:[\w.-]+:)?row>", re.DOTALL)
+CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.DOTALL)
+SHARED_ITEM_RE = re.compile(rb"<(?:[\w.-]+:)?si\b.*?</(?:[\w.-]+:)?si>", re.DOTALL)
+TEXT_RE = re.compile(rb"<(?:[\w.-]+:)?(?:v|t)(?:\s[^>]*)?>([^<]*)<")
+TAG_RE = re.compile(rb"<[^>]*>")
+CELL_REF_RE = re.compile(rb'\br="([A-Z]{1,3})\d*"')
+SHARED_TYPE_RE = re.compile(rb'\bt="s"')
 # What the trade parser accepts (verification.checks.trades): a scan never refuses a workbook the
 # parser would read, and the parser never reads one the scan skipped.
 MAX_UNZIPPED = 160 * MB
 MAX_WHOLE_PART = 64 * MB
 MAX_RATIO = 100
-MAX_MEMBERS = 1_000
+MAX_ZIP_MEMBERS = 1_000
 # Bytes actually inflated: zipfile stops at the declared sizes the guard judged, and this holds
 # even if it did not.
 MAX_SCANNED = MAX_UNZIPPED
@@ -74,16 +84,16 @@ def _read_above(name: str) -> bool:
 
 def _refuse_bomb(data: bytes) -> None:
     limits = Limits(max_bytes=len(data), max_rows=0, max_unzipped=MAX_UNZIPPED,
-                    max_whole_part=MAX_WHOLE_PART, max_ratio=MAX_RATIO, max_members=MAX_MEMBERS)
+                    max_whole_part=MAX_WHOLE_PART, max_ratio=MAX_RATIO, max_members=MAX_ZIP_MEMBERS)
     problem = xlsx_bomb_problem(io.BytesIO(data), limits=limits)  # the one zip guard every reader shares
     if problem:
         raise EvidenceFileError(_("This workbook would unpack to far more than it holds, as a zip bomb "
                                   "does, and was refused. Export it again from the exchange."))
 
 
-def _events(archive: zipfile.ZipFile, name: str, budget: Budget) -> Iterator[tuple[str, object]]:
-    """Yield (event, element) pairs of one part, inflating it block by block."""
-    parser = XMLPullParser(events=("start", "end"))
+def _segments(archive: zipfile.ZipFile, name: str, budget: Budget, end: bytes) -> Iterator[bytes]:
+    """Inflate one part block by block and yield it in pieces that end after an ``end`` tag."""
+    tail = b""
     try:
         with archive.open(name) as member:
             while block := member.read(BLOCK):
@@ -91,63 +101,50 @@ def _events(archive: zipfile.ZipFile, name: str, budget: Budget) -> Iterator[tup
                 if b"<!DOCTYPE" in block or b"<!ENTITY" in block:
                     raise EvidenceFileError(_("This workbook declares XML entities, which no spreadsheet "
                                               "program writes. Export it again from the exchange."))
-                parser.feed(block)
-                yield from parser.read_events()
-        parser.close()
-        yield from parser.read_events()
-    except (ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+                tail += block
+                cut = tail.rfind(end)
+                if cut >= 0:
+                    yield tail[:cut + len(end)]
+                    tail = tail[cut + len(end):]
+                elif len(tail) > MAX_PIECE:
+                    raise EvidenceFileError(_("This workbook holds a row too long to check. Export it "
+                                              "again from the exchange."))
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
         return  # a damaged part: the export parser refuses the file with its own message
+    yield tail
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    return html.unescape(text) if "&" in text else text
 
 
 def _shared_strings(archive: zipfile.ZipFile, budget: Budget) -> list[str]:
     strings: list[str] = []
-    root = None
-    for event, element in _events(archive, SHARED_STRINGS, budget):
-        tag = _local(element.tag)
-        if event == "start":
-            root = element if root is None else root
-        elif tag == "si":
-            strings.append("".join(element.itertext()))
-            root.clear()  # keep memory flat: the string is kept, the element is not
-            if len(strings) > MAX_SHARED_STRINGS:
-                raise EvidenceFileError(_("This workbook holds more distinct texts than Lossproof reads "
-                                          "from one file. Export a shorter period."))
+    for piece in _segments(archive, SHARED_STRINGS, budget, b"</si>"):
+        strings += [_text(b"".join(TEXT_RE.findall(item))) for item in SHARED_ITEM_RE.findall(piece)]
+        if len(strings) > MAX_SHARED_STRINGS:
+            raise EvidenceFileError(_("This workbook holds more distinct texts than Lossproof reads "
+                                      "from one file. Export a shorter period."))
     return strings
 
 
 def _sheet_rows(archive: zipfile.ZipFile, name: str, shared: list[str],
                 budget: Budget) -> Iterator[list[tuple[int, str]]]:
-    container = None
-    for event, element in _events(archive, name, budget):
-        tag = _local(element.tag)
-        if event == "start":
-            container = element if tag == "sheetData" else container
-        elif tag == "row":
-            yield _row_texts(element, shared)
-            if container is not None:
-                container.clear()
+    for piece in _segments(archive, name, budget, b"</row>"):
+        for row in ROW_RE.findall(piece):
+            yield [_cell(position, attributes, body, shared)
+                   for position, (attributes, body) in enumerate(CELL_RE.findall(row))]
 
 
-def _row_texts(row, shared: list[str]) -> list[tuple[int, str]]:
-    cells: list[tuple[int, str]] = []
-    for position, cell in enumerate(c for c in row if _local(c.tag) == "c"):
-        match = CELL_REF_RE.match(cell.get("r", ""))
-        cells.append((_column_index(match[1]) if match else position, _cell_text(cell, shared)))
-    return cells
-
-
-def _cell_text(cell, shared: list[str]) -> str:
-    value = next((child.text or "" for child in cell if _local(child.tag) == "v"), "")
-    if cell.get("t") == "s":
+def _cell(position: int, attributes: bytes, body: bytes, shared: list[str]) -> tuple[int, str]:
+    reference = CELL_REF_RE.search(attributes)
+    column = _column_index(reference[1].decode()) if reference else position
+    value = b"".join(TEXT_RE.findall(body))
+    if SHARED_TYPE_RE.search(attributes):
         index = int(value) if value.isdigit() else -1
-        return shared[index] if 0 <= index < len(shared) else ""
-    if cell.get("t") == "inlineStr":
-        return "".join(cell.itertext())
-    return value
+        return column, shared[index] if 0 <= index < len(shared) else ""
+    return column, _text(value)
 
 
 def _column_index(letters: str) -> int:
@@ -158,11 +155,8 @@ def _column_index(letters: str) -> int:
 
 
 def _texts(archive: zipfile.ZipFile, name: str, budget: Budget) -> Iterator[str]:
-    """Yield the text nodes of any other part (comments, drawings' text boxes)."""
-    root = None
-    for event, element in _events(archive, name, budget):
-        root = element if root is None else root
-        if event == "end" and element.text and element.text.strip():
-            yield element.text
-        if event == "end" and element is not root:
-            element.clear()
+    """Yield the texts of any other part (comments, drawings' text boxes), between its tags."""
+    for piece in _segments(archive, name, budget, b">"):
+        text = _text(TAG_RE.sub(b" ", piece)).strip()
+        if text:
+            yield text

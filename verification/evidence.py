@@ -8,6 +8,7 @@ pure function (verification.verdict) decides tiers whatever the evidence.
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.images import IMAGE_TYPES
 from incidents.models import (
     AttestationAnswer,
     Evidence,
@@ -17,6 +18,7 @@ from incidents.models import (
     ReportStatus,
     TicketAttestation,
 )
+from incidents.services import evidence_preview_store
 from verification.checks.mail import ArchivedKey, MailFileError, mail_check
 from verification.checks.ownership import leaked_key_check, ownership_challenge, signature_check
 from verification.checks.transfers import CheckOutcome
@@ -103,6 +105,11 @@ def evidence_verify(*, evidence_id: int) -> None:
         return  # erased or withdrawn in the meantime: nothing left to check
     if not evidence.file:
         return  # erased after its incident closed: the results found while it existed stand
+    if evidence.detected_type in IMAGE_TYPES:  # no check reads images; moderators see their preview
+        if not evidence.preview:
+            evidence_preview_store(evidence=evidence)
+        lease_release(model=Evidence, ids=[evidence.pk])
+        return
     started = timezone.now()
     data = evidence.file.read() if evidence.file else b""
     trade = evidence.kind == EvidenceKind.TRADE_EXPORT

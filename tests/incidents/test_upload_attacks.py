@@ -18,6 +18,7 @@ from incidents import images, xlsx_stream
 from incidents.models import Evidence, EvidenceKind
 from tests.factories import ReportFactory, UserFactory
 from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
+from verification import tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +192,17 @@ def test_an_api_secret_in_an_xlsx_cell_is_refused(owner, report):
     assert response.status_code == 400 and "API secret" in response.content.decode()
 
 
+def test_a_seed_phrase_written_one_word_per_row_of_an_xlsx_is_refused(owner, report):
+    words = ["legal", "winner", "thank", "year", "wave", "sausage", "worth", "useful", "legal", "winner",
+             "thank", "yellow"]
+    filler = [["2022-11-20", "PUMPUSDT", n] for n in range(3000)]  # the phrase sits past the first batch
+    data = xlsx(["Date(UTC)", "Pair", "Note"], *filler, *[[word] for word in words])
+
+    response = add_evidence(owner, report, "trades.xlsx", data)
+
+    assert response.status_code == 400 and "seed phrase" in response.content.decode()
+
+
 # --- mails: signatures, PGP blocks, attachments and TxID lines pass; keys in the body do not -------
 
 
@@ -274,9 +286,11 @@ def jpeg_with_gps() -> bytes:
     return out.getvalue()
 
 
-def test_an_image_preview_is_rendered_once_at_upload_and_served_from_storage(owner, report, monkeypatch):
+def test_an_image_preview_is_rendered_once_by_the_worker_and_served_from_storage(owner, report, monkeypatch):
     assert add_screenshot(owner, report).status_code == 302
     evidence = Evidence.objects.get(report=report)
+    assert not evidence.preview  # the upload's request decodes the image once, for its own checks
+    tasks.verify_evidence_task(evidence.pk)  # what the worker runs once the upload is committed
 
     def decode_again(data):
         raise AssertionError("the preview was decoded again for a request")
@@ -292,24 +306,39 @@ def test_an_image_preview_is_rendered_once_at_upload_and_served_from_storage(own
     assert b"VictimPhone" not in first.content and not shown.getexif()
 
 
-def test_a_preview_missing_for_an_older_upload_is_made_on_first_view_and_kept(owner, report, monkeypatch):
+def test_a_preview_the_worker_has_not_made_yet_is_made_on_first_view_and_kept(owner, report, monkeypatch):
     assert add_screenshot(owner, report).status_code == 302
     evidence = Evidence.objects.get(report=report)
-    evidence.preview.delete(save=True)  # as for a file uploaded before previews were stored
     url = reverse("incidents:evidence-preview", args=[evidence.pk])
 
     first = owner.get(url)
     monkeypatch.setattr(images, "image_decode", lambda data: pytest.fail("decoded twice"))
     second = owner.get(url)
+    tasks.verify_evidence_task(evidence.pk)  # the worker, later, keeps the stored one
 
     assert first.status_code == second.status_code == 200 and first.content == second.content
     evidence.refresh_from_db()
     assert evidence.preview
 
 
+def test_a_huge_image_gets_a_bounded_preview(owner, report):
+    picture = io.BytesIO()
+    Image.linear_gradient("L").resize((3000, 600)).save(picture, format="PNG")
+    response = add_evidence(owner, report, "scan.png", picture.getvalue(), kind=EvidenceKind.SCREENSHOT)
+    assert response.status_code == 302
+    evidence = Evidence.objects.get(report=report)
+
+    tasks.verify_evidence_task(evidence.pk)
+
+    evidence.refresh_from_db()
+    with evidence.preview.open("rb") as handle:
+        assert Image.open(handle).size == (images.PREVIEW_MAX_SIDE, 512)
+
+
 def test_withdrawing_a_report_erases_its_previews(owner, report, private_evidence_storage,
                                                   django_capture_on_commit_callbacks):
     assert add_screenshot(owner, report).status_code == 302
+    tasks.verify_evidence_task(Evidence.objects.get(report=report).pk)
     assert len(stored_files(private_evidence_storage)) == 2  # the original and its preview
 
     with django_capture_on_commit_callbacks(execute=True):
