@@ -10,6 +10,13 @@ incident built the same way, then measures, each phase in a child process of its
 - the register's streaming writers (``registry.exports.register_write``): CSV alone, XLSX alone
   (XlsxWriter constant-memory mode), ODS alone (streamed zip), and a whole signed draft release
   (``registry.services.register_export``: every format, changelog, manifest, signature);
+- the import of a ``--import-rows`` crowdsourced sheet (100,000 by default, the most a sheet may
+  hold) through ``manage.py import_reports``, once as CSV and once as XLSX, each into an
+  incident of its own;
+- the database's size once everything is in it, and per 100,000 reports;
+- publication (``registry.services.release_publish``: the draft's work plus the release rows and
+  storing every file), into a local release folder and, with ``--s3``, into an S3 bucket served
+  by a moto server on loopback (or ``--s3-endpoint URL`` for a real S3-compatible service);
 - Python-level peaks (tracemalloc, in separate runs because tracing slows Python down);
 - baseline, on the sample incident only: claims loaded as model instances (``select_related``,
   no ``iterator``) and written with ``csv.writer``, against the streaming CSV writer on the same
@@ -23,6 +30,7 @@ Figures are printed, never asserted (QUALITY.md, "Performance").
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import base64
+import time
 
 from _setup import bench_django
 from cryptography.hazmat.primitives import serialization
@@ -36,17 +44,23 @@ def _signing_key() -> str:
     return base64.b64encode(raw).decode()
 
 
-TEMP_VAR_DIR = bench_django(EXPORT_SIGNING_KEY=_signing_key())
+# Its own queue name: the verification an import queues must not land on a real deployment's queue.
+TEMP_VAR_DIR = bench_django(EXPORT_SIGNING_KEY=_signing_key(),
+                            CELERY_TASK_DEFAULT_QUEUE=f"bench-register-{time.time_ns()}")
 
 import argparse
+import contextlib
 import csv
 import multiprocessing
+import os
 import resource
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -59,7 +73,7 @@ from django.db import connection, connections
 
 from incidents.models import Claim, Evidence, Exchange, Incident, Report
 from registry.exports import CLAIM_HEADER, CsvSink, claim_rows, neutralise, register_write, report_ref
-from registry.services import register_export
+from registry.services import register_export, release_publish
 from verification.models import CheckResult
 
 START = datetime(2022, 11, 1, tzinfo=UTC)
@@ -181,6 +195,141 @@ def release(incident_id: int, traced: bool) -> Phase:
     return measured(work, traced)
 
 
+def published(incident_id: int, traced: bool) -> Phase:
+    """Publish the next release into the configured release storage (folder or bucket)."""
+    incident = Incident.objects.get(pk=incident_id)
+    return measured(lambda folder: release_publish(incident=incident).claim_count, traced)
+
+
+def release_storage_use(target: str, endpoint: str | None) -> None:
+    """Point release storage at a fresh local folder, or at a bucket on ``endpoint``."""
+    from django.core.files.storage import FileSystemStorage, storages
+
+    if target == "folder":
+        folder = Path(tempfile.mkdtemp(prefix="releases-", dir=settings.VAR_DIR))
+        storages._storages["releases"] = FileSystemStorage(location=folder)
+        return
+    from storages.backends.s3 import S3Storage
+
+    from config.storage import s3_options
+
+    # A moto server takes any key pair; a real endpoint gets the AWS_* variables (boto3's chain).
+    key_id = os.environ.get("AWS_ACCESS_KEY_ID", "bench")
+    key = os.environ.get("AWS_SECRET_ACCESS_KEY", "bench")
+    options = s3_options(bucket="lossproof-bench", endpoint=endpoint, region="us-east-1", access_key=key_id,
+                         secret_key=key, prefix=f"bench-{time.time_ns()}", encryption="AES256", kms_key_id="",
+                         addressing="path", timeout=5.0)
+    storage = S3Storage(**{**options, "location": f"{options['location']}/releases"})
+    client = storage.connection.meta.client
+    if "lossproof-bench" not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket="lossproof-bench")
+    storages._storages["releases"] = storage
+
+
+@contextmanager
+def s3_endpoint(args: argparse.Namespace):
+    """Yield the S3 endpoint to publish to: --s3-endpoint, a moto server of our own, or None."""
+    if args.s3_endpoint or not args.s3:
+        yield args.s3_endpoint
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+SHEET_HEADER = ["reporter", "contact_email", "exchange", "claimed_loss_usd", "loss_date", "chain",
+                "victim_address", "tx_hashes", "support_ticket_id", "evidence_files", "police_report",
+                "notes"]
+
+
+def sheet_rows(count: int):
+    """Distinct, valid crowdsourced rows: each its own victim, address and transfer."""
+    for n in range(count):
+        yield [f"Victim {n}", f"victim{n}@example.org", "Binance", f"{1000 + n % 5000}.50", "2022-11-15",
+               "eip155:1", f"0x{n + 1:040x}", f"0x{n + 1:064x}", f"{10_000_000 + n}", "", "", ""]
+
+
+def sheet_write(folder: Path, count: int) -> tuple[Path, Path]:
+    """Write the same sheet as CSV and as XLSX (openpyxl's streaming writer)."""
+    from openpyxl import Workbook
+
+    csv_path, xlsx_path = folder / "victims.csv", folder / "victims.xlsx"
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SHEET_HEADER)
+        writer.writerows(sheet_rows(count))
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(SHEET_HEADER)
+    for cells in sheet_rows(count):
+        sheet.append(cells)
+    book.save(xlsx_path)
+    return csv_path, xlsx_path
+
+
+def sheet_import(path: str, slug: str) -> Phase:
+    """Create an empty incident and import the sheet into it with `import_reports`."""
+    from incidents.models import IncidentChain
+
+    incident = Incident.objects.create(slug=slug, title=f"Import bench {slug}", published=False,
+                                       window_start=START, window_end=START + timedelta(days=60))
+    IncidentChain.objects.create(incident=incident, caip2="eip155:1", confirmations=12)
+    Exchange.objects.create(incident=incident, name="Binance", support_domains=["binance.com"])
+
+    def work(folder: Path) -> int:
+        call_command("import_reports", path, "--incident", slug, verbosity=0)
+        return Report.objects.filter(incident=incident).count()
+
+    return measured(work, False)
+
+
+def database_megabytes() -> float:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            return cursor.fetchone()[0] / 2**20
+    return Path(settings.DATABASES["default"]["NAME"]).stat().st_size / 2**20
+
+
+def queue_purge() -> None:
+    """Drop what the imports queued for verification (no worker runs in the benchmark)."""
+    from config.celery import app
+    from config.queues import queue_names
+
+    with app.connection_for_write() as conn:
+        for name in queue_names(settings.CELERY_TASK_DEFAULT_QUEUE):
+            conn.default_channel.queue_declare(queue=name)
+            conn.default_channel.queue_purge(name)
+
+
+def print_imports(rows: int, phases: dict[str, Phase]) -> None:
+    print(f"\nsheet import (manage.py import_reports), {rows:,} rows, each format into its own incident:")
+    for name, phase in phases.items():
+        print(f"  {name:5s} {phase.seconds:7.1f} s  {phase.rows / phase.seconds:>9,.0f} rows/s"
+              f"  peak RSS {phase.rss_mb:6.0f} MB   target < 60 s: "
+              f"{'met' if phase.seconds < 60 else 'NOT met'}")
+
+
+def print_size() -> None:
+    reports, claims = Report.objects.count(), Claim.objects.count()
+    size = database_megabytes()
+    print(f"\ndatabase ({connection.vendor}): {size:,.0f} MB for {reports:,} reports and {claims:,} claims "
+          f"(with check results and release rows): about {size * 100_000 / max(reports, 1):,.0f} MB "
+          "per 100,000 reports of this shape")
+
+
 def streaming_claims(incident_id: int, traced: bool) -> Phase:
     """Write claims.csv alone with the register's streaming path (values_list + iterator)."""
     incident = Incident.objects.get(pk=incident_id)
@@ -236,6 +385,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=100_000,
                         help="claims of the sample incident the naive baseline runs on (default 100,000)")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs (slow)")
+    parser.add_argument("--import-rows", type=int, default=100_000,
+                        help="rows of the crowdsourced sheet imported as CSV and as XLSX (0: skip)")
+    parser.add_argument("--s3", action="store_true",
+                        help="also publish into an S3 bucket (moto server on loopback unless --s3-endpoint)")
+    parser.add_argument("--s3-endpoint", metavar="URL",
+                        help="S3-compatible endpoint to publish to (credentials from AWS_* variables)")
     return parser.parse_args()
 
 
@@ -252,7 +407,22 @@ def run(args: argparse.Namespace) -> None:
           f"setup {time.perf_counter() - started:.0f} s; DEBUG off; each phase in a fresh child process")
     full = {name: in_child(writers, big, formats, False) for name, formats in FORMATS.items()}
     full["release"] = in_child(release, big, False)
+    release_storage_use("folder", None)
+    full["publish-folder"] = in_child(published, big, False)
+    with s3_endpoint(args) as endpoint:
+        if endpoint:
+            release_storage_use("s3", endpoint)
+            full["publish-s3"] = in_child(published, big, False)
     print_full(args.claims, full)
+    if args.import_rows:
+        folder = Path(tempfile.mkdtemp(prefix="sheets-", dir=settings.VAR_DIR))
+        paths = sheet_write(folder, args.import_rows)
+        imports = {path.suffix[1:]: in_child(sheet_import, str(path), f"bench-import-{path.suffix[1:]}")
+                   for path in paths}
+        queue_purge()
+        shutil.rmtree(folder, ignore_errors=True)
+        print_imports(args.import_rows, imports)
+    print_size()
     if not args.no_trace:
         print_traced({name: in_child(writers, big, FORMATS[name], True) for name in ("csv", "xlsx")})
     ours, naive = in_child(streaming_claims, sample, False), in_child(naive_claims, sample, False)
@@ -268,11 +438,13 @@ FORMATS = {"csv": ("csv",), "xlsx": ("xlsx",), "ods": ("ods",)}
 
 def print_full(claims: int, phases: dict[str, Phase]) -> None:
     labels = {"csv": "CSV  (reports.csv + claims.csv)", "xlsx": "XLSX (constant_memory, 3 sheets)",
-              "ods": "ODS  (streamed zip, 3 sheets)", "release": "whole signed release (all + manifest)"}
+              "ods": "ODS  (streamed zip, 3 sheets)", "release": "whole signed release (all + manifest)",
+              "publish-folder": "published release, into a folder",
+              "publish-s3": "published release, into S3"}
     rows = phases["csv"].rows
     print(f"\nfull incident, {rows:,} claim rows exported (the claims of withdrawn reports left out):")
     for name, phase in phases.items():
-        size = f"  files {sum(phase.sizes.values()) / 2**20:,.0f} MB" if name != "release" else ""
+        size = f"  files {sum(phase.sizes.values()) / 2**20:,.0f} MB" if name in FORMATS else ""
         print(f"  {labels[name]:40s} {phase.seconds:7.1f} s  {phase.rows / phase.seconds:>9,.0f} claim rows/s"
               f"  peak RSS {phase.rss_mb:6.0f} MB{size}")
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Celery beat: sends the periodic tasks in settings.CELERY_BEAT_SCHEDULE. Run exactly one.
+# Celery beat: sends the periodic tasks in settings.CELERY_BEAT_SCHEDULE. One is enough; a
+# second one waits for the first's lease in the database (operations.beat) and sends nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

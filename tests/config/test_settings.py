@@ -25,6 +25,8 @@ def _check(**env) -> subprocess.CompletedProcess:
     ("CHAIN_RPC_URLS", "ethereum=http://127.0.0.1:8545"),
     ("ESPLORA_URLS", "eip155:1=http://127.0.0.1:3000"),
     ("CELERY_TASK_TIME_LIMIT", "ten"),
+    ("FILE_STORAGE", "nfs"),
+    ("S3_TIMEOUT", "soon"),
 ])
 def test_a_bad_value_fails_start_up_naming_the_variable(name, value):
     result = _check(**{name: value})

@@ -1,6 +1,7 @@
 """Beat started twice sends periodic tasks once; the standby takes over when the first stops."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -34,30 +35,38 @@ def start_beat(tmp_path, name: str, queue: str) -> tuple[subprocess.Popen, objec
     command = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
                "--schedule", str(tmp_path / f"{name}-schedule")]
     with open(log, "wb") as handle:
+        # A session of its own: stopping it stops anything it started, whatever path the test takes.
         process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                   cwd=settings.BASE_DIR)
+                                   cwd=settings.BASE_DIR, start_new_session=True)
     return process, log
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def test_two_beats_send_once_and_the_standby_takes_over(tmp_path):
     queue = f"beat-{uuid.uuid4().hex[:8]}"  # consumed by nobody: only the sending is observed
     first, first_log = start_beat(tmp_path, "first", queue)
+    second = None
     try:
         wait_for(lambda: SENT in first_log.read_text(), timeout=60)
         second, second_log = start_beat(tmp_path, "second", queue)
-        try:
-            wait_for(lambda: first_log.read_text().count(SENT) >= 3, timeout=60)
-            assert SENT not in second_log.read_text()  # running, but waiting for the lease
-            first.terminate()
-            first.wait(timeout=20)
-            wait_for(lambda: SENT in second_log.read_text(), timeout=60)
-            assert "took the lease" in second_log.read_text()
-        finally:
-            second.terminate()
-            second.wait(timeout=20)
+        wait_for(lambda: first_log.read_text().count(SENT) >= 3, timeout=60)
+        assert SENT not in second_log.read_text()  # running, but waiting for the lease
+        stop(first)
+        wait_for(lambda: SENT in second_log.read_text(), timeout=60)
+        assert "took the lease" in second_log.read_text()
     finally:
-        if first.poll() is None:
-            first.kill()
+        for process in (first, second):
+            if process is not None:
+                stop(process)
         _purge(f"{queue}.chain")
 
 
