@@ -198,6 +198,7 @@ def evidence_attach(*, report: Report, kind: str, data: bytes, original_name: st
     evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
                             kind=kind, data=data, original_name=original_name)
     transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
+    report_reopen(report=report, actor=report.reporter, cause="evidence")
     return evidence
 
 
@@ -320,8 +321,26 @@ def report_answer(*, report: Report, author, body: str) -> ReportMessage:
     secret_check_text(body or "")  # first: no other refusal may send a secret back into the page
     body = _message_body_clean(body)
     message = ReportMessage.objects.create(report=report, author=author, from_moderator=False, body=body)
-    _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
+    if not report_reopen(report=report, actor=author, cause="answer"):
+        _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
     return message
+
+
+# Statuses a moderator's decision leaves; new evidence or an answer sends such a report back to review.
+DECIDED = [ReportStatus.VERIFIED, ReportStatus.PARTIALLY_VERIFIED, ReportStatus.REJECTED]
+
+
+def report_reopen(*, report: Report, actor, cause: str) -> bool:
+    """Send a decided report back to review, audited; its decision stays in the moderation history."""
+    previous = Report.objects.filter(pk=report.pk).values_list("status", flat=True).first()
+    moved = Report.objects.filter(pk=report.pk, status__in=DECIDED).update(
+        status=ReportStatus.NEEDS_REVIEW, decided_at=None, decision_reason="", updated_at=timezone.now())
+    if not moved:
+        return False
+    report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
+    audit_record(actor=actor, action="report_reopen", subject=f"report:{report.pk}",
+                 data={"cause": cause, "from": previous})
+    return True
 
 
 @transaction.atomic

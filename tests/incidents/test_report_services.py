@@ -6,13 +6,21 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from incidents.models import Claim, Evidence, ReportMessage, ReportStatus, TicketAttestation
 from incidents.secrets import SecretRefused
 from incidents.services import evidence_attach, report_answer, report_question_ask, report_withdraw
 from registry.exports import report_ref, report_rows
-from tests.factories import ClaimFactory, ExchangeFactory, IncidentFactory, ReportFactory, UserFactory
+from tests.factories import (
+    ClaimFactory,
+    ExchangeFactory,
+    IncidentFactory,
+    ReportFactory,
+    UserFactory,
+    login_with_second_factor,
+)
 from verification.models import CheckResult
 
 pytestmark = pytest.mark.django_db
@@ -115,14 +123,17 @@ def test_an_answer_hands_the_report_back_to_moderators(moderator):
     assert report.status == ReportStatus.NEEDS_REVIEW
 
 
-def test_an_answer_leaves_a_decision_taken_meanwhile_in_place():
+def test_an_answer_after_a_decision_taken_meanwhile_sends_the_report_back_to_review():
+    # A moderator's decision never stands over an answer it did not read (issue 12).
     report = ReportFactory(status=ReportStatus.NEEDS_INFO)
-    type(report).objects.filter(pk=report.pk).update(status=ReportStatus.VERIFIED)
+    type(report).objects.filter(pk=report.pk).update(status=ReportStatus.VERIFIED, decided_at=timezone.now(),
+                                                     decision_reason="proof_sufficient")
 
     report_answer(report=report, author=report.reporter, body="Here is more detail.")
 
     report.refresh_from_db()
-    assert report.status == ReportStatus.VERIFIED and report.messages.count() == 1
+    assert (report.status, report.decided_at, report.decision_reason) == (ReportStatus.NEEDS_REVIEW, None, "")
+    assert report.messages.count() == 1
 
 
 @pytest.mark.parametrize(("body", "kind"), [
@@ -203,7 +214,7 @@ def test_staff_ask_the_reporter_a_question_from_the_report_admin(client, moderat
     report = ReportFactory(status=ReportStatus.NEEDS_REVIEW)
     report_question_ask(report=report, moderator=moderator, body="Earlier question")
     report.refresh_from_db()
-    client.force_login(moderator)
+    login_with_second_factor(client, moderator)
     url = reverse("admin:incidents_report_change", args=[report.pk])
     page = client.get(url)
     scraper = FormScraper()
