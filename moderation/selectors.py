@@ -2,8 +2,21 @@
 
 import hashlib
 import json
+import operator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import reduce
 
-from incidents.models import Claim, Evidence, Report, ReportMessage
+from django.db.models import Case, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import AuditEvent
+from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus
+from moderation.models import Decision, DecisionState, ReportHold
+from verification.models import CheckResult
+from verification.verdict import FRAUD_FLAGS
 
 # What a moderator reads before deciding; a change to any of these makes a decision stale.
 VERSION_FIELDS = ("status", "tier", "flags", "verified_loss_usd", "resolved_flags", "decided_at",
@@ -19,3 +32,180 @@ def report_version(*, report_id: int) -> str:
     messages = ReportMessage.objects.filter(report_id=report_id).order_by("pk").values_list("pk", flat=True)
     state = [report, list(claims), list(evidence), list(messages)]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20]
+
+
+# --- The queue ---------------------------------------------------------------------------------
+
+WAITING = [ReportStatus.NEEDS_REVIEW]
+SORTS = {
+    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss.
+    "flags": ["-fraud", "-verified_loss_usd", "submitted_at", "pk"],
+    "loss": ["-verified_loss_usd", "submitted_at", "pk"],
+    "age": ["submitted_at", "pk"],
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; every field comes from the URL, so that a view has a permalink."""
+
+    incident: str = ""
+    statuses: tuple[str, ...] = tuple(WAITING)
+    tier: str = ""
+    flag: str = ""
+    exchange: str = ""
+    claimed_min: Decimal | None = None
+    claimed_max: Decimal | None = None
+    verified_min: Decimal | None = None
+    verified_max: Decimal | None = None
+    older_than_days: int | None = None
+    held_by: str = ""  # "me", "nobody", "anyone" or a moderator's id
+    contested: bool = False
+    awaiting_second: bool = False
+    sort: str = "flags"
+
+
+def _fraud_flagged() -> Q:
+    return reduce(operator.or_, (Q(flags__icontains=f'"{flag}"') for flag in sorted(FRAUD_FLAGS)))
+
+
+def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
+    """Return the reports the filters select, sorted, with what a queue row shows loaded."""
+    now = timezone.now()
+    reports = (Report.objects.filter(_queue_q(filters, moderator, now))
+               .select_related("incident", "exchange")
+               .annotate(fraud=Case(When(_fraud_flagged(), then=Value(1)), default=Value(0)),
+                         contested=Exists(Claim.objects.filter(report=OuterRef("pk"),
+                                                               status=ClaimStatus.CONTESTED)),
+                         pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
+                                                                state=DecisionState.PENDING)))
+               .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
+                                          .select_related("moderator"))))
+    return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
+
+
+def _queue_q(filters: QueueFilters, moderator, now) -> Q:
+    q = Q(status__in=filters.statuses) if filters.statuses else ~Q(status=ReportStatus.WITHDRAWN)
+    q &= _eq("incident__slug", filters.incident) & _eq("tier", filters.tier)
+    q &= _eq("exchange_id", filters.exchange)
+    if filters.flag:
+        q &= Q(flags__icontains=f'"{filters.flag}"')
+    for field, bound, value in (("claimed_loss_usd", "gte", filters.claimed_min),
+                                ("claimed_loss_usd", "lte", filters.claimed_max),
+                                ("verified_loss_usd", "gte", filters.verified_min),
+                                ("verified_loss_usd", "lte", filters.verified_max)):
+        q &= Q(**{f"{field}__{bound}": value}) if value is not None else Q()
+    if filters.older_than_days is not None:
+        q &= Q(submitted_at__lte=now - timedelta(days=filters.older_than_days))
+    if filters.contested:
+        q &= Q(pk__in=Claim.objects.filter(status=ClaimStatus.CONTESTED).values("report_id"))
+    if filters.awaiting_second:
+        q &= Q(pk__in=Decision.objects.filter(state=DecisionState.PENDING).values("report_id"))
+    return q & _held_q(filters.held_by, moderator, now)
+
+
+def _eq(field: str, value) -> Q:
+    return Q(**{field: value}) if value else Q()
+
+
+def _held_q(held_by: str, moderator, now) -> Q:
+    live = Q(hold__expires_at__gt=now)
+    if held_by == "me":
+        return live & Q(hold__moderator=moderator)
+    if held_by == "nobody":
+        return ~Q(pk__in=ReportHold.objects.filter(expires_at__gt=now).values("report_id"))
+    if held_by == "anyone":
+        return live
+    if held_by.isdigit():
+        return live & Q(hold__moderator_id=int(held_by))
+    return Q()
+
+
+def queue_counts(*, reports: QuerySet[Report]) -> dict:
+    """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
+    plain = reports.order_by()
+    by_status = dict(plain.values_list("status").annotate(n=Count("pk", distinct=True)))
+    by_tier = dict(plain.values_list("tier").annotate(n=Count("pk", distinct=True)))
+    flags = {flag: Count("pk", filter=Q(flags__icontains=f'"{flag}"'), distinct=True) for flag in FLAG_NAMES}
+    totals = plain.aggregate(total=Count("pk", distinct=True), **flags,
+                             oldest=Min("submitted_at", filter=Q(status__in=WAITING)))
+    oldest = totals.pop("oldest")
+    total = totals.pop("total")
+    return {"total": total, "by_status": by_status, "by_tier": by_tier, "by_flag": totals,
+            "oldest_waiting_since": oldest}
+
+
+FLAG_NAMES = ("tx_not_found", "tx_contested", "tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain",
+              "ticket_reused", "claim_exceeds_proof")
+
+
+def moderators_holding() -> QuerySet:
+    """Return the moderators who hold a report now (the "claimed by" filter's choices)."""
+    from accounts.models import User
+
+    live = ReportHold.objects.filter(expires_at__gt=timezone.now()).values("moderator_id")
+    return User.objects.filter(pk__in=live).order_by("username")
+
+
+# --- The review page -----------------------------------------------------------------------------
+
+
+def report_for_review(*, report_id: int) -> Report | None:
+    """Load a report with its claims, checks, evidence, messages and decisions in a few queries."""
+    outside_claims = CheckResult.objects.filter(claim__isnull=True)
+    return (Report.objects.select_related("incident", "exchange", "reporter").prefetch_related(
+        Prefetch("claims", queryset=Claim.objects.select_related("exchange")
+                 .prefetch_related("check_results")),
+        Prefetch("evidence", queryset=Evidence.objects.prefetch_related(
+            Prefetch("check_results", queryset=outside_claims))),
+        Prefetch("check_results", queryset=outside_claims.filter(evidence__isnull=True),
+                 to_attr="report_checks"),
+        Prefetch("messages", queryset=ReportMessage.objects.select_related("author")),
+        Prefetch("decisions", queryset=Decision.objects.select_related(
+            "moderator", "second_moderator", "claim")),
+        "attestations",
+    ).filter(pk=report_id).first())
+
+
+def related_reports(*, report: Report) -> list[tuple[str, Report]]:
+    """Return the other reports citing the same transfers, ticket, addresses or leaked-key hash."""
+    transfers = [(c.chain, c.tx_hash) for c in report.claims.all() if c.tx_hash]
+    addresses = {c.from_address for c in report.claims.all() if c.from_address}
+    tests = [(_("same transfer"), reduce(operator.or_, (Q(claims__chain=chain, claims__tx_hash=tx)
+                                                         for chain, tx in transfers), Q(pk__in=[])))]
+    nothing = Q(pk__in=[])
+    tests.append((_("same sending address"), Q(claims__from_address__in=addresses) if addresses else nothing))
+    if report.support_ticket_id:
+        tests.append((_("same ticket"), Q(exchange_id=report.exchange_id,
+                                          support_ticket_id=report.support_ticket_id)))
+    if report.api_key_id_sha256:
+        tests.append((_("same leaked-key hash"), Q(api_key_id_sha256=report.api_key_id_sha256)))
+    found: dict[int, tuple[list[str], Report]] = {}
+    others = Report.objects.active().exclude(pk=report.pk).filter(incident=report.incident_id)
+    for label, q in tests:
+        for other in others.filter(q).distinct()[:RELATED_MAX]:
+            found.setdefault(other.pk, ([], other))[0].append(str(label))
+    return [(", ".join(labels), other) for labels, other in found.values()]
+
+
+RELATED_MAX = 50
+
+
+def report_history(*, report: Report) -> list[AuditEvent]:
+    """Return the audit events about this report, oldest first."""
+    return list(AuditEvent.objects.filter(subject=f"report:{report.pk}").order_by("seq")[:HISTORY_MAX])
+
+
+HISTORY_MAX = 200
+
+
+def signed_header_names(results) -> dict[str, list[str]]:
+    """Map each header name a passing DKIM signature covers to the domains that signed it."""
+    covered: dict[str, list[str]] = {}
+    for result in results:
+        signatures = (result.raw or {}).get("signatures", []) if result.check_name == "dkim_signature" else []
+        for signature in signatures:
+            if isinstance(signature, dict) and signature.get("result") == "pass":
+                for name in signature.get("h", []):
+                    covered.setdefault(str(name).lower(), []).append(str(signature.get("d", "")))
+    return covered

@@ -172,7 +172,7 @@ def _locked(report_id: int) -> Report:
 def _may_act(report: Report, moderator) -> Report:
     if not is_moderator(moderator):
         raise ModerationRefused(_("Only moderators decide on reports."))
-    if _conflicted(report, moderator):
+    if moderator_conflicted(report, moderator):
         raise ModerationRefused(_("You cannot act on this report: it is yours, or it names your email "
                                   "address. Another moderator will take it."))
     if report.status == ReportStatus.WITHDRAWN:
@@ -180,7 +180,7 @@ def _may_act(report: Report, moderator) -> Report:
     return report
 
 
-def _conflicted(report: Report, moderator) -> bool:
+def moderator_conflicted(report: Report, moderator) -> bool:
     addresses = {address.lower() for address in (report.contact_email, report.exchange_email) if address}
     if report.reporter_id is not None and report.reporter_id == moderator.pk:
         return True

@@ -23,8 +23,9 @@ def second_moderator():
 
 def reviewable(*, loss: str = "1500.00", flags=(), **fields):
     """A report whose checks are done: one verified transfer worth ``loss`` USD."""
-    report = ReportFactory(status=ReportStatus.NEEDS_REVIEW, tier=Tier.T2, verified_loss_usd=Decimal(loss),
-                           flags=list(flags), contact_email="victim@example.org", **fields)
+    fields = {"status": ReportStatus.NEEDS_REVIEW, "tier": Tier.T2, "contact_email": "victim@example.org",
+              **fields}
+    report = ReportFactory(verified_loss_usd=Decimal(loss), flags=list(flags), **fields)
     ClaimFactory(report=report, status=ClaimStatus.VERIFIED, checked_status=ClaimStatus.VERIFIED,
                  usd_value=Decimal(loss))
     return report
