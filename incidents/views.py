@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_record
 from incidents import services  # module-qualified: two views share their service's name
-from incidents.guidance import check_lines, flag_notes, next_tier_hints, status_meaning, tier_meaning
+from incidents.guidance import (
+    check_lines,
+    decision_meaning,
+    flag_notes,
+    next_tier_hints,
+    status_meaning,
+    tier_meaning,
+)
 from incidents.images import image_preview
 from incidents.models import Report
 from incidents.report_forms import AnswerForm, EvidenceAddForm, WithdrawForm
@@ -74,6 +81,8 @@ def _checks_context(report: Report) -> dict:
         "pending": report_pending(report=report),
         "version": report_version(report=report),
         "status_meaning": status_meaning(report.status),
+        # What the moderators decided and what evidence would change it, in plain words.
+        "decision": decision_meaning(report.decision_reason) if report.decision_reason else None,
         "tier_meaning": tier_meaning(report.tier),
         "flags": flag_notes(report.flags),
         "hints": next_tier_hints(report_standing(report=report)),

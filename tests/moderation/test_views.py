@@ -227,3 +227,17 @@ def test_other_roles_reach_no_moderator_page(client, role):
                        ("moderation:review", [report.pk]), ("moderation:claim", [report.pk])]:
         for method in (client.get, client.post):
             assert method(reverse(name, args=args)).status_code in {403, 404, 405}, name
+
+
+def test_the_reporter_reads_the_decision_on_their_report_page(client, moderator, report):
+    from moderation.services import report_decide
+
+    report_decide(report_id=report.pk, moderator=moderator, status="partially_verified",
+                  reason="proof_partial", note="One of two transfers is proven.",
+                  version=claimed(report, moderator))
+    client.force_login(report.reporter)
+
+    html = page(client.get(reverse("incidents:report-detail", args=[report.pk])))
+
+    assert "Part of the loss is proven" in html and "Proof of the rest would change this" in html
+    assert "One of two transfers is proven." not in html
