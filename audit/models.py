@@ -33,6 +33,8 @@ class AuditAction(models.TextChoices):
     FLAG_RESOLVE = "flag_resolve", _("Fraud flag resolved")
     TRANSFER_BIND = "transfer_bind", _("Transfer bound by decision")
     REPORT_REOPEN = "report_reopen", _("Decided report back to review")
+    REPORT_TAKEOVER = "report_takeover", _("Imported row taken over by its reporter")
+    REPORT_MERGE = "report_merge", _("Duplicate report merged")
     # From this event on, each hash is an HMAC under AUDIT_KEY; events before it stay plain sha256.
     AUDIT_REKEY = "audit_rekey", _("Audit chain keyed")
 

@@ -363,3 +363,23 @@ def _status_move(report: Report, *, frm: list[str], to: str) -> None:
     moved = Report.objects.filter(pk=report.pk, status__in=frm).update(status=to, updated_at=timezone.now())
     if moved:
         report.status = to
+
+
+class TakeOverRefused(Exception):
+    """The row is not the user's to take over; the message says why."""
+
+
+@transaction.atomic
+def report_take_over(*, report_id: int, user) -> Report:
+    """Make an imported row the user's own report, when its contact address is one they verified."""
+    from incidents.selectors import imported_rows_for
+
+    locked = Report.objects.select_for_update().filter(pk=report_id).first()
+    if locked is None or not imported_rows_for(user=user).filter(pk=report_id).exists():
+        raise TakeOverRefused(_("This row is not yours to take over: it is someone's already, or its "
+                                "contact address is not one you confirmed."))
+    Report.objects.filter(pk=report_id).update(reporter=user, updated_at=timezone.now())
+    locked.reporter = user
+    audit_record(actor=user, action="report_takeover", subject=f"report:{report_id}",
+                 data={"source": locked.source_label})
+    return locked

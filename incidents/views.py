@@ -27,6 +27,7 @@ from incidents.report_forms import AnswerForm, EvidenceAddForm, WithdrawForm
 from incidents.secrets import SecretRefused
 from incidents.selectors import (
     evidence_visible,
+    imported_rows_for,
     incident_list_visible,
     incident_summary,
     report_drafts_of,
@@ -66,8 +67,22 @@ def incident_detail(request, slug: str):
 @login_required
 def my_reports(request):
     context = {"reports": report_list_for_reporter(user=request.user),
-               "drafts": report_drafts_of(user=request.user)}
+               "drafts": report_drafts_of(user=request.user),
+               "imported": imported_rows_for(user=request.user)}
     return render(request, "incidents/my_reports.html", context)
+
+
+@login_required
+@require_POST
+def report_take_over(request, report_id: int):
+    """Make a row of the old sheet, filed with the user's confirmed address, their own report."""
+    try:
+        services.report_take_over(report_id=report_id, user=request.user)
+    except services.TakeOverRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("incidents:my-reports")
+    messages.success(request, _("The row is your report now: you can add evidence, answer and withdraw it."))
+    return redirect("incidents:report-detail", report_id=report_id)
 
 
 def _owned_report(request, report_id: int) -> Report:
