@@ -8,12 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import reduce
 
+from django.db import connection
 from django.db.models import Case, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
-from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus
+from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus, Tier
 from moderation.models import Decision, DecisionState, ReportHold
 from verification.models import CheckResult
 from verification.verdict import FRAUD_FLAGS
@@ -65,15 +66,28 @@ class QueueFilters:
     sort: str = "flags"
 
 
+def has_flag(flag: str) -> Q:
+    """Match reports whose flags list holds ``flag``."""
+    # PostgreSQL tests jsonb containment without turning each row's list into text; SQLite has no
+    # containment for JSON, and the quoted name cannot match inside another flag's name.
+    if connection.vendor == "postgresql":
+        return Q(flags__contains=[flag])
+    return Q(flags__icontains=f'"{flag}"')
+
+
 def _fraud_flagged() -> Q:
-    return reduce(operator.or_, (Q(flags__icontains=f'"{flag}"') for flag in sorted(FRAUD_FLAGS)))
+    if connection.vendor == "postgresql":
+        return Q(flags__has_any_keys=sorted(FRAUD_FLAGS))  # jsonb ?| also matches a list's strings
+    return reduce(operator.or_, (has_flag(flag) for flag in sorted(FRAUD_FLAGS)))
 
 
 def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
     """Return the reports the filters select, sorted, with what a queue row shows loaded."""
     now = timezone.now()
-    reports = (Report.objects.filter(_queue_q(filters, moderator, now))
-               .select_related("incident", "exchange")
+    # Only the columns a queue row shows, and no join before the sort: the sort reads every row
+    # of the view; incident and exchange are fetched for the page's rows only.
+    reports = (Report.objects.filter(_queue_q(filters, moderator, now)).only(*QUEUE_COLUMNS)
+               .prefetch_related("incident", "exchange")
                .annotate(fraud=Case(When(_fraud_flagged(), then=Value(1)), default=Value(0)),
                          contested=Exists(Claim.objects.filter(report=OuterRef("pk"),
                                                                status=ClaimStatus.CONTESTED)),
@@ -84,12 +98,16 @@ def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
     return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
 
 
+QUEUE_COLUMNS = ("id", "incident_id", "exchange_id", "status", "tier", "flags", "resolved_flags",
+                 "claimed_loss_usd", "verified_loss_usd", "submitted_at")
+
+
 def _queue_q(filters: QueueFilters, moderator, now) -> Q:
     q = Q(status__in=filters.statuses) if filters.statuses else ~Q(status=ReportStatus.WITHDRAWN)
     q &= _eq("incident__slug", filters.incident) & _eq("tier", filters.tier)
     q &= _eq("exchange_id", filters.exchange)
     if filters.flag:
-        q &= Q(flags__icontains=f'"{filters.flag}"')
+        q &= has_flag(filters.flag)
     for field, bound, value in (("claimed_loss_usd", "gte", filters.claimed_min),
                                 ("claimed_loss_usd", "lte", filters.claimed_max),
                                 ("verified_loss_usd", "gte", filters.verified_min),
@@ -123,16 +141,18 @@ def _held_q(held_by: str, moderator, now) -> Q:
 
 def queue_counts(*, reports: QuerySet[Report]) -> dict:
     """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
-    plain = reports.order_by()
-    by_status = dict(plain.values_list("status").annotate(n=Count("pk", distinct=True)))
-    by_tier = dict(plain.values_list("tier").annotate(n=Count("pk", distinct=True)))
-    flags = {flag: Count("pk", filter=Q(flags__icontains=f'"{flag}"'), distinct=True) for flag in FLAG_NAMES}
-    totals = plain.aggregate(total=Count("pk", distinct=True), **flags,
-                             oldest=Min("submitted_at", filter=Q(status__in=WAITING)))
-    oldest = totals.pop("oldest")
-    total = totals.pop("total")
-    return {"total": total, "by_status": by_status, "by_tier": by_tier, "by_flag": totals,
-            "oldest_waiting_since": oldest}
+    # One pass over the view: every count is a filtered aggregate of the same scan. The queue's
+    # filters join nothing that repeats a report (subqueries, one-to-one), so plain counts are exact.
+    counts = {f"status:{v}": Count("pk", filter=Q(status=v)) for v in ReportStatus.values}
+    counts |= {f"tier:{v}": Count("pk", filter=Q(tier=v)) for v in Tier.values}
+    counts |= {f"flag:{flag}": Count("pk", filter=has_flag(flag)) for flag in FLAG_NAMES}
+    totals = reports.order_by().aggregate(total=Count("pk"), **counts,
+                                          oldest=Min("submitted_at", filter=Q(status__in=WAITING)))
+    def group(prefix: str) -> dict:
+        return {key.split(":", 1)[1]: n for key, n in totals.items() if key.startswith(prefix) and n}
+
+    return {"total": totals["total"], "by_status": group("status:"), "by_tier": group("tier:"),
+            "by_flag": group("flag:"), "oldest_waiting_since": totals["oldest"]}
 
 
 FLAG_NAMES = ("tx_not_found", "tx_contested", "tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain",
@@ -169,23 +189,42 @@ def report_for_review(*, report_id: int) -> Report | None:
 
 def related_reports(*, report: Report) -> list[tuple[str, Report]]:
     """Return the other reports citing the same transfers, ticket, addresses or leaked-key hash."""
-    transfers = [(c.chain, c.tx_hash) for c in report.claims.all() if c.tx_hash]
-    addresses = {c.from_address for c in report.claims.all() if c.from_address}
-    tests = [(_("same transfer"), reduce(operator.or_, (Q(claims__chain=chain, claims__tx_hash=tx)
-                                                         for chain, tx in transfers), Q(pk__in=[])))]
-    nothing = Q(pk__in=[])
-    tests.append((_("same sending address"), Q(claims__from_address__in=addresses) if addresses else nothing))
+    claims = list(report.claims.all())
+    labels: dict[int, list[str]] = {}
+    for report_id in _citing_same_transfer(report, claims):
+        labels.setdefault(report_id, []).append(str(_("same transfer")))
+    addresses = {c.from_address for c in claims if c.from_address}
+    same_sender = (Claim.objects.filter(from_address__in=addresses, report__incident=report.incident_id)
+                   .exclude(report=report).values_list("report_id", flat=True).distinct()[:RELATED_MAX])
+    for report_id in same_sender if addresses else []:
+        labels.setdefault(report_id, []).append(str(_("same sending address")))
+    for label, q in _report_level_tests(report):
+        others = Report.objects.filter(q, incident=report.incident_id).exclude(pk=report.pk)
+        for report_id in others.values_list("pk", flat=True)[:RELATED_MAX]:
+            labels.setdefault(report_id, []).append(str(label))
+    found = Report.objects.active().in_bulk(list(labels)[:RELATED_MAX])
+    return [(", ".join(labels[pk]), other) for pk, other in sorted(found.items())]
+
+
+def _citing_same_transfer(report: Report, claims: list[Claim]) -> set[int]:
+    """Find reports citing one of these transfers, through the index on (chain, tx_hash)."""
+    wanted = {(c.chain, c.tx_hash) for c in claims if c.tx_hash}
+    if not wanted:
+        return set()
+    chains, hashes = {chain for chain, _tx in wanted}, {tx for _chain, tx in wanted}
+    rows = (Claim.objects.filter(chain__in=chains, tx_hash__in=hashes).exclude(report=report)
+            .values_list("report_id", "chain", "tx_hash"))
+    return {report_id for report_id, chain, tx in rows if (chain, tx) in wanted}
+
+
+def _report_level_tests(report: Report) -> list[tuple[str, Q]]:
+    tests = []
     if report.support_ticket_id:
         tests.append((_("same ticket"), Q(exchange_id=report.exchange_id,
                                           support_ticket_id=report.support_ticket_id)))
     if report.api_key_id_sha256:
         tests.append((_("same leaked-key hash"), Q(api_key_id_sha256=report.api_key_id_sha256)))
-    found: dict[int, tuple[list[str], Report]] = {}
-    others = Report.objects.active().exclude(pk=report.pk).filter(incident=report.incident_id)
-    for label, q in tests:
-        for other in others.filter(q).distinct()[:RELATED_MAX]:
-            found.setdefault(other.pk, ([], other))[0].append(str(label))
-    return [(", ".join(labels), other) for labels, other in found.values()]
+    return tests
 
 
 RELATED_MAX = 50
