@@ -30,6 +30,9 @@ class Decision(models.Model):
     note = models.TextField(max_length=2000)
     flag = models.CharField(max_length=32, blank=True)  # the fraud flag a FLAG decision resolves
     claim = models.ForeignKey(Claim, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The report this one was merged into (a duplicate_report rejection), so the loss counts once.
+    merged_into = models.ForeignKey(Report, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="merged_duplicates")
     moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                   related_name="+")
     state = models.CharField(max_length=10, choices=DecisionState.choices, default=DecisionState.EFFECTIVE)

@@ -132,6 +132,27 @@ def transfer_bind(*, report_id: int, claim_id: int, moderator, reason: str, note
 
 
 @transaction.atomic
+def report_merge(*, duplicate_id: int, into_id: int, moderator, note: str, version: str) -> Decision:
+    """Reject a duplicate as merged into another report of the incident, so that its loss counts once."""
+    note = _note_clean(note)
+    # Both reports locked in id order, the order every batch takes them: no deadlock between merges.
+    locked = {r.pk: r for r in Report.objects.select_for_update().filter(pk__in=[duplicate_id, into_id])
+              .order_by("pk")}
+    kept = locked.get(into_id)
+    if duplicate_id == into_id or kept is None or kept.status == ReportStatus.WITHDRAWN:
+        raise ModerationRefused(_("Choose another report of this incident to merge into."))
+    report = _ready(report_id=duplicate_id, moderator=moderator, version=version)
+    if kept.incident_id != report.incident_id:
+        raise ModerationRefused(_("Only reports of the same incident can be merged."))
+    _may_act(kept, moderator)
+    decision = Decision(report=report, kind=DecisionKind.STATUS, status=ReportStatus.REJECTED,
+                        reason=DecisionReason.DUPLICATE_REPORT, note=note, merged_into=kept,
+                        moderator=moderator, verified_loss_usd=report.verified_loss_usd,
+                        report_version=version)
+    return _take(decision, report, second_needed=_large(report.verified_loss_usd))
+
+
+@transaction.atomic
 def decision_confirm(*, decision_id: int, moderator, version: str, note: str = "") -> Decision:
     """Confirm a decision waiting for a second moderator: it takes effect now (it lifts no tier)."""
     decision, report = _pending(decision_id, moderator)
@@ -274,7 +295,7 @@ def _pending(decision_id: int, moderator) -> tuple[Decision, Report]:
 
 def _take(decision: Decision, report: Report, *, second_needed: bool) -> Decision:
     """Store the decision; apply it now, or leave it waiting for a second moderator."""
-    action = "moderator_proposal" if second_needed else _ACTIONS[decision.kind]
+    action = "moderator_proposal" if second_needed else _action(decision)
     decision.state = DecisionState.PENDING if second_needed else DecisionState.EFFECTIVE
     decision.save()
     if not second_needed:
@@ -289,6 +310,10 @@ def _take(decision: Decision, report: Report, *, second_needed: bool) -> Decisio
 
 _ACTIONS = {DecisionKind.STATUS: "moderator_decision", DecisionKind.FLAG: "flag_resolve",
             DecisionKind.BINDING: "transfer_bind"}
+
+
+def _action(decision: Decision) -> str:
+    return "report_merge" if decision.merged_into_id else _ACTIONS[decision.kind]
 
 
 def _apply(decision: Decision, report: Report) -> None:
@@ -323,8 +348,8 @@ def _settle(decision: Decision, moderator, note: str, state: str) -> None:
 def _audit_data(decision: Decision) -> dict:
     data = {"decision": decision.pk, "kind": decision.kind, "reason": decision.reason,
             "state": decision.state, "verified_loss_usd": str(decision.verified_loss_usd)}
-    extra = {"status": decision.status, "flag": decision.flag,
-             "claim": decision.claim_id, "proposed_by": decision.moderator_id}
+    extra = {"status": decision.status, "flag": decision.flag, "claim": decision.claim_id,
+             "merged_into": decision.merged_into_id, "proposed_by": decision.moderator_id}
     return {**data, **{key: value for key, value in extra.items() if value}}
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("reports/<int:report_id>/decide/", views.decide, name="decide"),
     path("reports/<int:report_id>/flags/", views.flag_resolve, name="flag-resolve"),
     path("reports/<int:report_id>/bind/", views.bind, name="bind"),
+    path("reports/<int:report_id>/merge/", views.merge, name="merge"),
     path("reports/<int:report_id>/decisions/<int:decision_id>/confirm/", views.confirm, name="confirm"),
     path("reports/<int:report_id>/decisions/<int:decision_id>/send-back/", views.send_back, name="send-back"),
     path("evidence/<int:evidence_id>/", views.evidence, name="evidence"),

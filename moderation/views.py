@@ -276,6 +276,19 @@ def bind(request, report_id: int):
 
 @moderator_page
 @require_POST
+def merge(request, report_id: int):
+    """Reject this report as a duplicate of another report of the incident (duplicate_report)."""
+    into = request.POST.get("into", "")
+    if not into.isdigit():
+        messages.error(request, _("Choose the report to merge into."))
+        return _back(request, report_id, "#related")
+    return _act(request, report_id, lambda: services.report_merge(
+        duplicate_id=report_id, into_id=int(into), moderator=request.user, note=request.POST.get("note", ""),
+        version=request.POST.get("version", "")), _("Merged: this report is rejected as a duplicate."))
+
+
+@moderator_page
+@require_POST
 def confirm(request, report_id: int, decision_id: int):
     form = SecondReviewForm(request.POST)
     form.is_valid()

@@ -429,3 +429,50 @@ def test_an_answer_after_a_final_decision_sends_the_report_back(report, moderato
 
     report.refresh_from_db()
     assert report.status == ReportStatus.NEEDS_REVIEW
+
+
+# --- Merging duplicates -------------------------------------------------------------------------------
+
+
+def test_merging_rejects_the_duplicate_into_the_kept_report(moderator):
+    from moderation.services import report_merge
+
+    kept = reviewable()
+    duplicate = reviewable(incident=kept.incident, source="import", source_file="sheet.csv", source_row=7,
+                           reporter=None)
+    version = claimed(duplicate, moderator)
+    before = last_seq()
+
+    decision = report_merge(duplicate_id=duplicate.pk, into_id=kept.pk, moderator=moderator,
+                            note="Same victim: the sheet row and the web report.", version=version)
+
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.decision_reason) == (ReportStatus.REJECTED, "duplicate_report")
+    assert decision.merged_into == kept and kept.merged_duplicates.get() == decision
+    [event] = events_since(before)
+    assert (event.action, event.data["merged_into"]) == ("report_merge", kept.pk)
+
+
+@pytest.mark.parametrize("case", ["itself", "another incident"])
+def test_a_report_merges_only_into_another_of_its_incident(moderator, case):
+    from moderation.services import report_merge
+
+    duplicate = reviewable()
+    into = duplicate if case == "itself" else reviewable()
+
+    with pytest.raises(ModerationRefused):
+        report_merge(duplicate_id=duplicate.pk, into_id=into.pk, moderator=moderator, note="n",
+                     version=claimed(duplicate, moderator))
+
+
+def test_merging_a_large_duplicate_waits_for_a_second_moderator(moderator):
+    from moderation.services import report_merge
+
+    kept = reviewable()
+    duplicate = reviewable(loss="40000", incident=kept.incident)
+
+    decision = report_merge(duplicate_id=duplicate.pk, into_id=kept.pk, moderator=moderator, note="n",
+                            version=claimed(duplicate, moderator))
+
+    duplicate.refresh_from_db()
+    assert decision.state == DecisionState.PENDING and duplicate.status == ReportStatus.NEEDS_REVIEW
