@@ -241,3 +241,22 @@ def test_the_reporter_reads_the_decision_on_their_report_page(client, moderator,
 
     assert "Part of the loss is proven" in html and "Proof of the rest would change this" in html
     assert "One of two transfers is proven." not in html
+
+
+def test_a_moderators_api_token_cannot_decide(client, moderator):
+    from accounts.services import token_issue
+
+    login_with_second_factor(client, moderator)  # enrols the second factor the token needs
+    client.logout()
+    token = token_issue(email=moderator.email, role=Role.MODERATOR)
+    report = reviewable()
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+    queue = client.get(reverse("moderation:queue"), **auth)
+    decided = client.post(reverse("moderation:decide", args=[report.pk]), {
+        "status": "verified", "reason": "proof_sufficient", "note": "n",
+        "version": report_version(report_id=report.pk)}, **auth)
+
+    assert queue.status_code == 302 and decided.status_code in {302, 403}
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_REVIEW
