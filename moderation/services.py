@@ -70,6 +70,39 @@ def report_claim(*, report_id: int, moderator) -> ReportHold:
     return hold
 
 
+def reports_assign(*, report_ids: list[int], assignee, moderator) -> list[str]:
+    """Hand reports to a moderator (a bulk action: it assigns, it never decides); return the refusals."""
+    if not is_moderator(assignee):
+        raise ModerationRefused(_("Reports can only be assigned to a moderator."))
+    refusals = []
+    for report_id in sorted(set(report_ids))[:ASSIGN_MAX]:
+        try:
+            _assign(report_id, assignee, moderator)
+        except ModerationRefused as refused:
+            refusals.append(f"#{report_id}: {refused}")
+    return refusals
+
+
+ASSIGN_MAX = 200  # one page of the queue and then some; a bulk action is not a migration
+
+
+@transaction.atomic
+def _assign(report_id: int, assignee, moderator) -> None:
+    report = _may_act(_locked(report_id), moderator)
+    if moderator_conflicted(report, assignee):
+        raise ModerationRefused(_("%(who)s cannot take it: it is theirs, or it names their email address.")
+                                % {"who": moderator_name(assignee)})
+    now = timezone.now()
+    held = ReportHold.objects.filter(report=report, expires_at__gt=now).select_related("moderator").first()
+    if held and held.moderator_id not in (assignee.pk, moderator.pk):
+        raise ModerationRefused(_("%(who)s holds it.") % {"who": moderator_name(held.moderator)})
+    expires = now + timedelta(minutes=settings.MODERATION_CLAIM_MINUTES)
+    ReportHold.objects.update_or_create(report=report, defaults={"moderator": assignee, "claimed_at": now,
+                                                                 "expires_at": expires})
+    audit_record(actor=moderator, action="moderator_claim", subject=f"report:{report.pk}",
+                 data={"expires": expires.isoformat(), "assigned_to": assignee.pk})
+
+
 @transaction.atomic
 def report_release(*, report_id: int, moderator) -> None:
     """Give a held report back to the queue."""

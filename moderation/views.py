@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.middleware import session_has_second_factor
+from accounts.models import Role, User
 from accounts.roles import is_moderator
 from audit.services import audit_record
 from incidents.guidance import check_sentence, decision_meaning, flag_notes, tier_meaning
@@ -77,6 +78,7 @@ def queue(request):
     return render(request, "moderation/queue.html", {
         "form": form, "filters": filters, "page": page, "counts": queue_counts(reports=reports),
         "query": urlencode(query, doseq=True), "back": back,
+        "moderators": User.objects.filter(role=Role.MODERATOR, is_active=True).order_by("username"),
     })
 
 
@@ -214,6 +216,25 @@ def _act(request, report_id: int, action, success: str, anchor: str = ""):
     else:
         messages.success(request, success)
     return _back(request, report_id, anchor)
+
+
+@moderator_page
+@require_POST
+def assign(request):
+    """Assign the ticked reports of the queue to a moderator; nothing here decides."""
+    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
+    assignee = User.objects.filter(pk=request.POST.get("assignee", "") or 0).first()
+    try:
+        refusals = services.reports_assign(report_ids=ids, assignee=assignee, moderator=request.user)
+    except services.ModerationRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        for refusal in refusals:
+            messages.error(request, refusal)
+        assigned = len(set(ids)) - len(refusals)
+        messages.success(request, _("%(count)d report(s) assigned.") % {"count": assigned})
+    back = request.POST.get("q", "")
+    return redirect(reverse("moderation:queue") + (f"?{back}" if back else ""))
 
 
 @moderator_page

@@ -260,3 +260,22 @@ def test_a_moderators_api_token_cannot_decide(client, moderator):
     assert queue.status_code == 302 and decided.status_code in {302, 403}
     report.refresh_from_db()
     assert report.status == ReportStatus.NEEDS_REVIEW
+
+
+def test_bulk_assign_hands_reports_to_a_moderator_and_skips_what_it_may_not(mod_client, moderator,
+                                                                             second_moderator):
+    from moderation.models import ReportHold
+
+    free, held_by_me = reviewable(), reviewable()
+    own = reviewable(reporter=second_moderator)
+    claimed(held_by_me, moderator)
+
+    response = mod_client.post(reverse("moderation:assign"), {
+        "report": [free.pk, held_by_me.pk, own.pk], "assignee": second_moderator.pk}, follow=True)
+
+    holds = dict(ReportHold.objects.values_list("report_id", "moderator_id"))
+    assert holds == {free.pk: second_moderator.pk, held_by_me.pk: second_moderator.pk}
+    html = response.content.decode()
+    assert "2 report(s) assigned." in html
+    assert f"#{own.pk}: {second_moderator.get_full_name()} cannot take it" in html
+    assert not Decision.objects.exists()
