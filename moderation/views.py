@@ -75,8 +75,10 @@ def queue(request):
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     query = {k: v for k, v in request.GET.lists() if k != "page"}
     back = urlencode({**query, "page": page.number}, doseq=True)
+    counts = queue_counts(reports=reports)
     return render(request, "moderation/queue.html", {
-        "form": form, "filters": filters, "page": page, "counts": queue_counts(reports=reports),
+        "form": form, "filters": filters, "page": page, "counts": counts,
+        "count_links": _count_links(query, counts),
         "query": urlencode(query, doseq=True), "back": back,
         "moderators": User.objects.filter(role=Role.MODERATOR, is_active=True).order_by("username"),
     })
@@ -97,6 +99,16 @@ def queue_csv(request):
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="moderation-queue.csv"'
     return response
+
+
+def _count_links(query: dict, counts: dict) -> list[tuple[str, int, str]]:
+    """Link each count to the current view narrowed to it (the filter replaced, the rest kept)."""
+    links = []
+    for key, group in (("status", "by_status"), ("tier", "by_tier"), ("flag", "by_flag")):
+        for value, n in counts[group].items():
+            narrowed = {**query, key: [value]}
+            links.append((value, n, urlencode(narrowed, doseq=True)))
+    return links
 
 
 CSV_HEADER = ["report_id", "incident", "exchange", "status", "tier", "flags", "claimed_loss_usd",

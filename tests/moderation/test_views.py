@@ -279,3 +279,13 @@ def test_bulk_assign_hands_reports_to_a_moderator_and_skips_what_it_may_not(mod_
     assert "2 report(s) assigned." in html
     assert f"#{own.pk}: {second_moderator.get_full_name()} cannot take it" in html
     assert not Decision.objects.exists()
+
+
+def test_each_count_links_to_the_view_narrowed_to_it(mod_client):
+    reviewable(flags=["ticket_reused"])
+    reviewable()
+
+    html = page(mod_client.get(reverse("moderation:queue"), {"tier": "T2", "sort": "loss"}))
+
+    assert "?tier=T2&amp;sort=loss&amp;flag=ticket_reused" in html
+    assert "?tier=T2&amp;sort=loss&amp;status=needs_review" in html
