@@ -198,7 +198,7 @@ def _neighbours(request, report_id: int) -> dict:
     params = dict(parse_qsl(back))
     if not back:
         return {"back": "", "previous_id": None, "next_id": None}
-    form = QueueFilterForm(_as_querydict(back), holders=[])
+    form = QueueFilterForm(_as_querydict(back), holders=moderators_holding())
     reports = queue_reports(filters=form.filters(), moderator=request.user)
     page = Paginator(reports.values_list("pk", flat=True), PAGE_SIZE).get_page(params.get("page"))
     ids = list(page.object_list)
