@@ -50,6 +50,9 @@ def _user_with_role(*, email: str, role: str) -> User:
     if user is None:
         user = User(email=email, username=_free_username(email), role=role)
         user.set_unusable_password()
+    if role == Role.MODERATOR and (user.is_staff or user.is_superuser):
+        # Moderators work on their own pages; an admin keeps the admin, never both on one account.
+        raise TokenRefused(f"{email} is an admin account; give the moderator role to a separate account.")
     user.role = role
     user.save()
     return user

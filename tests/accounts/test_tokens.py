@@ -155,3 +155,12 @@ def test_a_reporters_token_does_not_expire():
     issue_token("victim@example.org")
 
     assert ApiToken.objects.get().expires_at is None
+
+
+def test_an_admin_account_is_never_made_a_moderator():
+    User.objects.create(username="root", email="root@example.org", is_staff=True, is_superuser=True)
+
+    with pytest.raises(CommandError, match="admin account"):
+        issue_token("root@example.org", role="moderator")
+
+    assert User.objects.get(email="root@example.org").role == "reporter"
