@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+
+    def ready(self):
+        from allauth.mfa.signals import authenticator_added
+
+        authenticator_added.connect(_second_factor_enrolled, dispatch_uid="accounts.second_factor_enrolled")
+
+
+def _second_factor_enrolled(sender, request, user, authenticator, **kwargs):
+    """Count enrolment as this session's second factor: the person just typed a valid code."""
+    from allauth.account.internal.flows.login import record_authentication
+
+    if authenticator.type == authenticator.Type.TOTP:
+        record_authentication(request, user, "mfa", type="totp", id=authenticator.pk)

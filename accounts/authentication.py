@@ -26,6 +26,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if api_token is None or not api_token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
+        if api_token.expires_at is not None and api_token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("This token has expired; ask for a new one.")
         # At most once a minute: a write on every read would serialise SQLite and load PostgreSQL.
         if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)

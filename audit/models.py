@@ -1,6 +1,7 @@
 """The audit log: one row per moderator action, evidence view, export and erasure, hash-chained."""
 
 import hashlib
+import hmac
 import json
 from datetime import UTC
 
@@ -26,6 +27,18 @@ class AuditAction(models.TextChoices):
     REPORT_REOPEN = "report_reopen", _("Decided report sent back to review")
     INCIDENT_CLOSE = "incident_close", _("Incident closed")
     EVIDENCE_ERASE = "evidence_erase", _("Evidence files erased after closing")
+    ROLE_GRANT = "role_grant", _("Role given")
+    MODERATOR_CLAIM = "moderator_claim", _("Report claimed for review")
+    MODERATOR_RELEASE = "moderator_release", _("Report claim released")
+    MODERATOR_PROPOSAL = "moderator_proposal", _("Decision awaiting a second moderator")
+    MODERATOR_CONFIRM = "moderator_confirm", _("Decision confirmed by a second moderator")
+    MODERATOR_SEND_BACK = "moderator_send_back", _("Decision sent back by a second moderator")
+    FLAG_RESOLVE = "flag_resolve", _("Fraud flag resolved")
+    TRANSFER_BIND = "transfer_bind", _("Transfer bound by decision")
+    REPORT_TAKEOVER = "report_takeover", _("Imported row taken over by its reporter")
+    REPORT_MERGE = "report_merge", _("Duplicate report merged")
+    # From this event on, each hash is an HMAC under AUDIT_KEY; events before it stay plain sha256.
+    AUDIT_REKEY = "audit_rekey", _("Audit chain keyed")
 
 
 class AuditEvent(models.Model):
@@ -59,10 +72,13 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.subject}"
 
-    def hash_compute(self) -> str:
-        """Return the sha256 of this event's canonical serialisation, chained to prev_hash."""
+    def hash_compute(self, *, keyed: bool = True) -> str:
+        """Return the HMAC (or, before the re-key event, the sha256) of this event, chained to prev_hash."""
         canonical = {"seq": self.seq, "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                      "actor_label": self.actor_label, "action": self.action, "subject": self.subject,
                      "data": self.data, "prev_hash": self.prev_hash}
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode("ascii")).hexdigest()
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        if not keyed:
+            return hashlib.sha256(text).hexdigest()
+        # The key lives outside the database: write access to the table is not enough to re-chain it.
+        return hmac.new(settings.AUDIT_KEY.encode(), text, hashlib.sha256).hexdigest()

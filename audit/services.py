@@ -70,14 +70,19 @@ def audit_verify() -> list[str]:
     """Recompute the chain in seq order; describe each edited, deleted or reordered event."""
     problems: list[str] = []
     expected_seq, prev_hash = 1, GENESIS_HASH
+    rekeys = list(AuditEvent.objects.filter(action=AuditAction.AUDIT_REKEY).values_list("seq", flat=True))
+    if len(rekeys) > 1:
+        problems.append(f"the chain holds {len(rekeys)} re-key events (seq {rekeys}); it is keyed once")
+    keyed_from = rekeys[0] if rekeys else 1  # no re-key event: keyed from the first event
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=CHUNK):
-        problems += _event_problems(event, expected_seq=expected_seq, prev_hash=prev_hash)
+        problems += _event_problems(event, expected_seq=expected_seq, prev_hash=prev_hash,
+                                    keyed=event.seq >= keyed_from)
         # Go on from the stored hash, so that one edited event is reported once, not at every later one.
         expected_seq, prev_hash = event.seq + 1, event.hash
     return problems
 
 
-def _event_problems(event: AuditEvent, *, expected_seq: int, prev_hash: str) -> list[str]:
+def _event_problems(event: AuditEvent, *, expected_seq: int, prev_hash: str, keyed: bool) -> list[str]:
     found = []
     if event.seq != expected_seq:
         missing = (f"event {expected_seq} is" if event.seq == expected_seq + 1
@@ -86,7 +91,7 @@ def _event_problems(event: AuditEvent, *, expected_seq: int, prev_hash: str) -> 
     elif event.prev_hash != prev_hash:
         found.append(f"seq {event.seq}: prev_hash is not the hash of event {expected_seq - 1} "
                      "(an event was deleted, inserted or moved)")
-    if event.hash_compute() != event.hash:
+    if event.hash_compute(keyed=keyed) != event.hash:
         found.append(f"seq {event.seq}: hash does not match the event's contents (the event was edited)")
     # The FK may only be nulled (the account was deleted), never pointed at someone else.
     if event.actor_id is not None and not event.actor_label.startswith(f"user {event.actor_id} "):
@@ -108,3 +113,13 @@ def audit_anchor_check(*, seq: int, expected_hash: str) -> list[str]:
 def audit_head() -> AuditEvent | None:
     """Return the last event of the chain, whose hash vouches for every event before it."""
     return AuditEvent.objects.order_by("-seq").first()
+
+
+def release_heads(*, root) -> list[tuple[str, int, str]]:
+    """Return (release folder, seq, hash) of the audit head each published manifest recorded."""
+    heads = []
+    for manifest in sorted(root.glob("*/*/manifest.json")):
+        head = json.loads(manifest.read_text()).get("audit_head")
+        if isinstance(head, dict) and isinstance(head.get("seq"), int) and isinstance(head.get("hash"), str):
+            heads.append((str(manifest.parent.relative_to(root)), head["seq"], head["hash"]))
+    return heads

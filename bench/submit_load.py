@@ -73,6 +73,7 @@ def _prepare_environment(args: argparse.Namespace) -> Path:
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(var_dir),
         "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
+        "AUDIT_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING",
         "EMAIL_HOST": "smtp.invalid",  # production refuses the console backend; no mail is sent here
         "API_WRITE_RATE": "100000000/hour", "CELERY_TASK_DEFAULT_QUEUE": f"bench-submit-{os.getpid()}",

@@ -34,10 +34,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "accounts",
     "incidents",
     "verification",
     "registry",
+    "moderation",
     "audit",
     "operations",
     "devtools",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After allauth: moderators, liaisons and admins reach nothing until a second factor is in use.
+    "accounts.middleware.SecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -182,7 +186,20 @@ EXPORT_DEV_KEY_PATH = Path(
 # Key of the HMAC that turns report ids into the register's stable pseudonyms (report_ref).
 # Kept out of the database; changing it changes every report_ref in later releases.
 REPORT_REF_KEY = env_str("REPORT_REF_KEY", "dev-only-report-ref-key" if DEBUG else None)
+# Key of the HMAC that chains the audit log (audit.models): kept out of the database, so that
+# someone with database rights alone cannot rewrite the log and recompute the chain.
+AUDIT_KEY = env_str("AUDIT_KEY", "dev-only-audit-key" if DEBUG else None)
+if not DEBUG and (len(AUDIT_KEY) < 32 or AUDIT_KEY.startswith("dev-only")):
+    raise ImproperlyConfigured("AUDIT_KEY must be a random value of 32 characters or more.")
 RELEASES_ROOT = Path(env_str("RELEASES_ROOT", str(VAR_DIR / "releases"))).resolve()
+
+# --- Moderation -------------------------------------------------------------------------
+# Above this verified loss (USD) a moderator's decision waits for a second, different moderator.
+DECISION_SECOND_REVIEW_USD = Decimal(str(env_int("DECISION_SECOND_REVIEW_USD", 10_000)))
+# Minutes a moderator holds a report they claimed before another moderator may take it.
+MODERATION_CLAIM_MINUTES = env_int("MODERATION_CLAIM_MINUTES", 30, minimum=1)
+# Days an API token of a moderator, liaison or admin stays valid (reporters' tokens do not expire).
+STAFF_TOKEN_DAYS = env_int("STAFF_TOKEN_DAYS", 30, minimum=1)
 
 # --- Celery -----------------------------------------------------------------------------
 # Default: kombu's filesystem transport under var/broker, so one machine needs no server.
@@ -318,6 +335,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+
+# Second factor (django-allauth MFA): TOTP with recovery codes. A used TOTP code is remembered
+# in the cache until it expires, so several web processes need a shared CACHE_URL.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Lossproof")
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):

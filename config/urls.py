@@ -1,10 +1,10 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.views import admin_login
-
-admin.site.login = admin_login  # the site's throttled login, never the admin's own form
+# The admin signs in through allauth: its throttles and the second factor apply there too.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +14,7 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("operations.urls")),
+    path("moderation/", include("moderation.urls")),
     path("", include("verification.urls")),
     path("", include("registry.urls")),
     path("", include("incidents.urls")),

@@ -116,7 +116,7 @@ def _users() -> DemoAccounts:
                             reporter_password=secrets.token_urlsafe(12))
     admin, _ = User.objects.get_or_create(username="admin", defaults={"email": "admin@demo.lossproof.test"})
     admin.is_staff = admin.is_superuser = True
-    admin.role = Role.MODERATOR
+    admin.role = Role.REPORTER  # admins set up; moderators are separate accounts (devtools.moderation_demo)
     admin.set_password(accounts.admin_password)
     admin.save()
     reporter, _ = User.objects.get_or_create(username="demo-reporter",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import ReportStatus, Tier
+from incidents.models import DecisionReason, ReportStatus, Tier
 from verification.verdict import EXCHANGE_CONFIRMED, FRAUD_FLAGS
 
 # Catalogue order: the order a reporter reads a transfer's story in.
@@ -380,3 +380,50 @@ def _to_t4(standing: Standing) -> list[Hint]:
     return [Hint(_("Proving that a verified transfer is yours would raise this report to T4: sign your "
                    "report's ownership message with the wallet that sent it, or add the exchange's "
                    "withdrawal email to you that names its transaction hash."), "ownership")]
+
+
+# --- Moderator decisions, told to the reporter (mail and report page) -------------------------
+
+DECISION_MEANINGS = {
+    DecisionReason.PROOF_SUFFICIENT: (
+        _("The moderators found that the evidence proves the loss."),
+        _("Nothing more is needed. New evidence that contradicts it would send the report back to review."),
+    ),
+    DecisionReason.PROOF_PARTIAL: (
+        _("The moderators found that the evidence proves part of the loss, not all of it."),
+        _("Proof of the rest would change this: the transaction hash of each further transfer, or the "
+          "trade-history export of the account that lost it."),
+    ),
+    DecisionReason.EVIDENCE_INSUFFICIENT: (
+        _("The moderators found that the evidence does not prove the loss yet."),
+        _("A transaction hash sent to an attacker address, your exchange's signed support email (.eml) "
+          "or a trade-history export could change this."),
+    ),
+    DecisionReason.EVIDENCE_FORGED: (
+        _("The moderators found that some of the evidence was altered or not issued by who it names."),
+        _("The original, unaltered files as your exchange sent them could change this."),
+    ),
+    DecisionReason.DUPLICATE_REPORT: (
+        _("The moderators found that this loss is already counted in another report."),
+        _("If the other report is not yours, proof that the transfer is yours (a challenge signed by the "
+          "sending wallet, or your exchange's withdrawal email) could change this."),
+    ),
+    DecisionReason.OUT_OF_SCOPE: (
+        _("The moderators found that this loss does not belong to this incident."),
+        _("Evidence that the loss happened inside the incident's time window and went to its attackers "
+          "could change this."),
+    ),
+    DecisionReason.CLAIM_INFLATED: (
+        _("The moderators found that the claimed loss is larger than what the evidence shows."),
+        _("Evidence for the difference (further transfers or trades) could change this."),
+    ),
+    DecisionReason.REPORTER_UNRESPONSIVE: (
+        _("The moderators asked a question and received no answer."),
+        _("Answering the question on this page sends the report back to review."),
+    ),
+}
+
+
+def decision_meaning(reason: str) -> tuple[str, str]:
+    """Return what a decision reason means and what evidence would change it, in plain words."""
+    return DECISION_MEANINGS.get(reason, ("", ""))

@@ -15,6 +15,7 @@ from incidents.models import (
     Incident,
     Report,
     ReportDraft,
+    ReportSource,
     ReportStatus,
 )
 from verification.models import CheckResult, Outcome
@@ -125,3 +126,14 @@ def report_version(*, report: Report) -> str:
              [(c.pk, c.status, str(c.usd_value)) for c in report.claims.all()],
              [e.pk for e in report.evidence.all()]]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
+
+
+def imported_rows_for(*, user) -> QuerySet[Report]:
+    """Return rows of an imported sheet, nobody's yet, whose contact address is one the user verified."""
+    from allauth.account.models import EmailAddress
+
+    matches = Q(pk__in=[])
+    for address in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True):
+        matches |= Q(contact_email__iexact=address)
+    rows = Report.objects.active().filter(matches, source=ReportSource.IMPORT, reporter__isnull=True)
+    return rows.select_related("incident", "exchange").order_by("submitted_at", "source_row")

@@ -214,6 +214,7 @@ def _evidence_attach(*, report: Report, kind: str, data: bytes, original_name: s
                             kind=kind, data=data, original_name=original_name)
     # An image's preview is rendered by the worker its checks are queued to (evidence_preview_store).
     transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
+    report_reopen(report=report, actor=report.reporter, cause="evidence")
     return evidence
 
 
@@ -350,8 +351,26 @@ def report_answer(*, report: Report, author, body: str) -> ReportMessage:
     secret_check_text(body or "")  # first: no other refusal may send a secret back into the page
     body = _message_body_clean(body)
     message = ReportMessage.objects.create(report=report, author=author, from_moderator=False, body=body)
-    _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
+    if not report_reopen(report=report, actor=author, cause="answer"):
+        _status_move(report, frm=[ReportStatus.NEEDS_INFO], to=ReportStatus.NEEDS_REVIEW)
     return message
+
+
+# Statuses a moderator's decision leaves; new evidence or an answer sends such a report back to review.
+DECIDED = [ReportStatus.VERIFIED, ReportStatus.PARTIALLY_VERIFIED, ReportStatus.REJECTED]
+
+
+def report_reopen(*, report: Report, actor, cause: str) -> bool:
+    """Send a decided report back to review, audited; its decision stays in the moderation history."""
+    previous = Report.objects.filter(pk=report.pk).values_list("status", flat=True).first()
+    moved = Report.objects.filter(pk=report.pk, status__in=DECIDED).update(
+        status=ReportStatus.NEEDS_REVIEW, decided_at=None, decision_reason="", updated_at=timezone.now())
+    if not moved:
+        return False
+    report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
+    audit_record(actor=actor, action="report_reopen", subject=f"report:{report.pk}",
+                 data={"cause": cause, "from": previous})
+    return True
 
 
 @transaction.atomic
@@ -374,3 +393,23 @@ def _status_move(report: Report, *, frm: list[str], to: str) -> None:
     moved = Report.objects.filter(pk=report.pk, status__in=frm).update(status=to, updated_at=timezone.now())
     if moved:
         report.status = to
+
+
+class TakeOverRefused(Exception):
+    """The row is not the user's to take over; the message says why."""
+
+
+@transaction.atomic
+def report_take_over(*, report_id: int, user) -> Report:
+    """Make an imported row the user's own report, when its contact address is one they verified."""
+    from incidents.selectors import imported_rows_for
+
+    locked = Report.objects.select_for_update().filter(pk=report_id).first()
+    if locked is None or not imported_rows_for(user=user).filter(pk=report_id).exists():
+        raise TakeOverRefused(_("This row is not yours to take over: it is someone's already, or its "
+                                "contact address is not one you confirmed."))
+    Report.objects.filter(pk=report_id).update(reporter=user, updated_at=timezone.now())
+    locked.reporter = user
+    audit_record(actor=user, action="report_takeover", subject=f"report:{report_id}",
+                 data={"source": locked.source_label})
+    return locked

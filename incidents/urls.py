@@ -20,6 +20,7 @@ urlpatterns = [
     path("reports/<int:report_id>/evidence/", views.report_evidence_add, name="report-evidence-add"),
     path("reports/<int:report_id>/answer/", views.report_answer, name="report-answer"),
     path("reports/<int:report_id>/withdraw/", views.report_withdraw, name="report-withdraw"),
+    path("reports/<int:report_id>/take-over/", views.report_take_over, name="report-take-over"),
     path("evidence/<int:evidence_id>/download/", views.evidence_download, name="evidence-download"),
     path("evidence/<int:evidence_id>/preview/", views.evidence_preview, name="evidence-preview"),
     # API for reporters (token or session authentication).

@@ -13,13 +13,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_record
 from incidents import services  # module-qualified: two views share their service's name
-from incidents.guidance import check_lines, flag_notes, next_tier_hints, status_meaning, tier_meaning
+from incidents.guidance import (
+    check_lines,
+    decision_meaning,
+    flag_notes,
+    next_tier_hints,
+    status_meaning,
+    tier_meaning,
+)
 from incidents.images import IMAGE_TYPES
 from incidents.models import Report
 from incidents.report_forms import AnswerForm, EvidenceAddForm, WithdrawForm
 from incidents.secrets import SecretRefused
 from incidents.selectors import (
     evidence_visible,
+    imported_rows_for,
     incident_list_visible,
     incident_summary,
     report_drafts_of,
@@ -60,8 +68,22 @@ def incident_detail(request, slug: str):
 @login_required
 def my_reports(request):
     context = {"reports": report_list_for_reporter(user=request.user),
-               "drafts": report_drafts_of(user=request.user)}
+               "drafts": report_drafts_of(user=request.user),
+               "imported": imported_rows_for(user=request.user)}
     return render(request, "incidents/my_reports.html", context)
+
+
+@login_required
+@require_POST
+def report_take_over(request, report_id: int):
+    """Make a row of the old sheet, filed with the user's confirmed address, their own report."""
+    try:
+        services.report_take_over(report_id=report_id, user=request.user)
+    except services.TakeOverRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("incidents:my-reports")
+    messages.success(request, _("The row is your report now: you can add evidence, answer and withdraw it."))
+    return redirect("incidents:report-detail", report_id=report_id)
 
 
 def _owned_report(request, report_id: int) -> Report:
@@ -75,6 +97,8 @@ def _checks_context(report: Report) -> dict:
         "pending": report_pending(report=report),
         "version": report_version(report=report),
         "status_meaning": status_meaning(report.status),
+        # What the moderators decided and what evidence would change it, in plain words.
+        "decision": decision_meaning(report.decision_reason) if report.decision_reason else None,
         "tier_meaning": tier_meaning(report.tier),
         "flags": flag_notes(report.flags),
         "hints": next_tier_hints(report_standing(report=report)),

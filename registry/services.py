@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.core.files import File
 from django.db import transaction
 
-from audit.services import audit_record
+from audit.services import audit_head, audit_record
 from incidents.models import Incident
 from registry import signing
 from registry.exports import CSV_FILES, canonical_json, file_digest, register_write
@@ -96,7 +96,14 @@ def manifest_build(*, incident: Incident, folder: Path, number: int | str, creat
         "counts": counts,
         "files": files,
         "signing_key": signing.public_key_b64(key.public_key()),
+        # The audit log's last event when this was written: check_audit holds the log to it later.
+        "audit_head": _audit_head(),
     }
+
+
+def _audit_head() -> dict | None:
+    head = audit_head()
+    return {"seq": head.seq, "hash": head.hash} if head else None
 
 
 def manifest_write(*, folder: Path, manifest: dict, key: Ed25519PrivateKey) -> None:

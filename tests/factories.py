@@ -1,5 +1,6 @@
 """factory_boy factories for the domain models."""
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -71,3 +72,21 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     # What the claim's own checks gave: the status a test sets, unless it is a cross-report one.
     checked_status = factory.LazyAttribute(
         lambda claim: "verified" if claim.status in ("contested", "duplicate") else claim.status)
+
+
+def login_with_second_factor(client, user) -> str:
+    """Sign ``user`` in as after a password and a TOTP code; enrol a TOTP secret first; return it."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    secret = existing.data["secret"] if existing else generate_totp_secret()
+    if existing is None:
+        TOTP.activate(user, secret)
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time()},
+                                                 {"method": "mfa", "at": time.time(), "type": "totp"}]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return secret

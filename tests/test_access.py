@@ -32,7 +32,7 @@ PUBLIC = {
     "readyz",
 }
 SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1", "number": "1",
-               "name": "reports.csv"}
+               "name": "reports.csv", "decision_id": "1"}
 
 
 def routes(resolver=None, prefix: str = ""):
@@ -71,3 +71,32 @@ def test_no_url_is_open_to_an_anonymous_visitor_unless_reviewed_as_public(client
 
 def test_the_admin_requires_a_staff_login(client):
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_moderator_without_a_second_factor_reaches_nothing(client):
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(role=Role.MODERATOR))
+    walked = [r for r in project_routes() if not r.startswith(("accounts/", "i18n/"))]
+
+    for route in walked:
+        for method in (client.get, client.post):
+            response = method(sample_url(route))
+            assert response.status_code in {302, 403, 404, 405}, f"{method.__name__} {route} is open"
+            if response.status_code == 302:
+                assert response.url.startswith("/accounts/2fa/"), f"{method.__name__} {route}: {response.url}"
+    assert client.get("/admin/").url.startswith("/accounts/2fa/")
+
+
+@pytest.mark.parametrize("role", ["reporter", "journalist", "liaison"])
+def test_no_other_role_reaches_a_moderator_page(client, role):
+    from tests.factories import UserFactory, login_with_second_factor
+
+    login_with_second_factor(client, UserFactory(role=role))
+    moderation = [r for r in project_routes() if r.startswith("moderation/")]
+
+    assert len(moderation) >= 5
+    for route in moderation:
+        for method in (client.get, client.post):
+            assert method(sample_url(route)).status_code in {403, 404, 405}, f"{method.__name__} {route}"

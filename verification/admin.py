@@ -15,6 +15,9 @@ class CheckResultAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):

@@ -2,14 +2,17 @@
 
 import subprocess
 import sys
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from tests.factories import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -113,11 +116,51 @@ def test_issue_token_exits_with_an_error_on_the_command_line(arguments, message)
 
 
 def test_a_token_with_another_role_says_on_stderr_that_the_role_changed():
-    issue_token("staff@example.org", role="moderator")
+    issue_token("staff@example.org", role="reporter")
     out, err = StringIO(), StringIO()
 
     call_command("issue_token", "staff@example.org", "--role", "journalist", stdout=out, stderr=err)
 
     assert out.getvalue().strip().startswith("lp_") and "\n" not in out.getvalue().strip()
-    assert "role changed from moderator to journalist" in err.getvalue()
+    assert "role changed from reporter to journalist" in err.getvalue()
     assert User.objects.get(email="staff@example.org").role == "journalist"
+
+
+@pytest.mark.parametrize("role", ["moderator", "liaison"])
+def test_a_moderator_or_liaison_without_a_second_factor_gets_the_role_but_no_token(role):
+    with pytest.raises(CommandError, match="no API token before enrolling a second factor") as refused:
+        issue_token("mod@example.org", role=role)
+
+    assert refused.value.returncode == 3
+    assert User.objects.get(email="mod@example.org").role == role
+    assert not ApiToken.objects.exists()
+
+
+def test_a_moderator_with_a_second_factor_gets_a_token_that_expires(settings):
+    settings.STAFF_TOKEN_DAYS = 7
+    moderator = User.objects.create(username="mod", email="mod@example.org", role="moderator")
+    login_with_second_factor(Client(), moderator)
+
+    token = issue_token("mod@example.org", role="moderator")
+
+    stored = ApiToken.objects.get(user=moderator)
+    assert timedelta(days=6, hours=23) < stored.expires_at - timezone.now() <= timedelta(days=7)
+    assert get_reports(f"Token {token}").status_code == 200
+    ApiToken.objects.filter(pk=stored.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = get_reports(f"Token {token}")
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_a_reporters_token_does_not_expire():
+    issue_token("victim@example.org")
+
+    assert ApiToken.objects.get().expires_at is None
+
+
+def test_an_admin_account_is_never_made_a_moderator():
+    User.objects.create(username="root", email="root@example.org", is_staff=True, is_superuser=True)
+
+    with pytest.raises(CommandError, match="admin account"):
+        issue_token("root@example.org", role="moderator")
+
+    assert User.objects.get(email="root@example.org").role == "reporter"

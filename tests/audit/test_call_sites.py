@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from audit.services import audit_verify
 from incidents.services import evidence_attach
 from registry.services import register_export, release_publish
-from tests.factories import ClaimFactory, ReportFactory, UserFactory
+from tests.factories import ClaimFactory, ReportFactory, UserFactory, login_with_second_factor
 from tests.verification.dkim_fixtures import build_mail
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def signing(settings, tmp_path):
 
 def logged_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    login_with_second_factor(client, user)
     return client
 
 

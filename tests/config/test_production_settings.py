@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "x" * 64, "ALLOWED_HOSTS": "lossproof.example",
-              "REPORT_REF_KEY": "r" * 40}
+              "REPORT_REF_KEY": "r" * 40, "AUDIT_KEY": "a" * 40}
 
 
 def _check(**env) -> subprocess.CompletedProcess:

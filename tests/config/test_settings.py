@@ -76,3 +76,12 @@ def test_celery_is_configured_for_reliable_json_only_delivery():
     assert settings.CELERY_TASK_ACKS_LATE is True
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
     assert settings.CELERY_TASK_TIME_LIMIT > settings.CELERY_TASK_SOFT_TIME_LIMIT
+
+
+@pytest.mark.parametrize("key", ["", "short", "dev-only-audit-key-padded-to-be-long-enough-x"])
+def test_production_mode_requires_a_real_audit_key(key):
+    result = _check(DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="lossproof.example",
+                    REPORT_REF_KEY="y" * 40, AUDIT_KEY=key)
+
+    assert result.returncode != 0
+    assert "AUDIT_KEY" in result.stderr

@@ -24,7 +24,13 @@ from incidents.models import (
 from incidents.services import evidence_attach, report_question_ask, report_withdraw
 from incidents.uploads import MULTIPART_MARGIN_BYTES
 from tests.conftest import stored_names
-from tests.factories import ClaimFactory, ExchangeFactory, ReportFactory, UserFactory
+from tests.factories import (
+    ClaimFactory,
+    ExchangeFactory,
+    ReportFactory,
+    UserFactory,
+    login_with_second_factor,
+)
 from verification.evidence import evidence_verify
 from verification.models import CheckResult
 from verification.tasks import evidence_verification_enqueue
@@ -376,7 +382,7 @@ def test_a_download_is_the_exact_original_as_an_attachment_that_never_runs(owner
 
 def test_staff_may_download_a_reporters_file(client, report, moderator):
     evidence = evidence_attach(report=report, kind="trade_export", data=TRADE_EXPORT)
-    client.force_login(moderator)
+    login_with_second_factor(client, moderator)
 
     response = client.get(reverse("incidents:evidence-download", args=[evidence.pk]))
 

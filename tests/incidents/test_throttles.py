@@ -8,7 +8,13 @@ from django.urls import reverse
 
 from incidents.models import Evidence, EvidenceKind, Exchange, ReportDraft, ReportMessage
 from incidents.validation import TICKET_TEXT_MAX, ticket_id_find, ticket_pattern_problem
-from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory, UserFactory
+from tests.factories import (
+    ExchangeFactory,
+    IncidentFactory,
+    ReportFactory,
+    UserFactory,
+    login_with_second_factor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,8 +141,8 @@ def test_a_signed_in_non_staff_user_is_told_no_and_never_loops(client):
     assert response.status_code == 403
 
 
-def test_staff_signed_in_through_the_site_reach_the_admin(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def test_staff_signed_in_through_the_site_with_their_second_factor_reach_the_admin(client):
+    login_with_second_factor(client, UserFactory(is_staff=True, is_superuser=True))
 
     assert client.get(reverse("admin:index")).status_code == 200
 
@@ -167,7 +173,7 @@ def test_only_a_bounded_length_of_attacker_text_is_searched():
 
 
 def test_the_admin_refuses_a_pattern_the_linear_engine_cannot_run(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_with_second_factor(client, UserFactory(is_staff=True, is_superuser=True))
     exchange = ExchangeFactory()
     incident = exchange.incident
     url = reverse("admin:incidents_incident_change", args=[incident.pk])

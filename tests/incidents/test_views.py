@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import IncidentFactory, ReportFactory, UserFactory
+from tests.factories import IncidentFactory, ReportFactory, UserFactory, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_an_unpublished_incident_is_not_found_for_the_public(client):
 
 def test_staff_can_preview_an_unpublished_incident(client):
     incident = IncidentFactory(published=False, title="Draft breach")
-    client.force_login(UserFactory(is_staff=True))
+    login_with_second_factor(client, UserFactory(is_staff=True))
 
     response = client.get(f"/incidents/{incident.slug}/")
 

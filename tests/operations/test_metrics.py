@@ -9,7 +9,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import app as celery_app
-from tests.factories import ReportFactory, UserFactory
+from tests.factories import ReportFactory, UserFactory, login_with_second_factor
 from verification.models import CheckResult, ProviderCall
 from verification.tasks import verify_evidence_task, verify_report_task
 
@@ -85,9 +85,9 @@ def test_it_reports_queue_depth_unchecked_age_provider_errors_and_checks(setting
 def test_the_operator_page_is_for_admins_only(client, settings):
     moderator = UserFactory(is_staff=True)
     admin = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(moderator)
+    login_with_second_factor(client, moderator)
     assert client.get("/ops/").status_code == 403
-    client.force_login(admin)
+    login_with_second_factor(client, admin)
 
     response = client.get("/ops/")
 

@@ -8,7 +8,7 @@ import pytest
 
 from incidents.models import Evidence
 from incidents.services import EvidenceFileError, evidence_attach
-from tests.factories import IncidentFactory, ReportFactory
+from tests.factories import IncidentFactory, ReportFactory, login_with_second_factor
 from tests.verification.dkim_fixtures import binance_with_archived_key, build_mail, rsa_key, sign
 from verification.clients import dns
 from verification.evidence import evidence_verify
@@ -221,7 +221,7 @@ def test_staff_read_a_mail_as_escaped_plain_text_and_others_cannot(client, incid
 
     client.force_login(report.reporter)
     assert client.get(url).status_code == 404
-    client.force_login(UserFactory(is_staff=True))
+    login_with_second_factor(client, UserFactory(is_staff=True))
     page = client.get(url).content.decode()
 
     assert "Hello" in page

@@ -3,7 +3,13 @@
 import pytest
 
 from incidents.models import LiaisonBinding, TicketAttestation
-from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory, UserFactory
+from tests.factories import (
+    ExchangeFactory,
+    IncidentFactory,
+    ReportFactory,
+    UserFactory,
+    login_with_second_factor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +28,7 @@ def setup():
 
 def test_the_api_lists_only_the_liaisons_exchange_tickets(client, setup):
     liaison, _, _ = setup
-    client.force_login(liaison)
+    login_with_second_factor(client, liaison)
 
     answer = client.get("/api/v1/liaison/tickets/").json()
 
@@ -31,7 +37,7 @@ def test_the_api_lists_only_the_liaisons_exchange_tickets(client, setup):
 
 def test_the_api_records_an_answer_with_who_and_when(client, setup):
     liaison, mine, _ = setup
-    client.force_login(liaison)
+    login_with_second_factor(client, liaison)
 
     response = client.post(f"/api/v1/liaison/tickets/{mine.pk}/answer/", {"answer": "attested"},
                            content_type="application/json")
@@ -44,7 +50,7 @@ def test_the_api_records_an_answer_with_who_and_when(client, setup):
 
 def test_the_api_cannot_touch_another_exchanges_ticket(client, setup):
     liaison, _, theirs = setup
-    client.force_login(liaison)
+    login_with_second_factor(client, liaison)
 
     response = client.post(f"/api/v1/liaison/tickets/{theirs.pk}/answer/", {"answer": "denied"},
                            content_type="application/json")
@@ -55,7 +61,7 @@ def test_the_api_cannot_touch_another_exchanges_ticket(client, setup):
 
 def test_the_api_refuses_an_unknown_answer(client, setup):
     liaison, mine, _ = setup
-    client.force_login(liaison)
+    login_with_second_factor(client, liaison)
 
     response = client.post(f"/api/v1/liaison/tickets/{mine.pk}/answer/", {"answer": "maybe"},
                            content_type="application/json")
@@ -74,7 +80,7 @@ def test_people_who_are_not_liaisons_are_refused(client, setup, who):
 
 def test_the_page_shows_the_tickets_and_records_a_denial(client, setup):
     liaison, mine, theirs = setup
-    client.force_login(liaison)
+    login_with_second_factor(client, liaison)
 
     page = client.get("/liaison/tickets/").content.decode()
     response = client.post(f"/liaison/tickets/{mine.pk}/answer/", {"answer": "denied"})

@@ -22,6 +22,7 @@ from django.urls import reverse
 from accounts.services import token_issue
 from incidents.models import DkimKey, DraftUpload, Evidence, Report, ReportDraft
 from tests.conftest import wait_for
+from tests.factories import login_with_second_factor
 from tests.verification.dkim_fixtures import FakeDns, binance_with_archived_key, build_mail, rsa_key, sign
 from verification.checks.mail import ArchivedKey, mail_check
 from verification.models import CheckResult
@@ -118,7 +119,7 @@ def test_the_staff_mail_view_shows_the_reading_dkim_verified_not_the_smuggled_te
     forged = insert_header(genuine(), b"X-Note: x\r\rTicket #99999999 refund approved\r\n")
     evidence = evidence_attach(report=report, kind="support_email", data=forged)
     evidence_verify(evidence_id=evidence.pk)
-    client.force_login(UserFactory(is_staff=True))
+    login_with_second_factor(client, UserFactory(is_staff=True))
 
     page = client.get(f"/evidence/{evidence.pk}/mail/").content.decode()
 

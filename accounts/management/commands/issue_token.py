@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from accounts.models import Role, User
-from accounts.services import token_issue
+from accounts.services import TokenRefused, token_issue
 
 
 class Command(BaseCommand):
@@ -21,7 +21,11 @@ class Command(BaseCommand):
         except ValidationError:
             raise CommandError(f"{email!r} is not an email address.") from None
         before = User.objects.filter(email__iexact=email).values_list("role", flat=True).first()
-        token = token_issue(email=email, role=role)
+        try:
+            token = token_issue(email=email, role=role)
+        except TokenRefused as exc:
+            # The role stays given (the refusal comes after it), so the person can sign in and enrol.
+            raise CommandError(str(exc), returncode=3) from None
         if before and before != role:
             # Said on stderr, so that `TOKEN=$(manage.py issue_token …)` still captures the token only.
             self.stderr.write(f"{email}'s role changed from {before} to {role}.")

@@ -1,14 +1,17 @@
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.services import audit_anchor_check, audit_head, audit_verify
+from audit.services import audit_anchor_check, audit_head, audit_verify, release_heads
 
 ANCHOR_RE = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 
 class Command(BaseCommand):
-    help = ("Check the audit log's hash chain: every event's hash, seq and link to the event before. "
+    help = ("Check the audit log's hash chain: every event's keyed hash, seq and link to the event "
+            "before, and the heads that published releases recorded. "
             "Exits 0 with 'audit log intact: N events', or 2 listing each problem.")
 
     def add_arguments(self, parser):
@@ -16,7 +19,7 @@ class Command(BaseCommand):
                             help="a last event noted by an earlier run; catches a cut-off or rewritten log")
 
     def handle(self, *args, expect: str | None, **options):
-        problems = audit_verify() + self._anchor_problems(expect)
+        problems = audit_verify() + self._anchor_problems(expect) + self._release_problems()
         for problem in problems:
             self.stderr.write(f"problem: {problem}")
         if problems:
@@ -35,3 +38,11 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError("--expect takes SEQ:HASH, as printed by an earlier check", returncode=2)
         return audit_anchor_check(seq=int(found[1]), expected_hash=found[2])
+
+    def _release_problems(self) -> list[str]:
+        """Hold the log to the head each release manifest recorded (signed files outside the database)."""
+        problems = []
+        for folder, seq, expected in release_heads(root=Path(settings.RELEASES_ROOT)):
+            found = audit_anchor_check(seq=seq, expected_hash=expected)
+            problems += [f"release {folder}: {problem}" for problem in found]
+        return problems

@@ -15,6 +15,7 @@ from django.utils import timezone
 from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
 from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
+from devtools.moderation_demo import moderation_demo_seed
 from incidents.models import Report, ReportStatus
 from verification.models import WorkerHeartbeat
 from verification.tasks import record_heartbeat_task
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             stack.callback(node.stop)
             os.environ["CHAIN_RPC_URLS"] = f"eip155:{ANVIL_CHAIN_ID}={node.url}"
             accounts = demo_seed(node=node)
+            sign_ins = moderation_demo_seed(node=node)
             logs = settings.VAR_DIR / "log"
             logs.mkdir(parents=True, exist_ok=True)
             worker = stack.enter_context(self._process(_worker_command(), logs / "worker.log"))
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 return
             server = stack.enter_context(self._process(_server_command(port), None))
             self._banner(port, node.url, accounts, logs)
+            self._moderation_banner(port, sign_ins)
             self._wait(worker, server)
 
     def _chain(self, chain_port: int):
@@ -95,7 +98,7 @@ class Command(BaseCommand):
         lines = [
             "",
             f"Lossproof demo: http://127.0.0.1:{port}/",
-            f"  admin (moderator):  http://127.0.0.1:{port}/admin/  user admin  "
+            f"  admin:              http://127.0.0.1:{port}/admin/  email admin@demo.lossproof.test  "
             f"password {accounts.admin_password}",
             f"  reporter:           http://127.0.0.1:{port}/accounts/login/  email "
             f"{accounts.reporter_email}  password {accounts.reporter_password}",
@@ -104,6 +107,18 @@ class Command(BaseCommand):
             "Press Ctrl-C to stop everything the demo started.",
             "",
         ]
+        self.stdout.write("\n".join(lines))
+
+    def _moderation_banner(self, port: int, sign_ins) -> None:
+        """Print the admin's and moderators' second factors: the two-person rule needs two people."""
+        admin, *moderators = sign_ins
+        lines = [f"  admin's TOTP secret: {admin.totp_secret}",
+                 f"  review queue:       http://127.0.0.1:{port}/moderation/ (moderators only)"]
+        for moderator in moderators:
+            lines.append(f"  moderator:          email {moderator.email}  password {moderator.password}  "
+                         f"TOTP secret {moderator.totp_secret}")
+        lines += ["  Add a TOTP secret to an authenticator app (or: oathtool --totp -b SECRET) and type its "
+                  "code after the password.", ""]
         self.stdout.write("\n".join(lines))
 
     def _wait(self, *processes: subprocess.Popen) -> None:

@@ -1,0 +1,251 @@
+"""Reads for the moderator's pages and the decision service."""
+
+import hashlib
+import json
+import operator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import reduce
+
+from django.db import connection
+from django.db.models import Case, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import AuditEvent
+from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus, Tier
+from moderation.models import Decision, DecisionState, ReportHold
+from verification.models import CheckResult
+from verification.verdict import FRAUD_FLAGS
+
+# What a moderator reads before deciding; a change to any of these makes a decision stale.
+VERSION_FIELDS = ("status", "tier", "flags", "verified_loss_usd", "resolved_flags", "decided_at",
+                  "decision_reason", "claimed_loss_usd", "support_ticket_id", "exchange_id", "updated_at")
+
+
+def report_version(*, report_id: int) -> str:
+    """Return a fingerprint of what a moderator reads about a report (four small queries)."""
+    report = Report.objects.filter(pk=report_id).values_list(*VERSION_FIELDS).first()
+    claims = Claim.objects.filter(report_id=report_id).order_by("pk").values_list(
+        "pk", "status", "binding", "usd_value")
+    evidence = Evidence.objects.filter(report_id=report_id).order_by("pk").values_list("pk", flat=True)
+    messages = ReportMessage.objects.filter(report_id=report_id).order_by("pk").values_list("pk", flat=True)
+    state = [report, list(claims), list(evidence), list(messages)]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20]
+
+
+# --- The queue ---------------------------------------------------------------------------------
+
+WAITING = [ReportStatus.NEEDS_REVIEW]
+SORTS = {
+    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss.
+    "flags": ["-fraud", "-verified_loss_usd", "submitted_at", "pk"],
+    "loss": ["-verified_loss_usd", "submitted_at", "pk"],
+    "age": ["submitted_at", "pk"],
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; every field comes from the URL, so that a view has a permalink."""
+
+    incident: str = ""
+    statuses: tuple[str, ...] = tuple(WAITING)
+    tier: str = ""
+    flag: str = ""
+    exchange: str = ""
+    claimed_min: Decimal | None = None
+    claimed_max: Decimal | None = None
+    verified_min: Decimal | None = None
+    verified_max: Decimal | None = None
+    older_than_days: int | None = None
+    held_by: str = ""  # "me", "nobody", "anyone" or a moderator's id
+    contested: bool = False
+    awaiting_second: bool = False
+    sort: str = "flags"
+
+
+def has_flag(flag: str) -> Q:
+    """Match reports whose flags list holds ``flag``."""
+    # PostgreSQL tests jsonb containment without turning each row's list into text; SQLite has no
+    # containment for JSON, and the quoted name cannot match inside another flag's name.
+    if connection.vendor == "postgresql":
+        return Q(flags__contains=[flag])
+    return Q(flags__icontains=f'"{flag}"')
+
+
+def _fraud_flagged() -> Q:
+    if connection.vendor == "postgresql":
+        return Q(flags__has_any_keys=sorted(FRAUD_FLAGS))  # jsonb ?| also matches a list's strings
+    return reduce(operator.or_, (has_flag(flag) for flag in sorted(FRAUD_FLAGS)))
+
+
+def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
+    """Return the reports the filters select, sorted, with what a queue row shows loaded."""
+    now = timezone.now()
+    # Only the columns a queue row shows, and no join before the sort: the sort reads every row
+    # of the view; incident and exchange are fetched for the page's rows only.
+    reports = (Report.objects.filter(_queue_q(filters, moderator, now)).only(*QUEUE_COLUMNS)
+               .prefetch_related("incident", "exchange")
+               .annotate(fraud=Case(When(_fraud_flagged(), then=Value(1)), default=Value(0)),
+                         contested=Exists(Claim.objects.filter(report=OuterRef("pk"),
+                                                               status=ClaimStatus.CONTESTED)),
+                         pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
+                                                                state=DecisionState.PENDING)))
+               .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
+                                          .select_related("moderator"))))
+    return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
+
+
+QUEUE_COLUMNS = ("id", "incident_id", "exchange_id", "status", "tier", "flags", "resolved_flags",
+                 "claimed_loss_usd", "verified_loss_usd", "submitted_at")
+
+
+def _queue_q(filters: QueueFilters, moderator, now) -> Q:
+    q = Q(status__in=filters.statuses) if filters.statuses else ~Q(status=ReportStatus.WITHDRAWN)
+    q &= _eq("incident__slug", filters.incident) & _eq("tier", filters.tier)
+    q &= _eq("exchange_id", filters.exchange)
+    if filters.flag:
+        q &= has_flag(filters.flag)
+    for field, bound, value in (("claimed_loss_usd", "gte", filters.claimed_min),
+                                ("claimed_loss_usd", "lte", filters.claimed_max),
+                                ("verified_loss_usd", "gte", filters.verified_min),
+                                ("verified_loss_usd", "lte", filters.verified_max)):
+        q &= Q(**{f"{field}__{bound}": value}) if value is not None else Q()
+    if filters.older_than_days is not None:
+        q &= Q(submitted_at__lte=now - timedelta(days=filters.older_than_days))
+    if filters.contested:
+        q &= Q(pk__in=Claim.objects.filter(status=ClaimStatus.CONTESTED).values("report_id"))
+    if filters.awaiting_second:
+        q &= Q(pk__in=Decision.objects.filter(state=DecisionState.PENDING).values("report_id"))
+    return q & _held_q(filters.held_by, moderator, now)
+
+
+def _eq(field: str, value) -> Q:
+    return Q(**{field: value}) if value else Q()
+
+
+def _held_q(held_by: str, moderator, now) -> Q:
+    live = Q(hold__expires_at__gt=now)
+    if held_by == "me":
+        return live & Q(hold__moderator=moderator)
+    if held_by == "nobody":
+        return ~Q(pk__in=ReportHold.objects.filter(expires_at__gt=now).values("report_id"))
+    if held_by == "anyone":
+        return live
+    if held_by.isdigit():
+        return live & Q(hold__moderator_id=int(held_by))
+    return Q()
+
+
+def queue_counts(*, reports: QuerySet[Report]) -> dict:
+    """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
+    # One pass over the view: every count is a filtered aggregate of the same scan. The queue's
+    # filters join nothing that repeats a report (subqueries, one-to-one), so plain counts are exact.
+    counts = {f"status:{v}": Count("pk", filter=Q(status=v)) for v in ReportStatus.values}
+    counts |= {f"tier:{v}": Count("pk", filter=Q(tier=v)) for v in Tier.values}
+    counts |= {f"flag:{flag}": Count("pk", filter=has_flag(flag)) for flag in FLAG_NAMES}
+    totals = reports.order_by().aggregate(total=Count("pk"), **counts,
+                                          oldest=Min("submitted_at", filter=Q(status__in=WAITING)))
+    def group(prefix: str) -> dict:
+        return {key.split(":", 1)[1]: n for key, n in totals.items() if key.startswith(prefix) and n}
+
+    return {"total": totals["total"], "by_status": group("status:"), "by_tier": group("tier:"),
+            "by_flag": group("flag:"), "oldest_waiting_since": totals["oldest"]}
+
+
+FLAG_NAMES = ("tx_not_found", "tx_contested", "tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain",
+              "ticket_reused", "claim_exceeds_proof")
+
+
+def moderators_holding() -> QuerySet:
+    """Return the moderators who hold a report now (the "claimed by" filter's choices)."""
+    from accounts.models import User
+
+    live = ReportHold.objects.filter(expires_at__gt=timezone.now()).values("moderator_id")
+    return User.objects.filter(pk__in=live).order_by("username")
+
+
+# --- The review page -----------------------------------------------------------------------------
+
+
+def report_for_review(*, report_id: int) -> Report | None:
+    """Load a report with its claims, checks, evidence, messages and decisions in a few queries."""
+    outside_claims = CheckResult.objects.filter(claim__isnull=True)
+    return (Report.objects.select_related("incident", "exchange", "reporter").prefetch_related(
+        Prefetch("claims", queryset=Claim.objects.select_related("exchange")
+                 .prefetch_related("check_results")),
+        Prefetch("evidence", queryset=Evidence.objects.prefetch_related(
+            Prefetch("check_results", queryset=outside_claims))),
+        Prefetch("check_results", queryset=outside_claims.filter(evidence__isnull=True),
+                 to_attr="report_checks"),
+        Prefetch("messages", queryset=ReportMessage.objects.select_related("author")),
+        Prefetch("decisions", queryset=Decision.objects.select_related(
+            "moderator", "second_moderator", "claim")),
+        "attestations",
+    ).filter(pk=report_id).first())
+
+
+def related_reports(*, report: Report) -> list[tuple[str, Report]]:
+    """Return the other reports citing the same transfers, ticket, addresses or leaked-key hash."""
+    claims = list(report.claims.all())
+    labels: dict[int, list[str]] = {}
+    for report_id in _citing_same_transfer(report, claims):
+        labels.setdefault(report_id, []).append(str(_("same transfer")))
+    addresses = {c.from_address for c in claims if c.from_address}
+    same_sender = (Claim.objects.filter(from_address__in=addresses, report__incident=report.incident_id)
+                   .exclude(report=report).values_list("report_id", flat=True).distinct()[:RELATED_MAX])
+    for report_id in same_sender if addresses else []:
+        labels.setdefault(report_id, []).append(str(_("same sending address")))
+    for label, q in _report_level_tests(report):
+        others = Report.objects.filter(q, incident=report.incident_id).exclude(pk=report.pk)
+        for report_id in others.values_list("pk", flat=True)[:RELATED_MAX]:
+            labels.setdefault(report_id, []).append(str(label))
+    found = Report.objects.active().in_bulk(list(labels)[:RELATED_MAX])
+    return [(", ".join(labels[pk]), other) for pk, other in sorted(found.items())]
+
+
+def _citing_same_transfer(report: Report, claims: list[Claim]) -> set[int]:
+    """Find reports citing one of these transfers, through the index on (chain, tx_hash)."""
+    wanted = {(c.chain, c.tx_hash) for c in claims if c.tx_hash}
+    if not wanted:
+        return set()
+    chains, hashes = {chain for chain, _tx in wanted}, {tx for _chain, tx in wanted}
+    rows = (Claim.objects.filter(chain__in=chains, tx_hash__in=hashes).exclude(report=report)
+            .values_list("report_id", "chain", "tx_hash"))
+    return {report_id for report_id, chain, tx in rows if (chain, tx) in wanted}
+
+
+def _report_level_tests(report: Report) -> list[tuple[str, Q]]:
+    tests = []
+    if report.support_ticket_id:
+        tests.append((_("same ticket"), Q(exchange_id=report.exchange_id,
+                                          support_ticket_id=report.support_ticket_id)))
+    if report.api_key_id_sha256:
+        tests.append((_("same leaked-key hash"), Q(api_key_id_sha256=report.api_key_id_sha256)))
+    return tests
+
+
+RELATED_MAX = 50
+
+
+def report_history(*, report: Report) -> list[AuditEvent]:
+    """Return the audit events about this report, oldest first."""
+    return list(AuditEvent.objects.filter(subject=f"report:{report.pk}").order_by("seq")[:HISTORY_MAX])
+
+
+HISTORY_MAX = 200
+
+
+def signed_header_names(results) -> dict[str, list[str]]:
+    """Map each header the exchange's aligned signature covers to its domain (never pooled)."""
+    for result in results:
+        raw = (result.raw or {}) if result.check_name == "dkim_signature" else {}
+        covered = [str(name).lower() for name in raw.get("covered_headers") or []]
+        if covered:
+            signers = [s for s in raw.get("signatures", [])
+                       if isinstance(s, dict) and s.get("result") == "pass"]
+            domain = next((str(s.get("d", "")) for s in signers if set(covered) <= set(s.get("h", []))), "")
+            return {name: [domain] for name in covered}
+    return {}
