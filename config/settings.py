@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "incidents",
     "verification",
     "registry",
+    "dashboards",
     "audit",
     "devtools",
 ]
@@ -222,6 +223,9 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
     "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},
+    # Catches any change to an incident that no caller marked stale (dashboards.services).
+    "refresh-dashboard-summaries": {"task": "dashboards.tasks.refresh_summaries_task",
+                                    "schedule": float(env_int("SUMMARY_REFRESH_SECONDS", 30, minimum=5))},
 }
 # A draft nobody touched for this long is erased with its files: it holds personal data and
 # uploads that were never submitted.

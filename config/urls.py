@@ -10,6 +10,7 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("verification.urls")),
+    path("", include("dashboards.urls")),  # before incidents: the dashboard is an incident's landing page
     path("", include("registry.urls")),
     path("", include("incidents.urls")),
 ]

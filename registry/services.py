@@ -22,6 +22,7 @@ from registry.exports import CSV_FILES, canonical_json, file_digest, register_wr
 from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
 from registry.models import Release, ReleaseRow
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
+from registry.stats import facts_from_register, register_extras, stats_build
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 CHANGELOG, METHODOLOGY, PUBLIC_KEY = "changelog.json", "methodology.md", "public_key.pem"
@@ -64,7 +65,8 @@ def release_publish(*, incident: Incident) -> Release:
     staging = Path(tempfile.mkdtemp(prefix=f".{number}-partial-", dir=root))
     try:
         manifest = _build(incident=incident, folder=staging, number=number, previous=previous)
-        return _record(incident=incident, staging=staging, manifest=manifest)
+        facts = register_facts(incident=incident, folder=staging)
+        return _record(incident=incident, staging=staging, manifest=manifest, facts=facts)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -141,7 +143,13 @@ def changelog_build(*, previous: dict, current: dict, from_release: int | None,
             "tier_changed": changed(0), "status_changed": changed(1), "verified_loss_changed": changed(2)}
 
 
-def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
+def register_facts(*, incident: Incident, folder: Path) -> list[list]:
+    """Read the statistics' facts back from a register folder just written for ``incident``."""
+    cited, bound = register_extras(incident=incident)
+    return facts_from_register(folder=folder, ticket_cited=cited, bound=bound)
+
+
+def _record(*, incident: Incident, staging: Path, manifest: dict, facts: list[list]) -> Release:
     """Store the Release and its rows, and move the files into place, in one transaction."""
     number = manifest["release"]
     final = staging.parent / str(number)
@@ -153,7 +161,10 @@ def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
         if final.exists():  # left by a crash between the rename and the commit
             raise ReleaseError(f"{final} exists but release {number} is not recorded; "
                                "move it away and run again")
-        release = Release.objects.create(**_release_fields(incident, staging, manifest))
+        # The public numbers are frozen with the release: summed once here, never per request.
+        stats = stats_build(facts=facts, as_of=datetime.fromisoformat(manifest["created_at"]), release=number)
+        release = Release.objects.create(**_release_fields(incident, staging, manifest),
+                                         facts=facts, stats=stats)
         _insert_rows(release, staging / CSV_FILES["reports"])
         # Late in the transaction, so that the chain's lock is held only briefly before the commit.
         audit_record(actor=None, action="export_publish", subject=f"release:{release.folder}",

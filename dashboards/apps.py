@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DashboardsConfig(AppConfig):
+    """Public statistics and charts of published incidents, and the journalists' live preview."""
+
+    name = "dashboards"

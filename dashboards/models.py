@@ -1,0 +1,24 @@
+"""The pre-aggregated live picture of an incident (the journalists' embargoed preview)."""
+
+from django.db import models
+
+from incidents.models import Incident
+
+
+class IncidentSummary(models.Model):
+    """Live statistics of one incident, rebuilt by one coalescing task whenever they go stale."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="summary")
+    # Set by summary_mark_stale (cheap, conditional), cleared by the rebuild that takes the work.
+    stale = models.BooleanField(default=True)
+    facts = models.JSONField(default=list)
+    stats = models.JSONField(default=dict)
+    # What the incident's rows looked like when built: the periodic sweep compares it to now.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "incident summaries"
+
+    def __str__(self) -> str:
+        return f"summary of {self.incident_id}"

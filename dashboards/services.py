@@ -1,0 +1,110 @@
+"""Keep each incident's live summary fresh without a hot row: mark stale cheaply, rebuild once."""
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
+from kombu.exceptions import OperationalError
+
+from dashboards.models import IncidentSummary
+from incidents.models import Claim, Incident, Report, TicketAttestation
+from registry.exports import register_write
+from registry.services import register_facts
+from registry.stats import stats_build
+from verification.models import CheckResult
+
+logger = logging.getLogger(__name__)
+
+
+def summary_mark_stale(*, incident_ids: Iterable[int]) -> None:
+    """Mark these incidents' live summaries stale and queue one rebuild each, after the commit.
+
+    Only the call that flips a summary from fresh to stale queues a task: a thousand verdicts in
+    a burst cost a thousand no-op conditional UPDATEs (no row lock once it is stale) and one rebuild.
+    """
+    for incident_id in sorted(set(incident_ids)):
+        flipped = IncidentSummary.objects.filter(incident_id=incident_id, stale=False).update(stale=True)
+        if not flipped:
+            _, created = IncidentSummary.objects.get_or_create(incident_id=incident_id)
+            if not created:
+                continue  # already stale: its rebuild is queued or running
+        transaction.on_commit(lambda pk=incident_id: _enqueue(pk))
+
+
+def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
+    """Mark stale the summaries of the incidents these reports belong to (verdicts, decisions)."""
+    incident_ids = Report.objects.filter(pk__in=list(report_ids)).values_list("incident_id", flat=True)
+    summary_mark_stale(incident_ids=set(incident_ids))
+
+
+def _enqueue(incident_id: int) -> None:
+    from dashboards.tasks import rebuild_summary_task
+
+    try:
+        rebuild_summary_task.delay(incident_id)
+    except OperationalError:
+        logger.warning("broker unavailable; the summary of incident %s waits for the sweep", incident_id)
+
+
+def summary_rebuild(*, incident_id: int) -> bool:
+    """Rebuild a stale summary from a fresh register; return False when there was nothing to take."""
+    if not IncidentSummary.objects.filter(incident_id=incident_id, stale=True).update(stale=False):
+        return False
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return False
+    started = datetime.now(UTC)
+    fingerprint, facts = incident_fingerprint(incident=incident), live_facts(incident=incident)
+    stats = {**stats_build(facts=facts, as_of=started, release=None), "preview": True}
+    # A slower, older rebuild finishing last must not overwrite a newer one.
+    IncidentSummary.objects.filter(Q(built_at__isnull=True) | Q(built_at__lt=started),
+                                   incident_id=incident_id).update(
+        facts=facts, stats=stats, fingerprint=fingerprint, built_at=started)
+    return True
+
+
+def summary_build_now(*, incident: Incident) -> IncidentSummary:
+    """Return the incident's summary, building it in this request when none was ever built."""
+    summary, _ = IncidentSummary.objects.get_or_create(incident=incident)
+    if summary.built_at is None:
+        IncidentSummary.objects.filter(pk=summary.pk).update(stale=True)
+        summary_rebuild(incident_id=incident.pk)
+        summary.refresh_from_db()
+    return summary
+
+
+def live_facts(*, incident: Incident) -> list[list]:
+    """Write a throw-away CSV register of the incident now and read the statistics' facts from it."""
+    with tempfile.TemporaryDirectory(prefix="lossproof-summary-") as folder:
+        register_write(incident=incident, folder=Path(folder), created_at=datetime.now(UTC), formats=("csv",))
+        return register_facts(incident=incident, folder=Path(folder))
+
+
+def incident_fingerprint(*, incident: Incident) -> str:
+    """Hash what the statistics depend on, in a few grouped queries (the sweep's change detector)."""
+    reports = (Report.objects.filter(incident=incident).values_list("tier", "status", "exchange_id")
+               .annotate(Count("id"), Sum("verified_loss_usd"), Sum("claimed_loss_usd"), Max("decided_at"),
+                         Max("updated_at")).order_by("tier", "status", "exchange_id"))
+    claims = (Claim.objects.filter(report__incident=incident).values_list("status", "asset")
+              .annotate(Count("id"), Sum("usd_value"), Count("id", filter=~Q(binding="")))
+              .order_by("status", "asset"))
+    answers = TicketAttestation.objects.filter(report__incident=incident).values_list("answer").annotate(
+        Count("id")).order_by("answer")
+    mails = CheckResult.objects.filter(report__incident=incident, check_name="dkim_signature").count()
+    state = [list(reports), list(claims), list(answers), mails]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+def summaries_refresh() -> int:
+    """Mark stale every published incident whose rows changed since its summary; return how many."""
+    built = dict(IncidentSummary.objects.values_list("incident_id", "fingerprint"))
+    changed = [incident.pk for incident in Incident.objects.published()
+               if built.get(incident.pk) != incident_fingerprint(incident=incident)]
+    summary_mark_stale(incident_ids=changed)
+    return len(changed)
