@@ -89,13 +89,14 @@ def live_facts(*, incident: Incident) -> list[list]:
 def incident_fingerprint(*, incident: Incident) -> str:
     """Hash what the statistics depend on, in a few grouped queries (the sweep's change detector)."""
     reports = (Report.objects.filter(incident=incident).values_list("tier", "status", "exchange_id")
-               .annotate(Count("id"), Sum("verified_loss_usd"), Sum("claimed_loss_usd"), Max("decided_at"),
-                         Max("updated_at")).order_by("tier", "status", "exchange_id"))
+               .annotate(n=Count("id"), verified=Sum("verified_loss_usd"), claimed=Sum("claimed_loss_usd"),
+                         decided=Max("decided_at"), updated=Max("updated_at"))
+               .order_by("tier", "status", "exchange_id"))
     claims = (Claim.objects.filter(report__incident=incident).values_list("status", "asset")
-              .annotate(Count("id"), Sum("usd_value"), Count("id", filter=~Q(binding="")))
+              .annotate(n=Count("id"), usd=Sum("usd_value"), bound=Count("id", filter=~Q(binding="")))
               .order_by("status", "asset"))
     answers = TicketAttestation.objects.filter(report__incident=incident).values_list("answer").annotate(
-        Count("id")).order_by("answer")
+        n=Count("id")).order_by("answer")
     mails = CheckResult.objects.filter(report__incident=incident, check_name="dkim_signature").count()
     state = [list(reports), list(claims), list(answers), mails]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
