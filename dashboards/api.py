@@ -1,5 +1,7 @@
 """GET /api/v1/incidents/SLUG/stats/: the public stats of a published incident (the dashboard's numbers)."""
 
+import hashlib
+
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
@@ -119,7 +121,10 @@ class IncidentStats(APIView):
             stats = picture_filtered(picture=picture, filters=form.filters())
         except TooFewReports:
             return Response({"detail": TOO_FEW}, status=400)
-        response = Response(stats)
+        version = f"{picture.version}|{request.GET.urlencode()}".encode()
+        etag = f'"{hashlib.sha256(version).hexdigest()[:32]}"'
+        response = Response(status=304) if request.headers.get("If-None-Match") == etag else Response(stats)
+        response["ETag"] = etag
         response["Cache-Control"] = "private, no-store" if picture.preview else "public, max-age=60"
         if picture.built_at:
             response["Last-Modified"] = http_date(picture.built_at.timestamp())

@@ -63,7 +63,8 @@ def chart_embed(request, slug: str, chart: str):
     """The chart alone, for an iframe on another site: the only page whose CSP allows framing."""
     view, spec = _chart_view(request, slug, chart)
     context = {**view, "chart": _chart_context(request, view, spec)}
-    response = _cached(request, view, lambda: render(request, "dashboards/chart_embed.html", context))
+    response = _cached(request, view, lambda: render(request, "dashboards/chart_embed.html", context),
+                       shared=True)
     response["Content-Security-Policy"] = EMBED_POLICY
     return response
 
@@ -75,7 +76,7 @@ def chart_file(request, slug: str, chart: str, fmt: str):
         raise Http404
     view, spec = _chart_view(request, slug, chart)
     rows = chart_rows(spec, view["stats"])
-    return _cached(request, view, lambda: _file(spec, rows, view, fmt), suffix=fmt)
+    return _cached(request, view, lambda: _file(spec, rows, view, fmt), suffix=fmt, shared=True)
 
 
 def _file(spec, rows, view, fmt: str) -> HttpResponse:
@@ -183,7 +184,7 @@ def _chart_context(request, view: dict, spec) -> dict:
                                               f'title="{spec.title}" loading="lazy"></iframe>'}
 
 
-def _cached(request, view: dict, build, suffix: str = "html") -> HttpResponse:
+def _cached(request, view: dict, build, suffix: str = "html", shared: bool = False) -> HttpResponse:
     """Answer 304 when the reader has this version; otherwise build it, with ETag and caching headers."""
     picture = view["picture"]
     tag = hashlib.sha256("|".join([picture.version, view["querystring"], get_language() or "", suffix,
@@ -193,14 +194,16 @@ def _cached(request, view: dict, build, suffix: str = "html") -> HttpResponse:
     response["ETag"] = etag
     if picture.built_at:
         response["Last-Modified"] = http_date(picture.built_at.timestamp())
-    response["Cache-Control"] = _cache_control(request, picture)
+    response["Cache-Control"] = _cache_control(request, picture, shared)
     response["Vary"] = "Accept-Language, Cookie"
     return response
 
 
-def _cache_control(request, picture: Picture) -> str:
+def _cache_control(request, picture: Picture, shared: bool) -> str:
     if picture.preview or request.user.is_authenticated:
         return "private, no-store"  # embargoed numbers, or a page naming its reader
+    if not shared:
+        return "private, no-cache"  # full pages carry a CSRF token: revalidate (ETag, 304) instead
     # A pinned release never changes; "the latest" changes at the next publication.
     return "public, max-age=86400" if "release" in request.GET else "public, max-age=60"
 

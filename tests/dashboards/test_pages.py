@@ -157,3 +157,12 @@ def test_the_atom_feed_lists_each_release_newest_first(crowd, client):
     assert feed["Content-Type"].startswith("application/atom+xml")
     text = feed.content.decode()
     assert text.index("Release 2") < text.index("Release 1") and "/incidents/leak/releases/2/" in text
+
+
+def test_the_stats_api_answers_304_with_its_etag(crowd, client):
+    publish(crowd.incident)
+    first = client.get("/api/v1/incidents/leak/stats/")
+
+    again = client.get("/api/v1/incidents/leak/stats/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 304 and first["Cache-Control"] == "public, max-age=60"
