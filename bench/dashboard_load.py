@@ -128,6 +128,19 @@ def live_sums(incident: Incident) -> None:
         list(reports.values(key).annotate(**sums))
 
 
+def in_process(baseline: list[float]) -> None:
+    """Each endpoint through Django's handler in this process, one client: like for like with the baseline."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    base50 = statistics.median(baseline)
+    for name, path in ENDPOINTS:
+        client.get(path)
+        times = timed(lambda path=path: client.get(path), ARGS.seconds / 2)
+        print(line(f"{name} (in process)", times, f"live ORM p50 / served p50 = "
+                                                  f"{base50 / statistics.median(times):.1f}x"))
+
+
 def timed(call, seconds: float) -> list[float]:
     times, end = [], time.monotonic() + seconds
     while time.monotonic() < end:
@@ -213,7 +226,8 @@ def main() -> None:
     print(f"published release {release.number} (register files + stats) "
           f"in {time.perf_counter() - began:.1f} s")
     baseline = timed(lambda: live_sums(incident), ARGS.seconds)
-    print(line("live ORM sums (baseline)", baseline, f"{len(baseline)} runs, one client"))
+    print(line("live ORM sums (baseline)", baseline, f"{len(baseline)} runs, one client, in process"))
+    in_process(baseline)
     server = Server()
     try:
         server.wait_ready()

@@ -88,7 +88,7 @@ def _ticket_statuses(report_ids: list[int]) -> dict[int, str]:
 
 def release_last(*, incident: Incident) -> Release | None:
     """Return the incident's latest published release, if any."""
-    return Release.objects.filter(incident=incident).order_by("-number").first()
+    return Release.objects.filter(incident=incident).defer("facts").order_by("-number").first()
 
 
 def release_last_number(*, incident: Incident) -> int:
