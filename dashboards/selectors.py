@@ -29,6 +29,10 @@ class Picture:
     built_at: datetime | None = None
     version: str = ""  # changes whenever the numbers may have: the ETag's base
 
+    def __post_init__(self):
+        # The page also shows the incident's own text: an edit to it is a new version too.
+        self.version = f"{self.incident.pk}-{self.incident.updated_at.timestamp()}-{self.version}"
+
     @property
     def citable(self) -> bool:
         return self.release is not None and not self.preview
