@@ -66,6 +66,7 @@ def test_the_filters_work_from_the_url_and_the_form(browser, live_server, reques
     context, page = context_page(browser, live_server, request, WIDTHS["phone"])
     try:
         page.goto("/incidents/leak/")
+        page.locator("details.filters summary").click()  # folded away until opened, without script
         page.get_by_label("Minimum tier").select_option("T3")
         page.get_by_role("button", name="Apply filters").click()
         page.wait_for_url("**min_tier=T3**")

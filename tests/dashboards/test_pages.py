@@ -132,6 +132,7 @@ def test_filters_that_match_fewer_than_five_reports_show_nothing(crowd, client):
     page = client.get("/incidents/leak/", {"min_tier": "T4"}).content.decode()
 
     assert "Fewer than 5 reports match these filters" in page and "<figure" not in page
+    assert 'class="totals headline"' not in page  # not even the filtered headline
     assert client.get("/incidents/leak/charts/by-exchange.csv", {"min_tier": "T4"}).status_code == 404
 
 
