@@ -142,10 +142,10 @@ class Filters:
 
 @dataclass
 class Cell:
-    """One breakdown row being summed: which reports it describes and its money."""
+    """One breakdown row being summed: which reports it describes and its money (in cents)."""
 
-    reports: set[int] = field(default_factory=set)
-    verified: int = 0  # cents: integer sums are exact and several times faster than Decimal
+    reports: list[int] = field(default_factory=list)  # indices into the rows; distinct per cell
+    verified: int = 0
 
 
 class TooFewReports(Exception):
@@ -195,7 +195,7 @@ def _partition(rows: list[Fact], verified: list[int], key) -> dict:
     cells = defaultdict(Cell)
     for index, fact in enumerate(rows):
         cell = cells[key(fact)]
-        cell.reports.add(index)
+        cell.reports.append(index)
         cell.verified += verified[index]
     return cells
 
@@ -204,8 +204,10 @@ def _address_rows(rows: list[Fact], claimed: list[int]) -> list[dict]:
     cells = defaultdict(Cell)
     for index, fact in enumerate(rows):
         for chain, address, usd in fact.flows:
-            cells[(chain, address)].reports.add(index)
-            cells[(chain, address)].verified += cents(usd)
+            cell = cells[(chain, address)]
+            if not cell.reports or cell.reports[-1] != index:  # two transfers of one report count once
+                cell.reports.append(index)
+            cell.verified += cents(usd)
     return _rows(("chain", "address"), cells, claimed)
 
 
@@ -238,7 +240,8 @@ def _key(name, key) -> dict:
     return dict(zip(name, key, strict=True)) if isinstance(name, tuple) else {name: key}
 
 
-def _sums(reports: set[int], verified: int, claimed: list[int]) -> dict:
+def _sums(reports: Iterable[int], verified: int, claimed: list[int]) -> dict:
+    reports = list(reports)
     return {"reports": len(reports), "claimed_loss_usd": money(sum(claimed[i] for i in reports)),
             "verified_loss_usd": money(verified)}
 
