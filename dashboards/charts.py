@@ -180,3 +180,10 @@ def chart_png(svg: str) -> bytes:
     import vl_convert
 
     return vl_convert.svg_to_png(svg, scale=2.0)
+
+
+def release_cite(release, incident) -> str:
+    """Return the "cite this" line of a release, in the active language."""
+    return _("Lossproof, %(title)s (%(slug)s), release %(n)s of %(date)s, manifest sha256 %(sha)s") % {
+        "title": incident.title, "slug": incident.slug, "n": release.number,
+        "date": release.stats.get("as_of", ""), "sha": release.manifest_sha256}

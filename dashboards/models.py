@@ -3,6 +3,7 @@
 from django.db import models
 
 from incidents.models import Incident
+from registry.models import Release
 
 
 class IncidentSummary(models.Model):
@@ -22,3 +23,20 @@ class IncidentSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.incident_id}"
+
+
+class ReleaseChart(models.Model):
+    """One chart of a release, drawn once at publication in one language (SVG and its PNG copy)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="charts")
+    chart = models.CharField(max_length=40)
+    language = models.CharField(max_length=10)
+    svg = models.TextField()
+    png = models.BinaryField(blank=True)  # empty until first asked for (dashboards.services)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "chart", "language"],
+                                               name="release_chart_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.release} {self.chart} ({self.language})"

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from dashboards.charts import release_cite
 from dashboards.models import IncidentSummary
 from dashboards.services import summary_build_now
 from incidents.models import Incident
@@ -36,6 +38,15 @@ class Picture:
     @property
     def citable(self) -> bool:
         return self.release is not None and not self.preview
+
+    @property
+    def cite(self) -> str:
+        """Say how to cite these numbers: incident, release number and time, manifest sha256."""
+        if self.preview:
+            return _("Embargoed preview, not for citation: numbers change until the next release.")
+        if self.release is None:
+            return _("Not yet released: nothing to cite.")
+        return release_cite(self.release, self.incident)
 
 
 def can_preview(user) -> bool:

@@ -8,13 +8,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
+from django.utils import translation
 from kombu.exceptions import OperationalError
 
-from dashboards.models import IncidentSummary
+from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_cite
+from dashboards.models import IncidentSummary, ReleaseChart
 from incidents.models import Claim, Incident, Report, TicketAttestation
 from registry.exports import register_write
+from registry.models import Release
 from registry.services import register_facts
 from registry.stats import stats_build
 from verification.models import CheckResult
@@ -109,3 +113,28 @@ def summaries_refresh() -> int:
                if built.get(incident.pk) != incident_fingerprint(incident=incident)]
     summary_mark_stale(incident_ids=changed)
     return len(changed)
+
+
+def release_charts_render(*, release: Release) -> int:
+    """Draw every chart of a release once, in every language, as SVG; return how many.
+
+    Its PNG copy is rasterised from that SVG the first time someone asks for it, then kept.
+    """
+    drawn = 0
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            cite = release_cite(release, release.incident)
+            for spec in CHARTS.values():
+                svg = chart_svg(spec, chart_rows(spec, release.stats), cite=cite)
+                ReleaseChart.objects.update_or_create(release=release, chart=spec.slug, language=code,
+                                                      defaults={"svg": svg, "png": b""})
+                drawn += 1
+    return drawn
+
+
+def release_chart_png(*, chart: ReleaseChart) -> bytes:
+    """Return the PNG copy of a release's chart, rasterising and keeping it on first use."""
+    if not chart.png:
+        chart.png = chart_png(chart.svg)
+        ReleaseChart.objects.filter(pk=chart.pk).update(png=chart.png)
+    return bytes(chart.png)

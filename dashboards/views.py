@@ -27,7 +27,9 @@ from dashboards.charts import (
     row_label,
 )
 from dashboards.forms import FilterForm
+from dashboards.models import ReleaseChart
 from dashboards.selectors import Picture, can_preview, picture_filtered, picture_preview, picture_public
+from dashboards.services import release_chart_png
 from incidents import views as incident_views
 from incidents.models import Incident
 from registry.models import Release
@@ -82,18 +84,33 @@ def chart_file(request, slug: str, chart: str, fmt: str):
     return _cached(request, view, lambda: _file(spec, rows, view, fmt), suffix=fmt, shared=True)
 
 
+def _drawn(spec, view, fmt: str) -> bytes | str | None:
+    """Return the release's chart as drawn at publication, when the URL asks for exactly that."""
+    if fmt not in ("svg", "png") or not view["picture"].citable or view["filters"].active():
+        return None
+    stored = ReleaseChart.objects.filter(release=view["release"], chart=spec.slug,
+                                         language=get_language()).first()
+    if stored is None:
+        return None
+    return release_chart_png(chart=stored) if fmt == "png" else stored.svg
+
+
 def _file(spec, rows, view, fmt: str) -> HttpResponse:
-    if fmt == "csv":
-        body = chart_csv(spec, rows)
-    elif fmt == "json":
-        body = chart_json(spec, rows, _meta(view))
-    else:
-        body = chart_svg(spec, rows, cite=view["cite"])
-        body = chart_png(body) if fmt == "png" else body
-    response = HttpResponse(body, content_type=FORMATS[fmt])
+    body = _drawn(spec, view, fmt)
+    response = HttpResponse(_draw(spec, rows, view, fmt) if body is None else body, content_type=FORMATS[fmt])
     name = f"{view['incident'].slug}-{spec.slug}-{view['release_label']}.{fmt}"
     response["Content-Disposition"] = f'{"inline" if fmt == "svg" else "attachment"}; filename="{name}"'
     return response
+
+
+def _draw(spec, rows, view, fmt: str) -> bytes | str:
+    """Draw the chart (or write its numbers) for this request: filtered views and the preview."""
+    if fmt == "csv":
+        return chart_csv(spec, rows)
+    if fmt == "json":
+        return chart_json(spec, rows, _meta(view))
+    svg = chart_svg(spec, rows, cite=view["cite"])
+    return chart_png(svg) if fmt == "png" else svg
 
 
 def _meta(view: dict) -> dict:
@@ -129,7 +146,7 @@ def _view(request, incident: Incident) -> dict:
     query = {**filters.query(), **_pin(picture)}
     return {"incident": incident, "picture": picture, "release": picture.release, "preview": picture.preview,
             "stats": stats, "form": form, "filters": filters, "too_few": too_few, "query": query,
-            "querystring": urlencode(query), "cite": _cite(picture), "headline": _headline(stats),
+            "querystring": urlencode(query), "cite": picture.cite, "headline": _headline(stats),
             "release_label": f"release-{picture.release.number}" if picture.citable else
             ("preview" if picture.preview else "unreleased")}
 
@@ -151,16 +168,6 @@ def _pin(picture: Picture) -> dict:
     if picture.preview:
         return {"preview": "1"}
     return {"release": str(picture.release.number)} if picture.release else {}
-
-
-def _cite(picture: Picture) -> str:
-    if picture.preview:
-        return _("Embargoed preview, not for citation: numbers change until the next release.")
-    if picture.release is None:
-        return _("Not yet released: nothing to cite.")
-    return _("Lossproof, %(title)s (%(slug)s), release %(n)s of %(date)s, manifest sha256 %(sha)s") % {
-        "title": picture.incident.title, "slug": picture.incident.slug, "n": picture.release.number,
-        "date": picture.stats["as_of"], "sha": picture.release.manifest_sha256}
 
 
 def _headline(stats: dict) -> dict:

@@ -22,6 +22,7 @@ from registry.exports import CSV_FILES, canonical_json, file_digest, register_wr
 from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
 from registry.models import Release, ReleaseRow
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
+from registry.signals import release_published
 from registry.stats import facts_from_register, register_extras, stats_build
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -66,10 +67,12 @@ def release_publish(*, incident: Incident) -> Release:
     try:
         manifest = _build(incident=incident, folder=staging, number=number, previous=previous)
         facts = register_facts(incident=incident, folder=staging)
-        return _record(incident=incident, staging=staging, manifest=manifest, facts=facts)
+        release = _record(incident=incident, staging=staging, manifest=manifest, facts=facts)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    release_published.send(sender=Release, release=release)
+    return release
 
 
 def _build(*, incident: Incident, folder: Path, number: int | str, previous: Release | None) -> dict:

@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from accounts.models import Role
 from dashboards.charts import CHARTS
+from dashboards.models import ReleaseChart
 from tests.dashboards.conftest import CANARY_EXCHANGE, add_reports, publish
 from tests.factories import UserFactory
 
@@ -167,3 +168,32 @@ def test_the_stats_api_answers_304_with_its_etag(crowd, client):
     again = client.get("/api/v1/incidents/leak/stats/", HTTP_IF_NONE_MATCH=first["ETag"])
 
     assert again.status_code == 304 and first["Cache-Control"] == "public, max-age=60"
+
+
+def test_a_release_draws_its_charts_once_at_publication_in_every_language(crowd, client):
+    release = publish(crowd.incident)
+
+    drawn = ReleaseChart.objects.filter(release=release)
+    assert drawn.count() == len(CHARTS) * 2 and {c.language for c in drawn} == {"en", "es"}
+    stored = drawn.get(chart="by-exchange", language="en")
+    ReleaseChart.objects.filter(pk=stored.pk).update(svg=stored.svg.replace("Binance", "Binance, drawn once"))
+    served = client.get("/incidents/leak/charts/by-exchange.svg?release=1").content.decode()
+    assert "Binance, drawn once" in served
+    filtered = client.get("/incidents/leak/charts/by-exchange.svg?release=1&min_tier=T1").content.decode()
+    assert "Binance" in filtered and "drawn once" not in filtered  # a filtered view is drawn for its request
+    assert not stored.png  # rasterised on first request, then kept
+    assert client.get("/incidents/leak/charts/by-exchange.png?release=1").content[:4] == b"\x89PNG"
+    assert bytes(ReleaseChart.objects.get(pk=stored.pk).png)[:4] == b"\x89PNG"
+
+
+def test_a_chart_that_cannot_be_drawn_never_undoes_the_publication(crowd, client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no rasteriser")
+
+    monkeypatch.setattr("dashboards.services.chart_svg", broken)
+
+    release = publish(crowd.incident)
+
+    assert release.pk and not ReleaseChart.objects.filter(release=release).exists()
+    monkeypatch.undo()
+    assert client.get("/incidents/leak/charts/by-exchange.png").content[:4] == b"\x89PNG"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from devtools.chain import anvil_start
 from devtools.demo import SLUG, demo_seed
 from devtools.demo_dashboard import demo_crowd_seed, demo_decide_and_publish
 from incidents.models import Incident, Report
@@ -15,6 +16,15 @@ from verification.models import Price
 from verification.services import reports_verify
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anvil():
+    """A node of this test's own: the crowd moves the chain's clock days ahead, which would put every
+    later test's transfers outside its incident window on the session's shared node."""
+    node = anvil_start()
+    yield node
+    node.stop()
 
 
 @pytest.mark.usefixtures("signing_key")
