@@ -12,7 +12,10 @@ class IncidentSummary(models.Model):
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="summary")
     # Set by summary_mark_stale (cheap, conditional), cleared by the rebuild that takes the work.
     stale = models.BooleanField(default=True)
-    facts = models.JSONField(default=list)
+    # The next rebuild starts from scratch (first build, periodic sweep) rather than from the
+    # reports listed in DirtyReport.
+    full = models.BooleanField(default=True)
+    facts = models.JSONField(default=dict)  # report_ref -> fact (registry.stats.Fact)
     stats = models.JSONField(default=dict)
     # What the incident's rows looked like when built: the periodic sweep compares it to now.
     fingerprint = models.CharField(max_length=64, blank=True)
@@ -23,6 +26,20 @@ class IncidentSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.incident_id}"
+
+
+class DirtyReport(models.Model):
+    """A report whose verdict or decision changed since the live summary last read it.
+
+    One row per report, inserted without conflict: many workers marking reports at once never
+    wait on a shared row. The rebuild takes the rows it reads and deletes them.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    report_id = models.BigIntegerField(unique=True)  # no foreign key: a deleted report stays listed
+
+    def __str__(self) -> str:
+        return f"report {self.report_id}"
 
 
 class ReleaseChart(models.Model):

@@ -93,7 +93,8 @@ def picture_filtered(*, picture: Picture, filters: Filters) -> dict:
 
 def _facts(picture: Picture) -> list:
     if picture.preview:
-        return IncidentSummary.objects.filter(incident=picture.incident).values_list("facts", flat=True)[0]
+        facts = IncidentSummary.objects.filter(incident=picture.incident).values_list("facts", flat=True)[0]
+        return list(facts.values())
     if picture.release is None:
         return []
     return Release.objects.filter(pk=picture.release.pk).values_list("facts", flat=True)[0]

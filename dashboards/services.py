@@ -15,9 +15,9 @@ from django.utils import translation
 from kombu.exceptions import OperationalError
 
 from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_cite
-from dashboards.models import IncidentSummary, ReleaseChart
+from dashboards.models import DirtyReport, IncidentSummary, ReleaseChart
 from incidents.models import Claim, Incident, Report, TicketAttestation
-from registry.exports import register_write
+from registry.exports import register_write, report_ref
 from registry.models import Release
 from registry.services import register_facts
 from registry.stats import stats_build
@@ -26,13 +26,16 @@ from verification.models import CheckResult
 logger = logging.getLogger(__name__)
 
 
-def summary_mark_stale(*, incident_ids: Iterable[int]) -> None:
+def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> None:
     """Mark these incidents' live summaries stale and queue one rebuild each, after the commit.
 
     Only the call that flips a summary from fresh to stale queues a task: a thousand verdicts in
     a burst cost a thousand no-op conditional UPDATEs (no row lock once it is stale) and one rebuild.
+    ``full`` asks the next rebuild to start from scratch rather than from the reports marked dirty.
     """
     for incident_id in sorted(set(incident_ids)):
+        if full:
+            IncidentSummary.objects.filter(incident_id=incident_id, full=False).update(full=True)
         flipped = IncidentSummary.objects.filter(incident_id=incident_id, stale=False).update(stale=True)
         if not flipped:
             _, created = IncidentSummary.objects.get_or_create(incident_id=incident_id)
@@ -42,9 +45,11 @@ def summary_mark_stale(*, incident_ids: Iterable[int]) -> None:
 
 
 def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
-    """Mark stale the summaries of the incidents these reports belong to (verdicts, decisions)."""
-    incident_ids = Report.objects.filter(pk__in=list(report_ids)).values_list("incident_id", flat=True)
-    summary_mark_stale(incident_ids=set(incident_ids))
+    """Note these reports as changed (verdicts, decisions) and mark their incidents' summaries stale."""
+    pairs = list(Report.objects.filter(pk__in=list(report_ids)).values_list("incident_id", "pk"))
+    DirtyReport.objects.bulk_create([DirtyReport(incident_id=incident_id, report_id=report_id)
+                                     for incident_id, report_id in pairs], ignore_conflicts=True)
+    summary_mark_stale(incident_ids={incident_id for incident_id, _ in pairs})
 
 
 def _enqueue(incident_id: int) -> None:
@@ -57,20 +62,36 @@ def _enqueue(incident_id: int) -> None:
 
 
 def summary_rebuild(*, incident_id: int) -> bool:
-    """Rebuild a stale summary from a fresh register; return False when there was nothing to take."""
+    """Rebuild a stale summary (the changed reports only, or all); False when there was nothing to take."""
     if not IncidentSummary.objects.filter(incident_id=incident_id, stale=True).update(stale=False):
         return False
-    incident = Incident.objects.filter(pk=incident_id).first()
-    if incident is None:
+    summary = IncidentSummary.objects.select_related("incident").filter(incident_id=incident_id).first()
+    if summary is None:
         return False
     started = datetime.now(UTC)
-    fingerprint, facts = incident_fingerprint(incident=incident), live_facts(incident=incident)
-    stats = {**stats_build(facts=facts, as_of=started, release=None), "preview": True}
+    fingerprint = incident_fingerprint(incident=summary.incident)
+    facts = _refreshed_facts(summary)
+    stats = {**stats_build(facts=list(facts.values()), as_of=started, release=None), "preview": True}
     # A slower, older rebuild finishing last must not overwrite a newer one.
     IncidentSummary.objects.filter(Q(built_at__isnull=True) | Q(built_at__lt=started),
                                    incident_id=incident_id).update(
         facts=facts, stats=stats, fingerprint=fingerprint, built_at=started)
     return True
+
+
+def _refreshed_facts(summary: IncidentSummary) -> dict[str, list]:
+    """Take the dirty reports and return the summary's facts with theirs read afresh."""
+    listed = DirtyReport.objects.filter(incident_id=summary.incident_id)
+    dirty = list(listed.values_list("report_id", flat=True))
+    DirtyReport.objects.filter(report_id__in=dirty).delete()  # later marks stay for the next round
+    if summary.full or summary.built_at is None or not isinstance(summary.facts, dict):
+        IncidentSummary.objects.filter(pk=summary.pk).update(full=False)
+        return live_facts(incident=summary.incident)
+    facts = dict(summary.facts)
+    for report_id in dirty:  # a withdrawn report has no row any more: it simply leaves
+        facts.pop(report_ref(report_id), None)
+    facts.update(live_facts(incident=summary.incident, report_ids=dirty))
+    return facts
 
 
 def summary_build_now(*, incident: Incident) -> IncidentSummary:
@@ -83,11 +104,12 @@ def summary_build_now(*, incident: Incident) -> IncidentSummary:
     return summary
 
 
-def live_facts(*, incident: Incident) -> list[list]:
-    """Write a throw-away CSV register of the incident now and read the statistics' facts from it."""
+def live_facts(*, incident: Incident, report_ids: list[int] | None = None) -> dict[str, list]:
+    """Write a throw-away CSV register of the incident (or of these reports) and read its facts."""
     with tempfile.TemporaryDirectory(prefix="lossproof-summary-") as folder:
-        register_write(incident=incident, folder=Path(folder), created_at=datetime.now(UTC), formats=("csv",))
-        return register_facts(incident=incident, folder=Path(folder))
+        register_write(incident=incident, folder=Path(folder), created_at=datetime.now(UTC), formats=("csv",),
+                       report_ids=report_ids)
+        return register_facts(incident=incident, folder=Path(folder), report_ids=report_ids)
 
 
 def incident_fingerprint(*, incident: Incident) -> str:
@@ -111,7 +133,7 @@ def summaries_refresh() -> int:
     built = dict(IncidentSummary.objects.values_list("incident_id", "fingerprint"))
     changed = [incident.pk for incident in Incident.objects.published()
                if built.get(incident.pk) != incident_fingerprint(incident=incident)]
-    summary_mark_stale(incident_ids=changed)
+    summary_mark_stale(incident_ids=changed, full=True)
     return len(changed)
 
 

@@ -66,7 +66,7 @@ def release_publish(*, incident: Incident) -> Release:
     staging = Path(tempfile.mkdtemp(prefix=f".{number}-partial-", dir=root))
     try:
         manifest = _build(incident=incident, folder=staging, number=number, previous=previous)
-        facts = register_facts(incident=incident, folder=staging)
+        facts = list(register_facts(incident=incident, folder=staging).values())
         release = _record(incident=incident, staging=staging, manifest=manifest, facts=facts)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -146,9 +146,10 @@ def changelog_build(*, previous: dict, current: dict, from_release: int | None,
             "tier_changed": changed(0), "status_changed": changed(1), "verified_loss_changed": changed(2)}
 
 
-def register_facts(*, incident: Incident, folder: Path) -> list[list]:
-    """Read the statistics' facts back from a register folder just written for ``incident``."""
-    cited, bound = register_extras(incident=incident)
+def register_facts(*, incident: Incident, folder: Path,
+                   report_ids: list[int] | None = None) -> dict[str, list]:
+    """Read the statistics' facts (report_ref -> fact) back from a register folder just written."""
+    cited, bound = register_extras(incident=incident, report_ids=report_ids)
     return facts_from_register(folder=folder, ticket_cited=cited, bound=bound)
 
 

@@ -49,12 +49,12 @@ class Fact(NamedTuple):
 # --- Facts, read from a register folder ----------------------------------------------------
 
 
-def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str]) -> list[list]:
-    """Read reports.csv and claims.csv of ``folder`` into one fact per report (as JSON lists)."""
+def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str]) -> dict[str, list]:
+    """Read reports.csv and claims.csv of ``folder`` into report_ref -> fact (a JSON list), in order."""
     claims = _claims_by_report(folder / "claims.csv")
     with open(folder / "reports.csv", newline="", encoding="utf-8") as handle:
-        return [list(_fact(row, claims.get(row["report_ref"], []), ticket_cited, bound))
-                for row in csv.DictReader(handle)]
+        return {row["report_ref"]: list(_fact(row, claims.get(row["report_ref"], []), ticket_cited, bound))
+                for row in csv.DictReader(handle)}
 
 
 def _claims_by_report(path: Path) -> dict[str, list[dict]]:
@@ -92,9 +92,10 @@ def _asset(claims: list[dict]) -> str | None:
     return next((c["asset"] for c in ranked if c["asset"]), None)
 
 
-def register_extras(*, incident) -> tuple[set[str], set[str]]:
+def register_extras(*, incident, report_ids: list[int] | None = None) -> tuple[set[str], set[str]]:
     """Return the refs of reports citing a ticket id and of reports with a bound transfer."""
     reports = Report.objects.active().filter(incident=incident)
+    reports = reports if report_ids is None else reports.filter(pk__in=report_ids)
     cited = {report_ref(pk) for pk in reports.exclude(support_ticket_id="").values_list("pk", flat=True)}
     bound_ids = (Claim.objects.filter(report__in=reports).exclude(binding="")
                  .values_list("report_id", flat=True).distinct())

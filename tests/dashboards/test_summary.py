@@ -3,7 +3,7 @@
 import pytest
 
 from dashboards import tasks
-from dashboards.models import IncidentSummary
+from dashboards.models import DirtyReport, IncidentSummary
 from dashboards.services import (
     summaries_refresh,
     summary_mark_stale,
@@ -12,6 +12,7 @@ from dashboards.services import (
 )
 from incidents.models import Report
 from incidents.signals import reports_changed
+from registry.exports import register_write as real_write
 from tests.dashboards.conftest import add_reports
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,35 @@ def test_the_reports_changed_notice_marks_the_summary_stale_after_the_commit(
 
     assert IncidentSummary.objects.get(incident=crowd.incident).stale
     assert queued[-1] == crowd.incident.pk
+
+
+def test_a_rebuild_after_a_verdict_reads_only_the_reports_that_changed(crowd, queued, monkeypatch,
+                                                                      django_capture_on_commit_callbacks):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)  # the first build reads everything
+    report = Report.objects.filter(incident=crowd.incident).first()
+    Report.objects.filter(pk=report.pk).update(tier="T4", status="verified")
+    read = []
+    monkeypatch.setattr("dashboards.services.register_write",
+                        lambda **kwargs: read.append(kwargs["report_ids"]) or real_write(**kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary_mark_stale_for_reports(report_ids=[report.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    assert read == [[report.pk]]
+    stats = IncidentSummary.objects.get(incident=crowd.incident).stats
+    assert (stats["reports"], stats["by_tier"]["T4"], stats["by_status"]["verified"]) == (27, 1, 1)
+    assert not DirtyReport.objects.exists()
+
+
+def test_a_withdrawn_report_leaves_the_live_summary(crowd, queued):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+    report = Report.objects.filter(incident=crowd.incident).first()
+
+    Report.objects.filter(pk=report.pk).update(status="withdrawn")
+    summary_mark_stale_for_reports(report_ids=[report.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    assert IncidentSummary.objects.get(incident=crowd.incident).stats["reports"] == 26
