@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "verification",
     "registry",
     "moderation",
+    "dashboards",
     "audit",
     "operations",
     "devtools",
@@ -267,6 +268,9 @@ CELERY_BEAT_SCHEDULE = {
     "erase-closed-evidence": {"task": "incidents.tasks.erase_closed_evidence_task", "schedule": 6 * 3600.0},
     "sweep-files": {"task": "operations.tasks.sweep_files_task",
                     "schedule": float(env_int("FILE_SWEEP_INTERVAL_SECONDS", 6 * 3600, minimum=60))},
+    # Catches any change to an incident that no caller marked stale (dashboards.services).
+    "refresh-dashboard-summaries": {"task": "dashboards.tasks.refresh_summaries_task",
+                                    "schedule": float(env_int("SUMMARY_REFRESH_SECONDS", 30, minimum=5))},
 }
 # Bearer token Prometheus sends to /metrics; empty: /metrics is open only while DEBUG is on.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("operations.urls")),
     path("moderation/", include("moderation.urls")),
     path("", include("verification.urls")),
+    path("", include("dashboards.urls")),  # before incidents: the dashboard is an incident's landing page
     path("", include("registry.urls")),
     path("", include("incidents.urls")),
 ]

@@ -26,6 +26,7 @@ from incidents.models import (
     ReportMessage,
     ReportStatus,
 )
+from incidents.signals import reports_changed
 from moderation.models import Decision, DecisionKind, DecisionState, ReportHold
 from moderation.selectors import report_version
 from verification.services import reports_recompute
@@ -370,6 +371,7 @@ def _status_apply(decision: Decision, report: Report, now) -> None:
     Report.objects.filter(pk=report.pk).update(status=decision.status, decided_at=now,
                                                decision_reason=decision.reason, updated_at=now)
     report.status, report.decided_at, report.decision_reason = decision.status, now, decision.reason
+    reports_changed.send(sender=Report, report_ids=[report.pk])
 
 
 def _settle(decision: Decision, moderator, note: str, state: str) -> None:

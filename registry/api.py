@@ -53,7 +53,8 @@ class ReleaseList(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return Release.objects.filter(incident=published_incident(self.kwargs["slug"])).order_by("-number")
+        return (Release.objects.filter(incident=published_incident(self.kwargs["slug"]))
+                .defer("facts", "stats").order_by("-number"))
 
 
 @extend_schema_view(get=extend_schema(
@@ -70,7 +71,7 @@ class RegisterRows(ListAPIView):
 
     def get_queryset(self):
         incident = published_incident(self.kwargs["slug"])
-        release = Release.objects.filter(incident=incident).order_by("-number").first()
+        release = Release.objects.filter(incident=incident).only("pk").order_by("-number").first()
         rows = ReleaseRow.objects.filter(release=release) if release else ReleaseRow.objects.none()
         for field in ("tier", "status", "exchange"):
             value = self.request.query_params.get(field)

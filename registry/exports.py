@@ -57,9 +57,9 @@ def exact(amount: Decimal | None) -> str | None:
     return None if amount is None else format(amount.normalize(), "f")
 
 
-def report_rows(*, incident: Incident) -> Iterator[list]:
+def report_rows(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[list]:
     """Yield reports.csv rows (typed cells) for every non-withdrawn report of the incident."""
-    for chunk in register_report_chunks(incident=incident):
+    for chunk in register_report_chunks(incident=incident, report_ids=report_ids):
         extras = report_extras(report_ids=[row.id for row in chunk])
         for row in chunk:
             extra = extras[row.id]
@@ -71,11 +71,12 @@ def report_rows(*, incident: Incident) -> Iterator[list]:
                    "yes" if row.police_report.strip() else "no"]
 
 
-def claim_rows(*, incident: Incident) -> Iterator[list]:
+def claim_rows(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[list]:
     """Yield claims.csv rows (typed cells) for the claims of the incident's non-withdrawn reports."""
     last_id, ref = None, ""
+    claims = register_claims(incident=incident, report_ids=report_ids)
     for (report_id, kind, chain, tx_hash, log_index, asset, amount, from_address, to_address,
-         block_number, block_time, usd_value, status, reasons) in register_claims(incident=incident):
+         block_number, block_time, usd_value, status, reasons) in claims:
         if report_id != last_id:  # claims come ordered by report: one HMAC per report
             last_id, ref = report_id, report_ref(report_id)
         yield [ref, kind, chain, tx_hash, log_index, asset, exact(amount), from_address, to_address,
@@ -170,14 +171,17 @@ class Paged:
 
 
 def register_write(*, incident: Incident, folder: Path, created_at: datetime,
-                   formats: Iterable[str] = ("csv", "xlsx", "ods")) -> dict[str, int]:
+                   formats: Iterable[str] = ("csv", "xlsx", "ods"),
+                   report_ids: list[int] | None = None) -> dict[str, int]:
     """Write the register into ``folder`` in the given formats; return the row counts."""
     with ExitStack() as stack:
         sinks = [_open_sink(kind, folder, created_at) for kind in formats]
         for sink in sinks:
             stack.callback(sink.close)
-        counts = {"reports": _table(sinks, "reports", REPORT_HEADER, report_rows(incident=incident)),
-                  "claims": _table(sinks, "claims", CLAIM_HEADER, claim_rows(incident=incident))}
+        reports = report_rows(incident=incident, report_ids=report_ids)
+        claims = claim_rows(incident=incident, report_ids=report_ids)
+        counts = {"reports": _table(sinks, "reports", REPORT_HEADER, reports),
+                  "claims": _table(sinks, "claims", CLAIM_HEADER, claims)}
         _table(sinks, "methodology", METHODOLOGY_HEADER, methodology_rows())
     return counts
 

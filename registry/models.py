@@ -26,6 +26,10 @@ class Release(models.Model):
     changelog = models.JSONField(default=dict)
     report_count = models.PositiveIntegerField()
     claim_count = models.PositiveIntegerField()
+    # Written once at publication (registry.stats): the public dashboard's numbers and what they
+    # were summed from, so that filtered views never read live rows.
+    stats = models.JSONField(default=dict)
+    facts = models.JSONField(default=list)
 
     class Meta:
         ordering = ["incident_id", "-number"]

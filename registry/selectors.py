@@ -35,18 +35,23 @@ class ReportExtras:
     transfers_verified: int = 0
 
 
-def register_report_chunks(*, incident: Incident) -> Iterator[list]:
+def register_report_chunks(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[list]:
     """Yield the incident's non-withdrawn reports as named rows, CHUNK at a time, in sheet order."""
-    rows = (Report.objects.active().filter(incident=incident)
+    reports = Report.objects.active().filter(incident=incident)
+    # Only these reports: the dashboards' live summary refreshes just the ones that changed.
+    reports = reports if report_ids is None else reports.filter(pk__in=report_ids)
+    rows = (reports
             .order_by("submitted_at", "source_row", "id")
             .values_list(*REPORT_FIELDS, named=True).iterator(chunk_size=CHUNK))
     while chunk := list(islice(rows, CHUNK)):
         yield chunk
 
 
-def register_claims(*, incident: Incident) -> Iterator[tuple]:
+def register_claims(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[tuple]:
     """Yield the claims of the incident's non-withdrawn reports as plain tuples (CLAIM_FIELDS)."""
-    return (Claim.objects.filter(report__incident=incident).exclude(report__status=ReportStatus.WITHDRAWN)
+    claims = Claim.objects.filter(report__incident=incident).exclude(report__status=ReportStatus.WITHDRAWN)
+    claims = claims if report_ids is None else claims.filter(report_id__in=report_ids)
+    return (claims
             .order_by("report_id", "id").values_list(*CLAIM_FIELDS).iterator(chunk_size=CHUNK))
 
 
@@ -70,7 +75,7 @@ def _transfer_counts(report_ids: list[int]):
 
 def release_last(*, incident: Incident) -> Release | None:
     """Return the incident's latest published release, if any."""
-    return Release.objects.filter(incident=incident).order_by("-number").first()
+    return Release.objects.filter(incident=incident).defer("facts").order_by("-number").first()
 
 
 def release_last_number(*, incident: Incident) -> int:

@@ -23,6 +23,8 @@ from registry.exports import CSV_FILES, canonical_json, file_digest, register_wr
 from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
 from registry.models import Release, ReleaseRow, release_storage
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
+from registry.signals import release_published
+from registry.stats import facts_from_register, register_extras, stats_build
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 CHANGELOG, METHODOLOGY, PUBLIC_KEY = "changelog.json", "methodology.md", "public_key.pem"
@@ -62,7 +64,10 @@ def release_publish(*, incident: Incident) -> Release:
     # Built aside in a private temporary folder and stored only inside the recording transaction.
     with tempfile.TemporaryDirectory(prefix=f"lossproof-release-{number}-") as staging:
         manifest = _build(incident=incident, folder=Path(staging), number=number, previous=previous)
-        return _record(incident=incident, staging=Path(staging), manifest=manifest)
+        facts = list(register_facts(incident=incident, folder=Path(staging)).values())
+        release = _record(incident=incident, staging=Path(staging), manifest=manifest, facts=facts)
+    release_published.send(sender=Release, release=release)
+    return release
 
 
 def _build(*, incident: Incident, folder: Path, number: int | str, previous: Release | None) -> dict:
@@ -143,7 +148,14 @@ def changelog_build(*, previous: dict, current: dict, from_release: int | None,
             "tier_changed": changed(0), "status_changed": changed(1), "verified_loss_changed": changed(2)}
 
 
-def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
+def register_facts(*, incident: Incident, folder: Path,
+                   report_ids: list[int] | None = None) -> dict[str, list]:
+    """Read the statistics' facts (report_ref -> fact) back from a register folder just written."""
+    cited, bound = register_extras(incident=incident, report_ids=report_ids)
+    return facts_from_register(folder=folder, ticket_cited=cited, bound=bound)
+
+
+def _record(*, incident: Incident, staging: Path, manifest: dict, facts: list[list]) -> Release:
     """Store the Release, its rows and its files in one transaction; files go if it fails."""
     number = manifest["release"]
     with _files_removed_on_error() as stored, transaction.atomic():
@@ -151,7 +163,10 @@ def _record(*, incident: Incident, staging: Path, manifest: dict) -> Release:
         Incident.objects.select_for_update(no_key=True).filter(pk=incident.pk).first()
         if release_last_number(incident=incident) != number - 1:
             raise ReleaseError(f"release {number} of {incident.slug} was published meanwhile; run again")
-        release = Release.objects.create(**_release_fields(incident, staging, manifest))
+        # The public numbers are frozen with the release: summed once here, never per request.
+        stats = stats_build(facts=facts, as_of=datetime.fromisoformat(manifest["created_at"]), release=number)
+        release = Release.objects.create(**_release_fields(incident, staging, manifest),
+                                         facts=facts, stats=stats)
         _insert_rows(release, staging / CSV_FILES["reports"])
         # Late in the transaction, so that the chain's lock is held only briefly before the commit.
         audit_record(actor=None, action="export_publish", subject=f"release:{release.folder}",

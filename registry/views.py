@@ -14,7 +14,7 @@ SIGNATURE_FILES = ("manifest.json", "manifest.sig")
 
 def release_list(request, slug: str):
     incident = get_object_or_404(Incident.objects.published(), slug=slug)
-    releases = Release.objects.filter(incident=incident).order_by("-number")
+    releases = Release.objects.filter(incident=incident).defer("facts").order_by("-number")
     return render(request, "registry/release_list.html", {"incident": incident, "releases": releases})
 
 

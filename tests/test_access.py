@@ -13,6 +13,15 @@ PUBLIC = {
     "incidents/<slug:slug>/releases/<int:number>/<str:name>",  # their files
     "api/v1/incidents/<slug:slug>/releases/",
     "api/v1/incidents/<slug:slug>/register/",
+    # The dashboard of a published incident: its charts, their files and embeds, release pages,
+    # the release feed, the stats API and the methodology the figures link to.
+    "incidents/<slug:slug>/charts/<slug:chart>/",
+    "incidents/<slug:slug>/charts/<slug:chart>/embed/",
+    "incidents/<slug:slug>/charts/<slug:chart>.<slug:fmt>",
+    "incidents/<slug:slug>/releases/<int:number>/",
+    "incidents/<slug:slug>/releases.atom",
+    "api/v1/incidents/<slug:slug>/stats/",
+    "methodology/",
     # Signing up, in and out, and recovering a password (django-allauth).
     "accounts/login/",
     "accounts/logout/",
@@ -32,7 +41,8 @@ PUBLIC = {
     "readyz",
 }
 SAMPLE_ARGS = {"slug": "no-such-incident", "report_id": "1", "evidence_id": "1", "number": "1",
-               "name": "reports.csv", "decision_id": "1"}
+               "name": "reports.csv", "decision_id": "1",
+               "chart": "by-exchange", "fmt": "csv"}
 
 
 def routes(resolver=None, prefix: str = ""):

@@ -37,15 +37,18 @@ class VisibleText(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.chunks, self.hidden = [], 0
+        self.chunks, self.hidden, self.untranslatable = [], 0, []
 
     def handle_starttag(self, tag, attrs):
-        if tag in {"script", "style"}:
+        # translate="no" (HTML's own marker) holds code, such as a chart's embed snippet.
+        if tag in {"script", "style"} or ("translate", "no") in attrs:
             self.hidden += 1
+            self.untranslatable.append(tag)
         self.chunks += [value for name, value in attrs if name in ATTRIBUTES and value]
 
     def handle_endtag(self, tag):
-        if tag in {"script", "style"}:
+        if self.untranslatable and tag == self.untranslatable[-1]:
+            self.untranslatable.pop()
             self.hidden -= 1
 
     def handle_data(self, data):

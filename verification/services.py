@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
+from incidents.signals import reports_changed
 from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import (
@@ -252,6 +253,7 @@ def reports_recompute(*, report_ids: list[int]) -> None:
     rows_update(Claim, claims, ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
                                   "decided_at", "decision_reason"])
+    reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
 
 
 def _bind(reports: list[Report]) -> None:

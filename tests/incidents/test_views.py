@@ -33,7 +33,8 @@ def test_staff_can_preview_an_unpublished_incident(client):
     assert "Draft breach" in response.content.decode()
 
 
-def test_the_incident_page_totals_claimed_losses_and_escapes_user_text(client):
+def test_the_incident_page_shows_no_live_totals_before_a_release_and_escapes_user_text(client):
+    # The public sees published releases only (the dashboard, tests/dashboards): live sums stay private.
     incident = IncidentFactory(description="<script>alert(1)</script>")
     ReportFactory(incident=incident, claimed_loss_usd=1200)
     ReportFactory(incident=incident, claimed_loss_usd=300)
@@ -41,6 +42,6 @@ def test_the_incident_page_totals_claimed_losses_and_escapes_user_text(client):
     response = client.get(f"/incidents/{incident.slug}/")
     page = response.content.decode()
 
-    assert "1500.00" in page
+    assert "1500.00" not in page and "Not yet released" in page
     assert "<script>alert(1)</script>" not in page
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]

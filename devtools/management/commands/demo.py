@@ -15,6 +15,7 @@ from django.utils import timezone
 from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
 from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
+from devtools.demo_dashboard import demo_crowd_seed, demo_decide_and_publish
 from devtools.moderation_demo import moderation_demo_seed
 from incidents.models import Report, ReportStatus
 from verification.models import WorkerHeartbeat
@@ -40,11 +41,13 @@ class Command(BaseCommand):
             os.environ["CHAIN_RPC_URLS"] = f"eip155:{ANVIL_CHAIN_ID}={node.url}"
             accounts = demo_seed(node=node)
             sign_ins = moderation_demo_seed(node=node)
+            journalist = demo_crowd_seed(node=node)
             logs = settings.VAR_DIR / "log"
             logs.mkdir(parents=True, exist_ok=True)
             worker = stack.enter_context(self._process(_worker_command(), logs / "worker.log"))
             self._wait_for_worker(worker)
             self._wait_for_verification(worker)
+            self._publish(journalist)
             if smoke:
                 self.stdout.write(self.style.SUCCESS("Demo data in place and verified by the worker."))
                 return
@@ -93,6 +96,13 @@ class Command(BaseCommand):
             flags = ", ".join(report.flags) or "no flags"
             self.stdout.write(f"  report {report.pk}: {report.tier}, {report.get_status_display().lower()}, "
                               f"verified {report.verified_loss_usd} USD, {flags}")
+
+    def _publish(self, journalist) -> None:
+        release = demo_decide_and_publish()
+        self.stdout.write(f"Published release {release.number} of {SLUG}: {release.report_count} reports, "
+                          f"manifest sha256 {release.manifest_sha256}")
+        self.stdout.write(f"  journalist (embargoed preview): email {journalist.email}  "
+                          f"password {journalist.password}")
 
     def _banner(self, port: int, chain_url: str, accounts, logs) -> None:
         lines = [

@@ -1,0 +1,162 @@
+"""Keep each incident's live summary fresh without a hot row: mark stale cheaply, rebuild once."""
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import translation
+from kombu.exceptions import OperationalError
+
+from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_cite
+from dashboards.models import DirtyReport, IncidentSummary, ReleaseChart
+from incidents.models import Claim, Incident, Report, TicketAttestation
+from registry.exports import register_write, report_ref
+from registry.models import Release
+from registry.services import register_facts
+from registry.stats import stats_build
+from verification.models import CheckResult
+
+logger = logging.getLogger(__name__)
+
+
+def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> None:
+    """Mark these incidents' live summaries stale and queue one rebuild each, after the commit.
+
+    Only the call that flips a summary from fresh to stale queues a task: a thousand verdicts in
+    a burst cost a thousand no-op conditional UPDATEs (no row lock once it is stale) and one rebuild.
+    ``full`` asks the next rebuild to start from scratch rather than from the reports marked dirty.
+    """
+    for incident_id in sorted(set(incident_ids)):
+        if full:
+            IncidentSummary.objects.filter(incident_id=incident_id, full=False).update(full=True)
+        flipped = IncidentSummary.objects.filter(incident_id=incident_id, stale=False).update(stale=True)
+        if not flipped:
+            _, created = IncidentSummary.objects.get_or_create(incident_id=incident_id)
+            if not created:
+                continue  # already stale: its rebuild is queued or running
+        transaction.on_commit(lambda pk=incident_id: _enqueue(pk))
+
+
+def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
+    """Note these reports as changed (verdicts, decisions) and mark their incidents' summaries stale."""
+    pairs = list(Report.objects.filter(pk__in=list(report_ids)).values_list("incident_id", "pk"))
+    DirtyReport.objects.bulk_create([DirtyReport(incident_id=incident_id, report_id=report_id)
+                                     for incident_id, report_id in pairs], ignore_conflicts=True)
+    summary_mark_stale(incident_ids={incident_id for incident_id, _ in pairs})
+
+
+def _enqueue(incident_id: int) -> None:
+    from dashboards.tasks import rebuild_summary_task
+
+    try:
+        rebuild_summary_task.delay(incident_id)
+    except OperationalError:
+        logger.warning("broker unavailable; the summary of incident %s waits for the sweep", incident_id)
+
+
+def summary_rebuild(*, incident_id: int) -> bool:
+    """Rebuild a stale summary (the changed reports only, or all); False when there was nothing to take."""
+    if not IncidentSummary.objects.filter(incident_id=incident_id, stale=True).update(stale=False):
+        return False
+    summary = IncidentSummary.objects.select_related("incident").filter(incident_id=incident_id).first()
+    if summary is None:
+        return False
+    started = datetime.now(UTC)
+    fingerprint = incident_fingerprint(incident=summary.incident)
+    facts = _refreshed_facts(summary)
+    stats = {**stats_build(facts=list(facts.values()), as_of=started, release=None), "preview": True}
+    # A slower, older rebuild finishing last must not overwrite a newer one.
+    IncidentSummary.objects.filter(Q(built_at__isnull=True) | Q(built_at__lt=started),
+                                   incident_id=incident_id).update(
+        facts=facts, stats=stats, fingerprint=fingerprint, built_at=started)
+    return True
+
+
+def _refreshed_facts(summary: IncidentSummary) -> dict[str, list]:
+    """Take the dirty reports and return the summary's facts with theirs read afresh."""
+    listed = DirtyReport.objects.filter(incident_id=summary.incident_id)
+    dirty = list(listed.values_list("report_id", flat=True))
+    DirtyReport.objects.filter(report_id__in=dirty).delete()  # later marks stay for the next round
+    if summary.full or summary.built_at is None or not isinstance(summary.facts, dict):
+        IncidentSummary.objects.filter(pk=summary.pk).update(full=False)
+        return live_facts(incident=summary.incident)
+    facts = dict(summary.facts)
+    for report_id in dirty:  # a withdrawn report has no row any more: it simply leaves
+        facts.pop(report_ref(report_id), None)
+    facts.update(live_facts(incident=summary.incident, report_ids=dirty))
+    return facts
+
+
+def summary_build_now(*, incident: Incident) -> IncidentSummary:
+    """Return the incident's summary, building it in this request when none was ever built."""
+    summary, _ = IncidentSummary.objects.get_or_create(incident=incident)
+    if summary.built_at is None:
+        IncidentSummary.objects.filter(pk=summary.pk).update(stale=True)
+        summary_rebuild(incident_id=incident.pk)
+        summary.refresh_from_db()
+    return summary
+
+
+def live_facts(*, incident: Incident, report_ids: list[int] | None = None) -> dict[str, list]:
+    """Write a throw-away CSV register of the incident (or of these reports) and read its facts."""
+    with tempfile.TemporaryDirectory(prefix="lossproof-summary-") as folder:
+        register_write(incident=incident, folder=Path(folder), created_at=datetime.now(UTC), formats=("csv",),
+                       report_ids=report_ids)
+        return register_facts(incident=incident, folder=Path(folder), report_ids=report_ids)
+
+
+def incident_fingerprint(*, incident: Incident) -> str:
+    """Hash what the statistics depend on, in a few grouped queries (the sweep's change detector)."""
+    reports = (Report.objects.filter(incident=incident).values_list("tier", "status", "exchange_id")
+               .annotate(n=Count("id"), verified=Sum("verified_loss_usd"), claimed=Sum("claimed_loss_usd"),
+                         decided=Max("decided_at"), updated=Max("updated_at"))
+               .order_by("tier", "status", "exchange_id"))
+    claims = (Claim.objects.filter(report__incident=incident).values_list("status", "asset")
+              .annotate(n=Count("id"), usd=Sum("usd_value"), bound=Count("id", filter=~Q(binding="")))
+              .order_by("status", "asset"))
+    answers = TicketAttestation.objects.filter(report__incident=incident).values_list("answer").annotate(
+        n=Count("id")).order_by("answer")
+    mails = CheckResult.objects.filter(report__incident=incident, check_name="dkim_signature").count()
+    state = [list(reports), list(claims), list(answers), mails]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+def summaries_refresh() -> int:
+    """Mark stale every published incident whose rows changed since its summary; return how many."""
+    built = dict(IncidentSummary.objects.values_list("incident_id", "fingerprint"))
+    changed = [incident.pk for incident in Incident.objects.published()
+               if built.get(incident.pk) != incident_fingerprint(incident=incident)]
+    summary_mark_stale(incident_ids=changed, full=True)
+    return len(changed)
+
+
+def release_charts_render(*, release: Release) -> int:
+    """Draw every chart of a release once, in every language, as SVG; return how many.
+
+    Its PNG copy is rasterised from that SVG the first time someone asks for it, then kept.
+    """
+    drawn = 0
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            cite = release_cite(release, release.incident)
+            for spec in CHARTS.values():
+                svg = chart_svg(spec, chart_rows(spec, release.stats), cite=cite)
+                ReleaseChart.objects.update_or_create(release=release, chart=spec.slug, language=code,
+                                                      defaults={"svg": svg, "png": b""})
+                drawn += 1
+    return drawn
+
+
+def release_chart_png(*, chart: ReleaseChart) -> bytes:
+    """Return the PNG copy of a release's chart, rasterising and keeping it on first use."""
+    if not chart.png:
+        chart.png = chart_png(chart.svg)
+        ReleaseChart.objects.filter(pk=chart.pk).update(png=chart.png)
+    return bytes(chart.png)

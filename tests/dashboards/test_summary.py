@@ -1,0 +1,117 @@
+"""The live summary: marked stale cheaply, rebuilt once by one coalescing task, swept for missed changes."""
+
+import pytest
+
+from dashboards import tasks
+from dashboards.models import DirtyReport, IncidentSummary
+from dashboards.services import (
+    summaries_refresh,
+    summary_mark_stale,
+    summary_mark_stale_for_reports,
+    summary_rebuild,
+)
+from incidents.models import Report
+from incidents.signals import reports_changed
+from registry.exports import register_write as real_write
+from tests.dashboards.conftest import add_reports
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    sent = []
+    monkeypatch.setattr(tasks.rebuild_summary_task, "delay", sent.append)
+    return sent
+
+
+def test_a_burst_of_verdicts_queues_one_rebuild(crowd, queued, django_capture_on_commit_callbacks):
+    ids = list(Report.objects.filter(incident=crowd.incident).values_list("pk", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for report_id in ids:
+            summary_mark_stale_for_reports(report_ids=[report_id])
+
+    assert queued == [crowd.incident.pk]
+
+
+def test_a_rebuild_takes_the_work_once_and_a_mark_during_it_queues_the_next(
+        crowd, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        summary_mark_stale(incident_ids=[crowd.incident.pk])
+
+    assert summary_rebuild(incident_id=crowd.incident.pk) is True
+    assert summary_rebuild(incident_id=crowd.incident.pk) is False  # a second copy of the task: nothing to do
+    summary = IncidentSummary.objects.get(incident=crowd.incident)
+    assert (summary.stale, summary.stats["reports"], summary.stats["preview"]) == (False, 27, True)
+    with django_capture_on_commit_callbacks(execute=True):
+        summary_mark_stale(incident_ids=[crowd.incident.pk])
+    assert queued == [crowd.incident.pk, crowd.incident.pk]
+
+
+def test_the_sweep_finds_changes_nobody_reported(crowd, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    assert summaries_refresh() == 0
+    Report.objects.filter(incident=crowd.incident, exchange__name="Kraken").update(tier="T3")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert summaries_refresh() == 1
+    summary_rebuild(incident_id=crowd.incident.pk)
+    assert IncidentSummary.objects.get(incident=crowd.incident).stats["by_tier"]["T3"] == 6
+
+
+def test_a_new_report_changes_the_fingerprint(crowd, queued):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    add_reports(crowd.incident, "Binance", 1)
+
+    assert summaries_refresh() == 1
+
+
+def test_the_reports_changed_notice_marks_the_summary_stale_after_the_commit(
+        crowd, queued, django_capture_on_commit_callbacks):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+    report = Report.objects.filter(incident=crowd.incident).first()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reports_changed.send(sender=Report, report_ids=[report.pk])
+        assert not IncidentSummary.objects.get(incident=crowd.incident).stale  # not before the commit
+
+    assert IncidentSummary.objects.get(incident=crowd.incident).stale
+    assert queued[-1] == crowd.incident.pk
+
+
+def test_a_rebuild_after_a_verdict_reads_only_the_reports_that_changed(crowd, queued, monkeypatch,
+                                                                      django_capture_on_commit_callbacks):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)  # the first build reads everything
+    report = Report.objects.filter(incident=crowd.incident).first()
+    Report.objects.filter(pk=report.pk).update(tier="T4", status="verified")
+    read = []
+    monkeypatch.setattr("dashboards.services.register_write",
+                        lambda **kwargs: read.append(kwargs["report_ids"]) or real_write(**kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary_mark_stale_for_reports(report_ids=[report.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    assert read == [[report.pk]]
+    stats = IncidentSummary.objects.get(incident=crowd.incident).stats
+    assert (stats["reports"], stats["by_tier"]["T4"], stats["by_status"]["verified"]) == (27, 1, 1)
+    assert not DirtyReport.objects.exists()
+
+
+def test_a_withdrawn_report_leaves_the_live_summary(crowd, queued):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+    report = Report.objects.filter(incident=crowd.incident).first()
+
+    Report.objects.filter(pk=report.pk).update(status="withdrawn")
+    summary_mark_stale_for_reports(report_ids=[report.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+
+    assert IncidentSummary.objects.get(incident=crowd.incident).stats["reports"] == 26
