@@ -64,7 +64,7 @@ def _bucket_client(storage):
     from botocore.config import Config
 
     # A fresh client per probe, so a request never waits behind a stale pooled connection.
-    config = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
+    config = Config(connect_timeout=settings.S3_TIMEOUT, read_timeout=settings.S3_TIMEOUT,
                     retries={"max_attempts": 1, "mode": "standard"})
     return storage._create_session().client(
         "s3", region_name=storage.region_name, endpoint_url=storage.endpoint_url, use_ssl=storage.use_ssl,

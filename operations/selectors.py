@@ -1,6 +1,6 @@
 """What operators see, read when asked: from the database and the broker (the work is in workers)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Avg, Count, Max, Min, Q
@@ -29,7 +29,7 @@ class Snapshot:
     beat_holder: str
     workers: list[dict]
     tasks_given_up: int
-    last_sweep: FileSweep | None = field(default=None)
+    last_sweep: FileSweep | None = None
 
 
 def snapshot() -> Snapshot:
