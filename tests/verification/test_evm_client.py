@@ -276,7 +276,7 @@ def test_a_slow_node_times_out_within_the_retry_budget():
         elapsed = time.monotonic() - started
 
     assert len(client.calls) == 3
-    assert elapsed < 3 * 0.3 + 0.5
+    assert elapsed < 3  # all three attempts gave up before the node would have answered even once
 
 
 def test_an_http_401_is_permanent_and_not_retried():
