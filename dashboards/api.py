@@ -45,7 +45,8 @@ AddressRow = _row("AddressRow", {"chain": _text("CAIP-2 chain id."), "address": 
 
 class TicketsSerializer(serializers.Serializer):
     cited = serializers.IntegerField(help_text="Reports citing a support-ticket id.")
-    dkim_verified = serializers.IntegerField(help_text="Of which the ticket mail is DKIM-verified.")
+    verified = serializers.IntegerField(help_text="Of which the ticket mail is DKIM-verified.")
+    dkim_verified = serializers.IntegerField(help_text="The same count, under the dashboard's name.")
     attested = serializers.IntegerField(help_text="Of which the exchange's liaison attested the ticket.")
     denied = serializers.IntegerField(help_text="Of which the exchange's liaison denied the ticket.")
 
