@@ -58,7 +58,7 @@ class DecisionForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", "---------"), *DecisionReason.choices])
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
                            help_text=_("Why, for the next moderator and the audit log. With "
-                                       "\u201cneeds info\u201d, the note is the question the reporter "
+                                       "“needs info”, the note is the question the reporter "
                                        "reads."))
     version = forms.CharField(widget=forms.HiddenInput)
 
