@@ -32,8 +32,9 @@ def report_order_key(report: Report) -> tuple:
 
 def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
     """Return every active report's transfer claims on the transactions these claims cite."""
-    hashes = {c.tx_hash for c in claims}
-    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, tx_hash__in=hashes)
+    hashes, chains = {c.tx_hash for c in claims}, {c.chain for c in claims}
+    # chain first: the (chain, tx_hash, log_index) index serves this read.
+    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in=chains, tx_hash__in=hashes)
               .exclude(report__status=ReportStatus.WITHDRAWN)
               .only("report_id", "chain", "tx_hash", "log_index", "checked_status", "binding"))
     found: dict[tuple[str, str], list[Claim]] = {}
@@ -44,8 +45,10 @@ def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
 
 def rivals_of(*, report_ids: list[int]) -> set[int]:
     """Return the other active reports citing a transfer or the ticket of these reports."""
-    hashes = Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER).values("tx_hash")
-    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, tx_hash__in=hashes)
+    own = Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
+    chains = set(own.values_list("chain", flat=True).distinct())
+    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in=chains,
+                                        tx_hash__in=own.values("tx_hash"))
                    .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
     tickets = (Report.objects.filter(pk__in=report_ids).exclude(support_ticket_id="")
                .values_list("incident_id", "support_ticket_id"))
