@@ -13,7 +13,6 @@ from io import StringIO
 
 import pytest
 from django.core.cache import cache
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -276,13 +275,12 @@ def test_a_withdrawal_notice_names_its_hashes_only_from_the_signed_part():
 
 
 @pytest.fixture
-def worker_world(transactional_db, anvil, chain_settings, worker_evidence_root, monkeypatch):
+def worker_world(transactional_db, anvil, chain_settings, worker_evidence_storage, monkeypatch):
     """An incident on anvil with Binance and its archived key; files kept where the worker reads."""
     from tests.verification.conftest import build_world
 
-    storage = FileSystemStorage(location=worker_evidence_root)
-    for model in (Evidence, DraftUpload):
-        monkeypatch.setattr(model._meta.get_field("file"), "storage", storage)
+    for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
+        monkeypatch.setattr(model._meta.get_field(name), "storage", worker_evidence_storage)
     cache.clear()  # throttle counts are keyed by user id, and ids come back between tests
     world = build_world(anvil)
     binance_with_archived_key(world.incident)

@@ -146,12 +146,10 @@ def test_evidence_sweeps_stop_at_the_delivery_limit(mail_evidence, queued, setti
 
 
 def test_the_worker_checks_a_file_whose_first_check_was_lost(transactional_db, celery_worker, monkeypatch,
-                                                             worker_evidence_root):
-    from django.core.files.storage import FileSystemStorage
-
+                                                             worker_evidence_storage):
     from tests.factories import ReportFactory
 
-    monkeypatch.setattr(Evidence._meta.get_field("file"), "storage", FileSystemStorage(worker_evidence_root))
+    monkeypatch.setattr(Evidence._meta.get_field("file"), "storage", worker_evidence_storage)
     report = ReportFactory(support_ticket_id="12345678", contact_email="victim@example.org")
     binance_with_archived_key(report.incident)
     with monkeypatch.context() as lost:
