@@ -7,6 +7,7 @@ per test, so a failed journey can be looked at step by step.
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -84,9 +85,15 @@ def page(browser, live_server, request):
 @pytest.fixture(autouse=True)
 def private_evidence_storage(monkeypatch, worker_evidence_storage):
     """Keep evidence where the session's worker reads it (the worker is another process)."""
+    from django.core.files.storage import storages
+
     from incidents.models import DraftUpload, Evidence
+    from tests.conftest import on_bucket, session_bucket_storage
 
     storage = worker_evidence_storage
     for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
         monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
+    if on_bucket():  # each test's releases to itself: the bucket outlives the test's database
+        place = f"browser-{uuid.uuid4().hex[:12]}/releases"
+        monkeypatch.setitem(storages._storages, "releases", session_bucket_storage(place))
     return storage

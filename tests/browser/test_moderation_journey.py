@@ -66,7 +66,8 @@ def world():
     now = timezone.now()
     CheckResult.objects.create(report=large, evidence=mail, check_name="dkim_signature", outcome="pass",
                                raw={"signatures": [{"d": "exchange.example", "result": "pass",
-                                                    "h": ["from", "to", "subject"]}]},
+                                                    "h": ["from", "to", "subject"]}],
+                                    "covered_headers": ["from", "to", "subject"]},
                                started_at=now, finished_at=now)
     first, second = person(Role.MODERATOR, "mona"), person(Role.MODERATOR, "sam")
     return {"large": large, "small": small, "mail": mail, "reporter": reporter,

@@ -6,7 +6,6 @@ import random
 import tracemalloc
 import zipfile
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,6 +15,7 @@ from PIL import ExifTags, Image
 
 from incidents import images, xlsx_stream
 from incidents.models import Evidence, EvidenceKind
+from tests.conftest import stored_names
 from tests.factories import ReportFactory, UserFactory
 from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
 from verification import tasks
@@ -47,8 +47,8 @@ def add_evidence(owner, report, name: str, data: bytes, kind: str = EvidenceKind
     return owner.post(url, {"kind": kind, "file": SimpleUploadedFile(name, data)})
 
 
-def stored_files(storage) -> list[Path]:
-    return [path for path in Path(storage.location).rglob("*") if path.is_file()]
+def stored_files(storage) -> list[str]:
+    return stored_names(storage)  # through the storage API: a folder or a bucket
 
 
 def hex64() -> str:

@@ -39,7 +39,8 @@ def test_a_transfer_check_and_a_mail_check_committing_together_reach_t3(report):
     def transfer_check() -> None:
         try:
             with transaction.atomic():
-                Claim.objects.filter(report=report).update(status="verified", usd_value=Decimal("100"))
+                Claim.objects.filter(report=report).update(status="verified", checked_status="verified",
+                                                           usd_value=Decimal("100"))
                 reports_recompute(report_ids=[report.pk])
                 recomputed.set()
                 time.sleep(1.0)  # the mail check runs now, before this commits
