@@ -27,7 +27,7 @@ def incident_context(*, incident: Incident) -> IncidentContext:
 
 
 def report_order_key(report: Report) -> tuple:
-    """Order reports as DESIGN.md's "later" does: submission time, then sheet row, then id."""
+    """Order reports as "later" does (docs/methodology.md): submission time, sheet row, id."""
     return (report.submitted_at, report.source_row if report.source_row is not None else 0, report.pk)
 
 

@@ -1,7 +1,7 @@
 """Turn stored check results into claim statuses, report tiers, flags and verified loss.
 
 One pure function per level, fed only with what is stored, so that anyone can recompute a
-row of the register from its check results (DESIGN.md, "Domain words").
+row of the register from its check results (docs/methodology.md, "Tiers: what a row has proven").
 """
 
 from collections.abc import Iterable
