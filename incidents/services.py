@@ -38,7 +38,7 @@ from incidents.models import (
 )
 from incidents.secret_files import secret_check_file
 from incidents.secrets import secret_check_text
-from incidents.selectors import rivals_of
+from incidents.selectors import imported_rows_for, rivals_of
 from incidents.uploads import (
     EvidenceFileError,
     EvidenceTooLarge,
@@ -401,8 +401,6 @@ class TakeOverRefused(Exception):
 @transaction.atomic
 def report_take_over(*, report_id: int, user) -> Report:
     """Make an imported row the user's own report, when its contact address is one they verified."""
-    from incidents.selectors import imported_rows_for
-
     locked = Report.objects.select_for_update().filter(pk=report_id).first()
     if locked is None or not imported_rows_for(user=user).filter(pk=report_id).exists():
         raise TakeOverRefused(_("This row is not yours to take over: it is someone's already, or its "
