@@ -35,8 +35,10 @@ browser:
 			chromium fonts-dejavu-core; \
 	fi
 
+# ruff, then the layer rule of docs/architecture.md (contracts in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run

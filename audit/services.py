@@ -1,4 +1,4 @@
-"""Audit log: append events to the hash chain and check the chain (QUALITY.md, "tamper evidence")."""
+"""Audit log: append events to the hash chain and check the chain (docs/operations.md, "Audit log")."""
 
 import json
 import zlib

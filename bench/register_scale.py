@@ -25,7 +25,7 @@ incident built the same way, then measures, each phase in a child process of its
 Without DATABASE_URL it works in a fresh SQLite database under a temporary LOSSPROOF_VAR_DIR,
 removed at the end. With DATABASE_URL, point it at an empty scratch database (it refuses one that
 holds reports, and leaves its incidents behind).
-Figures are printed, never asserted (QUALITY.md, "Performance").
+Figures are printed, never asserted (bench/README.md).
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
@@ -467,7 +467,7 @@ def print_baseline(ours: Phase, naive: Phase, claims: int) -> None:
 
 
 def print_verdict(csv_phase: Phase) -> None:
-    print(f"\ntargets (QUALITY.md): CSV of {csv_phase.rows:,} claim rows < 30 s: "
+    print(f"\ntargets (bench/README.md): CSV of {csv_phase.rows:,} claim rows < 30 s: "
           f"{'met' if csv_phase.seconds < 30 else 'NOT met'} ({csv_phase.seconds:.1f} s); "
           f"peak < 300 MB: {'met' if csv_phase.rss_mb < 300 else 'NOT met'} ({csv_phase.rss_mb:.0f} MB)")
 

@@ -27,7 +27,7 @@ Without ``--database-url`` the database is an SQLite file in the temporary folde
 throw-away database is created next to the one named, and dropped at the end. The broker is a
 filesystem folder in the temporary folder unless ``--broker-url`` names a Redis database; the
 queue has a name of its own and its keys are deleted at the end.
-Figures are printed, never asserted (QUALITY.md, "Performance").
+Figures are printed, never asserted (bench/README.md).
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
@@ -510,7 +510,7 @@ def print_summary(levels: list[tuple[Run, Run]], check: LossCheck) -> None:
     where = (f"{best.clients} clients, {best.rate:.0f} reports/s, p99 {best.percentile(99):.0f} ms"
              if best else "no level")
     print(f"\nthe load two cores can carry (highest level with p99 < {P99_TARGET_MS} ms, no error): {where}")
-    print(f"target (QUALITY.md): no request lost, p99 < {P99_TARGET_MS} ms at that load: {verdict}")
+    print(f"target (bench/README.md): no request lost, p99 < {P99_TARGET_MS} ms at that load: {verdict}")
 
 
 def print_loss(check: LossCheck) -> None:

@@ -15,7 +15,7 @@ files one report per claim and verifies them twice, in this one process:
 Without DATABASE_URL it works in a fresh SQLite database under a temporary LOSSPROOF_VAR_DIR,
 removed at the end. With DATABASE_URL, point it at an empty scratch database (it refuses one that
 holds reports, and leaves its incident behind).
-Figures are printed, never asserted (QUALITY.md, "Performance").
+Figures are printed, never asserted (bench/README.md).
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
@@ -511,7 +511,7 @@ def print_verdict(engine_rate: float, baseline_rate: float) -> None:
     ratio = engine_rate / baseline_rate
     print(f"\nresult: engine {engine_rate:,.0f} claims/s, baseline {baseline_rate:,.1f} claims/s, "
           f"ratio {ratio:.1f}x")
-    print(f"targets (QUALITY.md): >= 20x: {'met' if ratio >= 20 else 'NOT met'}; "
+    print(f"targets (bench/README.md): >= 20x: {'met' if ratio >= 20 else 'NOT met'}; "
           f">= 1,000 claims/s per worker: {'met' if engine_rate >= 1000 else 'NOT met'}")
 
 

@@ -17,7 +17,6 @@ from incidents.models import (
     SafelistedAddress,
     TicketAttestation,
 )
-from verification.models import CheckResult
 
 
 class ReadOnlyAdmin:
@@ -87,15 +86,6 @@ class EvidenceInline(ReadOnlyAdmin, admin.TabularInline):
     fields = ("kind", "original_name", "sha256", "size", "detected_type")
 
 
-class CheckResultInline(ReadOnlyAdmin, admin.TabularInline):
-    """Every check of every claim, with its raw data: what was asked and what came back."""
-
-    model = CheckResult
-    extra = 0
-    fields = ("claim", "check_name", "outcome", "reasons", "provider", "attempts", "finished_at", "raw")
-    ordering = ("claim_id", "check_name")
-
-
 class ReportMessageInline(ReadOnlyAdmin, admin.StackedInline):
     """Questions to the reporter and their answers; moderators ask from the review page."""
 
@@ -107,13 +97,16 @@ class ReportMessageInline(ReadOnlyAdmin, admin.StackedInline):
 
 @admin.register(Report)
 class ReportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """Read-only: statuses change through the moderators' decision service, claims never by hand."""
+    """Read-only: statuses change through the moderators' decision service, claims never by hand.
+
+    verification/admin.py registers a subclass in its place that adds the checks' inline.
+    """
 
     list_display = ("id", "incident", "source", "status", "tier", "claimed_loss_usd",
                     "verified_loss_usd", "submitted_at")
     list_filter = ("incident", "status", "tier", "source")
     search_fields = ("id", "contact_email", "support_ticket_id", "claims__tx_hash")
-    inlines = [ClaimInline, EvidenceInline, CheckResultInline, ReportMessageInline]
+    inlines = [ClaimInline, EvidenceInline, ReportMessageInline]
     date_hierarchy = "submitted_at"
     show_full_result_count = False
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import DecisionReason, ReportStatus, Tier
-from verification.verdict import EXCHANGE_CONFIRMED, FRAUD_FLAGS
+from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS
 
 # Catalogue order: the order a reporter reads a transfer's story in.
 CHECK_ORDER = [

@@ -1,4 +1,4 @@
-"""Incidents and what victims report about them (see DESIGN.md, "Domain words")."""
+"""Incidents and what victims report about them (see docs/methodology.md, "Reports and their workflow")."""
 
 from decimal import Decimal
 

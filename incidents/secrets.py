@@ -1,4 +1,4 @@
-"""Refuse secrets before anything is stored: Lossproof never asks for them (DESIGN.md)."""
+"""Refuse secrets before anything is stored: Lossproof never asks for them (docs/threat-model.md)."""
 
 import hashlib
 import math

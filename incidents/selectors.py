@@ -18,7 +18,8 @@ from incidents.models import (
     ReportSource,
     ReportStatus,
 )
-from verification.models import CheckResult, Outcome
+from incidents.vocabulary import Outcome
+from verification.models import CheckResult
 
 
 def incident_list_visible(*, user) -> QuerySet[Incident]:
@@ -126,6 +127,23 @@ def report_version(*, report: Report) -> str:
              [(c.pk, c.status, str(c.usd_value)) for c in report.claims.all()],
              [e.pk for e in report.evidence.all()]]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
+
+
+def rivals_of(*, report_ids: list[int]) -> set[int]:
+    """Return the other active reports citing a transfer or the ticket of these reports (their rivals)."""
+    own = Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
+    chains = set(own.values_list("chain", flat=True).distinct())
+    # chain first: the (chain, tx_hash, log_index) index serves this read.
+    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in=chains,
+                                        tx_hash__in=own.values("tx_hash"))
+                   .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
+    tickets = (Report.objects.filter(pk__in=report_ids).exclude(support_ticket_id="")
+               .values_list("incident_id", "support_ticket_id"))
+    by_ticket = Q(pk__in=[])
+    for incident_id, ticket in tickets:
+        by_ticket |= Q(incident_id=incident_id, support_ticket_id__iexact=ticket.strip())
+    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True)
+    return (set(by_transfer) | set(same_ticket)) - set(report_ids)
 
 
 def imported_rows_for(*, user) -> QuerySet[Report]:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
+from incidents import hooks
 from incidents.images import image_decode, image_preview
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
@@ -37,15 +38,13 @@ from incidents.models import (
 )
 from incidents.secret_files import secret_check_file
 from incidents.secrets import secret_check_text
+from incidents.selectors import imported_rows_for, rivals_of
 from incidents.uploads import (
     EvidenceFileError,
     EvidenceTooLarge,
     OwnerGone,
     evidence_files_undone_on_error,
 )
-from verification.selectors import rivals_of
-from verification.services import reports_recompute
-from verification.tasks import evidence_verification_enqueue, reports_enqueue, verification_enqueue
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Text-looking starts of formats Lossproof does not accept, so that a GIF/script polyglot or a
@@ -112,7 +111,7 @@ def report_create(
     Claim.objects.bulk_create(
         Claim(report=report, kind=claim.pop("kind", ClaimKind.TRANSFER), **claim) for claim in claims
     )
-    transaction.on_commit(partial(verification_enqueue, report_id=report.pk))
+    transaction.on_commit(partial(hooks.report_stored, report_id=report.pk))
     return report
 
 
@@ -213,7 +212,7 @@ def _evidence_attach(*, report: Report, kind: str, data: bytes, original_name: s
     evidence = upload_store(owner=report, files=report.evidence, row=partial(Evidence, report=report),
                             kind=kind, data=data, original_name=original_name)
     # An image's preview is rendered by the worker its checks are queued to (evidence_preview_store).
-    transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence.pk))
+    transaction.on_commit(partial(hooks.evidence_stored, evidence_id=evidence.pk))
     report_reopen(report=report, actor=report.reporter, cause="evidence")
     return evidence
 
@@ -293,7 +292,7 @@ def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[
                                      original_name=evidence.name)
             written.append(stored.file.name)
     # In batches, each report marked in flight; with the broker down, the re-check sweep catches up.
-    transaction.on_commit(partial(reports_enqueue, report_ids=[report.pk for report in reports]))
+    transaction.on_commit(partial(hooks.reports_imported, report_ids=[report.pk for report in reports]))
     return reports
 
 
@@ -312,7 +311,7 @@ def report_withdraw(*, report: Report, actor=None) -> None:
     Report.objects.filter(pk=report.pk).delete()
     draft_files_delete(names=[name for pair in files for name in pair])  # originals and previews
     if rivals:  # a transfer or ticket it competed for may now count for another report
-        reports_recompute(report_ids=sorted(rivals))
+        hooks.reports_rivals_lost(report_ids=sorted(rivals))
 
 
 def draft_files_delete(*, names: list[str]) -> None:
@@ -402,8 +401,6 @@ class TakeOverRefused(Exception):
 @transaction.atomic
 def report_take_over(*, report_id: int, user) -> Report:
     """Make an imported row the user's own report, when its contact address is one they verified."""
-    from incidents.selectors import imported_rows_for
-
     locked = Report.objects.select_for_update().filter(pk=report_id).first()
     if locked is None or not imported_rows_for(user=user).filter(pk=report_id).exists():
         raise TakeOverRefused(_("This row is not yours to take over: it is someone's already, or its "

@@ -22,7 +22,7 @@ from registry.methodology import METHODOLOGY_HEADER, methodology_rows
 from registry.ods import OdsWriter
 from registry.selectors import register_claims, register_report_chunks, report_extras
 
-# DESIGN.md, "Register columns": fixed, in this order; readers' scripts depend on them.
+# The register's columns (docs/methodology.md, "Releases"): fixed, in this order; scripts depend on them.
 REPORT_HEADER = ["report_ref", "source", "exchange", "claimed_loss_usd", "verified_loss_usd", "tier",
                  "status", "flags", "evidence_kinds", "transfers_claimed", "transfers_verified",
                  "ticket_status", "decided_at", "decision_reason", "resolved_flags", "police_report_cited"]

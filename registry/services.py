@@ -1,4 +1,4 @@
-"""Exports, signed releases and their checks (DESIGN.md, "Release"; QUALITY.md, "tamper evidence")."""
+"""Exports, signed releases and their checks (docs/methodology.md, "Releases")."""
 
 import csv
 import hashlib

@@ -2,16 +2,9 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Claim, Evidence, Report
-
-
-class Outcome(models.TextChoices):
-    PASS = "pass", _("Pass")
-    FAIL = "fail", _("Fail")
-    INCONCLUSIVE = "inconclusive", _("Inconclusive")
-    ERROR = "error", _("Error")
+from incidents.vocabulary import Outcome  # defined low so that incidents reads it too
 
 
 class CheckResult(models.Model):

@@ -5,9 +5,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
+from incidents.selectors import rivals_of  # noqa: F401  (moved down; services.py imports it from here)
 from verification.checks.transfers import AssetInfo, IncidentContext
 from verification.models import Price
 
@@ -26,7 +27,7 @@ def incident_context(*, incident: Incident) -> IncidentContext:
 
 
 def report_order_key(report: Report) -> tuple:
-    """Order reports as DESIGN.md's "later" does: submission time, then sheet row, then id."""
+    """Order reports as "later" does (docs/methodology.md): submission time, sheet row, id."""
     return (report.submitted_at, report.source_row if report.source_row is not None else 0, report.pk)
 
 
@@ -41,22 +42,6 @@ def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
     for claim in citing.iterator(chunk_size=2000):
         found.setdefault((claim.chain, claim.tx_hash), []).append(claim)
     return found
-
-
-def rivals_of(*, report_ids: list[int]) -> set[int]:
-    """Return the other active reports citing a transfer or the ticket of these reports."""
-    own = Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
-    chains = set(own.values_list("chain", flat=True).distinct())
-    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in=chains,
-                                        tx_hash__in=own.values("tx_hash"))
-                   .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
-    tickets = (Report.objects.filter(pk__in=report_ids).exclude(support_ticket_id="")
-               .values_list("incident_id", "support_ticket_id"))
-    by_ticket = Q(pk__in=[])
-    for incident_id, ticket in tickets:
-        by_ticket |= Q(incident_id=incident_id, support_ticket_id__iexact=ticket.strip())
-    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True)
-    return (set(by_transfer) | set(same_ticket)) - set(report_ids)
 
 
 def prices_for(*, symbols: set[str], days: set[date]) -> dict[tuple[str, date], Decimal]:

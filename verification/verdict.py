@@ -1,7 +1,7 @@
 """Turn stored check results into claim statuses, report tiers, flags and verified loss.
 
 One pure function per level, fed only with what is stored, so that anyone can recompute a
-row of the register from its check results (DESIGN.md, "Domain words").
+row of the register from its check results (docs/methodology.md, "Tiers: what a row has proven").
 """
 
 from collections.abc import Iterable
@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from incidents.models import Binding, ClaimStatus, Tier
+from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS  # shared with incidents.guidance
 from verification.models import Outcome
 
 CENTS = Decimal("0.01")
 MISMATCH_CHECKS = ("sender_matches", "recipient_is_attacker", "amount_matches")
-FRAUD_FLAGS = frozenset({"tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain", "ticket_reused"})
-EXCHANGE_CONFIRMED = frozenset({"dkim_verified", "attested"})
 TIER_ORDER = [Tier.T0, Tier.T1, Tier.T2, Tier.T3, Tier.T4]
 # A decision outranks a signature, a signature outranks a withdrawal mail; equals never win.
 BINDING_RANK = {Binding.NONE: 0, Binding.WITHDRAWAL_MAIL: 1, Binding.SIGNATURE: 2, Binding.DECISION: 3}

@@ -1,4 +1,4 @@
-"""Read and validate the incident JSON of DESIGN.md ("load_incident") into plain, checked values.
+"""Read and validate the incident JSON (README.md, "Incident file") into plain, checked values.
 
 Nothing here touches the database: the whole file is validated first, so that a bad file
 writes nothing. Every error names the place in the file (``assets[1].decimals``).

@@ -1,4 +1,4 @@
-"""Read a crowdsourced sheet of loss reports (DESIGN.md, "import_reports") into checked rows.
+"""Read a crowdsourced sheet of loss reports (README.md, "Commands": import_reports) into checked rows.
 
 CSV (UTF-8 with or without BOM, else Windows-1252; `,` or `;`) and XLSX, told apart by content,
 read through the shared bounded reader (tabular/, docs/tabular.md): size, rows, columns, field
@@ -494,7 +494,7 @@ class SheetImport:
         }
 
     def _origin(self, number: int) -> dict:
-        # Later in the sheet means submitted later (DESIGN.md, "Later"): one microsecond per row.
+        # Later in the sheet means submitted later (docs/methodology.md, "later"): one microsecond per row.
         return {"source_file": self.sheet.name, "source_row": number,
                 "submitted_at": self.started + timedelta(microseconds=number)}
 

@@ -11,10 +11,10 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.services import token_issue
+from incidents import hooks
 from incidents.models import Asset, Claim, Evidence, IncidentChain, Report
 from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory
 from verification.models import CheckResult
-from verification.tasks import verification_enqueue
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +109,8 @@ def test_a_reporter_files_a_report_with_its_claims_in_one_post(reporter, inciden
     stored = report.claims.get()
     # Stored in canonical form: lower-case hash and address, the incident's own asset symbol.
     assert (stored.tx_hash, stored.from_address, stored.asset) == (TX, VICTIM, "USDT")
-    # Verification is queued for when the transaction commits.
-    assert [(job.func, job.keywords) for job in queued] == [(verification_enqueue, {"report_id": report.pk})]
+    # Verification is queued for when the transaction commits (the hook verification takes on).
+    assert [(job.func, job.keywords) for job in queued] == [(hooks.report_stored, {"report_id": report.pk})]
     body = response.json()
     assert body["id"] == report.pk
     assert body["claims"][0]["status"] == "unchecked"

@@ -1,4 +1,4 @@
-"""Behaviour of `manage.py import_reports PATH --incident SLUG` (DESIGN.md, "Command line")."""
+"""Behaviour of `manage.py import_reports PATH --incident SLUG` (README.md, "Commands")."""
 
 import csv
 import logging

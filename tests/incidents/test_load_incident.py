@@ -1,4 +1,4 @@
-"""Behaviour of `manage.py load_incident PATH.json` (DESIGN.md, "Command line")."""
+"""Behaviour of `manage.py load_incident PATH.json` (README.md, "Incident file")."""
 
 import base64
 import copy
@@ -63,7 +63,7 @@ INCIDENT = {
 
 
 def incident(**changes) -> dict:
-    """Return a fresh copy of the DESIGN.md example incident with top-level keys replaced."""
+    """Return a fresh copy of the example incident with top-level keys replaced."""
     data = copy.deepcopy(INCIDENT)
     data.update(changes)
     return data

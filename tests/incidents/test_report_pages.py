@@ -11,6 +11,7 @@ from django.urls import reverse
 from PIL import ExifTags, Image
 
 from accounts.models import Role
+from incidents import hooks
 from incidents.models import (
     Claim,
     ClaimKind,
@@ -33,7 +34,6 @@ from tests.factories import (
 )
 from verification.evidence import evidence_verify
 from verification.models import CheckResult
-from verification.tasks import evidence_verification_enqueue
 
 pytestmark = pytest.mark.django_db
 
@@ -250,7 +250,7 @@ def test_a_file_added_later_is_stored_queued_and_its_checks_show_up(
     with private_evidence_storage.open(evidence.file.name, "rb") as handle:
         assert handle.read() == TRADE_EXPORT
     assert [(c.func, c.keywords) for c in callbacks] == [
-        (evidence_verification_enqueue, {"evidence_id": evidence.pk})]
+        (hooks.evidence_stored, {"evidence_id": evidence.pk})]
     checks_url = reverse("incidents:report-checks", args=[report.pk])
     assert 'hx-trigger="every 3s"' in owner.get(checks_url).content.decode()
 

@@ -1,4 +1,4 @@
-"""Upload attacks (QUALITY.md): refused with a clear message and nothing stored, or made harmless."""
+"""Upload attacks (docs/threat-model.md): refused with a clear message, nothing stored, or made harmless."""
 
 import hashlib
 import io

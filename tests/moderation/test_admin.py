@@ -2,11 +2,13 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from tests.factories import ClaimFactory, UserFactory, login_with_second_factor
 from tests.moderation.conftest import reviewable
+from verification.models import CheckResult
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,21 @@ def test_an_admin_reads_a_report_but_cannot_change_or_delete_it(admin_client):
     assert posted.status_code == 403 and deleted.status_code == 403
     report.refresh_from_db()
     assert report.status == "needs_review"
+
+
+def test_the_report_page_of_the_admin_lists_its_checks_with_what_came_back(admin_client):
+    report = reviewable()
+    claim = ClaimFactory(report=report)
+    now = timezone.now()
+    CheckResult.objects.create(report=report, claim=claim, check_name="tx_exists", outcome="pass",
+                               raw={"asked": "eth_getTransactionByHash"}, started_at=now, finished_at=now)
+
+    page = admin_client.get(reverse("admin:incidents_report_change", args=[report.pk])).content.decode()
+
+    # The inline verification/admin.py adds, after the files and before the messages.
+    assert "tx_exists" in page and "eth_getTransactionByHash" in page
+    groups = [page.index(f'id="{name}-group"') for name in ("evidence", "check_results", "messages")]
+    assert groups == sorted(groups)
 
 
 @pytest.mark.parametrize("model", ["claim", "evidence", "checkresult"])

@@ -1,4 +1,4 @@
-"""Behaviour of `manage.py import_prices PATH.csv` (DESIGN.md, "Command line")."""
+"""Behaviour of `manage.py import_prices PATH.csv` (README.md, "Price file")."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Transfer claims verified end to end against a real anvil node (DESIGN.md catalogue)."""
+"""Transfer claims verified end to end against a real anvil node (docs/methodology.md, "Transfer checks")."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

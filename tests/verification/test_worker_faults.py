@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
-from incidents import services as incident_services
 from incidents.models import Claim, Report
 from tests.conftest import ANVIL_CAIP2, _test_database_url, wait_for, worker_process
 from tests.verification.conftest import build_world, rpc_proxy
+from verification import tasks as verification_tasks
 from verification.models import CheckResult
 
 
@@ -39,7 +39,8 @@ def _children(pid: int) -> list[int]:
 def test_a_verification_killed_mid_task_is_run_again_to_one_result_per_check(
     anvil, chain_settings, monkeypatch, tmp_path
 ):
-    monkeypatch.setattr(incident_services, "verification_enqueue", lambda **kwargs: None)
+    # The report_stored hook (incidents/hooks.py) calls this: the test sends the task itself.
+    monkeypatch.setattr(verification_tasks, "verification_enqueue", lambda **kwargs: None)
     world = build_world(anvil)
     tx = world.send_eth(world.victims[0], world.attackers[0], "2")
     report = world.report({"tx_hash": tx, "asset": "ETH"})

@@ -1,4 +1,4 @@
-"""Checks of one transfer claim against a Bitcoin transaction (DESIGN.md, "Verification catalogue").
+"""Checks of one transfer claim against a Bitcoin transaction (docs/methodology.md, "Transfer checks").
 
 The same checks, outcomes and reasons as the EVM transfer checks, read from Esplora's view of
 a transaction: a Bitcoin transfer has many inputs and outputs, so the sender is one of the

@@ -1,4 +1,4 @@
-"""Checks of one transfer claim against what the chain says (DESIGN.md, "Verification catalogue").
+"""Checks of one transfer claim against what the chain says (docs/methodology.md, "Transfer checks").
 
 Pure functions: they take the claim, the incident's reference data and the agreed chain data,
 and return one outcome per check with the raw data it judged. Nothing here reads the network

@@ -1,0 +1,26 @@
+"""Take on the duties incidents hands up (incidents/hooks.py); installed by VerificationConfig.ready."""
+
+from incidents import hooks
+from verification import services, tasks
+
+
+# Looked up on each call, not bound once: a test replacing tasks.verification_enqueue replaces it here too.
+def _report_stored(*, report_id: int) -> None:
+    tasks.verification_enqueue(report_id=report_id)
+
+
+def _reports_imported(*, report_ids: list[int]) -> None:
+    tasks.reports_enqueue(report_ids=report_ids)
+
+
+def _evidence_stored(*, evidence_id: int) -> None:
+    tasks.evidence_verification_enqueue(evidence_id=evidence_id)
+
+
+def _reports_rivals_lost(*, report_ids: list[int]) -> None:
+    services.reports_recompute(report_ids=report_ids)
+
+
+def connect() -> None:
+    hooks.register(report_stored=_report_stored, reports_imported=_reports_imported,
+                   evidence_stored=_evidence_stored, reports_rivals_lost=_reports_rivals_lost)
