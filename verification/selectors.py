@@ -72,6 +72,13 @@ def reports_to_verify(*, incident: Incident | None = None) -> QuerySet[Report]:
     return (pending | unchecked).distinct().order_by("id")
 
 
+def report_needs_check() -> Q:
+    """The condition reports_to_verify selects on, as one filter on Report (no join)."""
+    unchecked = Claim.objects.filter(status=ClaimStatus.UNCHECKED, kind=ClaimKind.TRANSFER)
+    return (Q(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING])
+            | Q(pk__in=unchecked.values("report_id")))
+
+
 def reports_stuck(*, older_than) -> QuerySet[Report]:
     """Reports still new or checking long after they were stored: their task was lost."""
     return Report.objects.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING],

@@ -43,10 +43,10 @@ class Command(BaseCommand):
                 services.reports_verify(report_ids=batch)
         else:
             # Reports already queued or being checked are waited on, not queued a second time.
-            queued = reports_enqueue(report_ids=ids)
+            queued = reports_enqueue(report_ids=ids, unchecked_only=True)
             in_flight = len(ids) - len(queued)
             self.stdout.write(f"Queued {len(queued)} reports for verification"
-                              + (f"; {in_flight} already in flight." if in_flight else "."))
+                              + (f"; {in_flight} already in flight or done." if in_flight else "."))
             if not wait:
                 return
             self._wait_for(ids, timeout, started)
