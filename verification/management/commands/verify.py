@@ -15,6 +15,9 @@ from verification.tasks import chunks, evidence_verification_enqueue, reports_en
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module (and their crypto libraries): seconds at each start
+    # of a command that only reads and writes rows; `manage.py check` and migrate still run them.
+    requires_system_checks: list = []
     help = "Queue verification of every unchecked report; --wait blocks until done and prints a summary."
 
     def add_arguments(self, parser):
