@@ -387,6 +387,221 @@ def outcomes_by_claim(claim_ids: list[int]) -> dict[int, tuple]:
     return {pk: rest for pk, *rest in rows}
 
 
+# --- end to end: the commands an operator runs, against a plain web3 script --------------------
+
+
+@dataclass
+class PlainRun:
+    seconds: float
+    statuses: dict[str, str]  # tx hash -> status
+
+
+def plain_script(url: str, rows: list[tuple[str, str]], context: IncidentContext, prices: dict) -> PlainRun:
+    """Check each (tx hash, victim) the way a plain web3 script would: one call at a time, in memory."""
+    w3 = Web3(Web3.HTTPProvider(url))
+    found = {}
+    started = time.perf_counter()
+    for tx_hash, victim in rows:
+        data = web3_tx_data(w3, tx_hash)
+        head, finalized = w3.eth.block_number, w3.eth.get_block("finalized")["number"]
+        outcome = transfer_checks(claim=ClaimInput(CHAIN, tx_hash, None, "", None, victim), data=data,
+                                  context=context, head=head, finalized=finalized, prices=prices)
+        found[tx_hash] = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons))
+                                       for o in outcome.outcomes).status
+    return PlainRun(time.perf_counter() - started, found)
+
+
+def write_sheet(path, plans: list[Planned]) -> list[tuple[str, str]]:
+    """Write one row per planned transfer (reporter, chain, victim address, hash); return the pairs."""
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["reporter", "chain", "victim_address", "tx_hashes"])
+        for n, plan in enumerate(plans):
+            writer.writerow([f"Victim {n}", CHAIN, plan.sender, plan.tx_hash])
+    return [(plan.tx_hash, plan.sender) for plan in plans]
+
+
+def command_env(node: AnvilNode, queue: str) -> dict[str, str]:
+    """The environment of the commands and workers: this bench's database, broker, node and queues."""
+    import os
+    import secrets
+
+    return {**os.environ, "CHAIN_RPC_URLS": f"{CHAIN}={node.url}", "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48),
+            "REPORT_REF_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "localhost",
+            "EMAIL_HOST": "localhost", "LOG_LEVEL": "WARNING"}
+
+
+@contextlib.contextmanager
+def workers(count: int, concurrency: int, env: dict[str, str], log_dir):
+    """Run ``count`` Celery worker processes on this bench's queues until the block ends."""
+    import subprocess
+
+    from config.queues import queue_names
+    from verification.heartbeat import worker_alive
+
+    queue = env["CELERY_TASK_DEFAULT_QUEUE"]
+    processes = []
+    try:
+        for n in range(count):
+            command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
+                       f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+                       "--without-heartbeat", "-Q", ",".join(queue_names(queue)), "-n", f"bench{n}@%h"]
+            log = open(f"{log_dir}/worker{n}.log", "wb")  # noqa: SIM115 - closed with the process
+            processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               cwd=settings.BASE_DIR), log))
+        deadline = time.monotonic() + 120
+        while count and not _all_beating(count, f"{queue}.chain", worker_alive):
+            if time.monotonic() > deadline or any(p.poll() is not None for p, _ in processes):
+                sys.exit(f"the workers did not start; see {log_dir}/worker*.log")
+            time.sleep(0.3)
+        yield [process for process, _ in processes]
+    finally:
+        for process, log in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+
+
+def _all_beating(count: int, queue: str, worker_alive) -> bool:
+    from verification.models import WorkerHeartbeat
+
+    beating = WorkerHeartbeat.objects.filter(hostname__startswith="bench").count()
+    return worker_alive(queue=queue) and beating >= count
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """Sum the peak resident memory (VmHWM) of these processes and their children, in MB."""
+    from pathlib import Path
+
+    total, seen = 0, set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(re.search(r"VmHWM:\s+(\d+)", status)[1])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return total / 1024
+
+
+@dataclass
+class EndToEndRun:
+    seconds: float
+    import_seconds: float
+    verify_seconds: float
+    worker_rss_mb: float
+
+
+def run_commands(sheet, slug: str, env: dict[str, str], pids: list[int]) -> EndToEndRun:
+    """Run import_reports then verify --wait as commands; time from the import's start to verify's end."""
+    import subprocess
+
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    started = time.perf_counter()
+    subprocess.run([*manage, "import_reports", str(sheet), "--incident", slug], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    imported = time.perf_counter()
+    done = subprocess.run([*manage, "verify", "--incident", slug, "--wait"], env=env, check=True,
+                          capture_output=True, text=True)
+    finished = time.perf_counter()
+    said = [line for line in done.stdout.splitlines() if not line.startswith("verify:")]
+    print("  verify said: " + " | ".join(said)[:400])
+    return EndToEndRun(finished - started, imported - started, finished - imported, peak_rss_mb(pids))
+
+
+@dataclass
+class Count:
+    claims: int
+    agreeing: int
+    result_sets: Counter
+    receipts_read: int
+
+
+def count_in_database(incident: Incident, expected: dict[str, str], calls_before: int) -> Count:
+    """Count the incident's claims whose status is the plain script's, and how often each was read."""
+    rows = Claim.objects.filter(report__incident=incident).values_list("pk", "tx_hash", "status")
+    agreeing = sum(1 for _, tx_hash, status in rows if expected.get(tx_hash) == status)
+    sets = Counter(CheckResult.objects.filter(claim__report__incident=incident, check_name="tx_exists")
+                   .values_list("claim_id", flat=True))
+    calls = ProviderCall.objects.order_by("id")[calls_before:].values_list("methods", "ok")
+    receipts = sum(methods.get("eth_getTransactionReceipt", 0) for methods, ok in calls if ok)
+    return Count(len(rows), agreeing, Counter(sets.values()), receipts)
+
+
+def end_to_end(node: AnvilNode, args: argparse.Namespace) -> None:
+    """Generate the sheet, check it with the plain script, then with the commands and K workers."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    load_before = os.getloadavg()
+    world = build_world(node)
+    plans = plan_claims(world, args.claims)
+    head = send_transfers(world, plans)
+    import_prices(world, head)
+    folder = Path(tempfile.mkdtemp(prefix="lossproof-e2e-"))
+    rows = write_sheet(folder / "losses.csv", plans)
+    print_e2e_setup(args, head)
+
+    context = incident_context(incident=world.incident)
+    prices = {(p.symbol, p.date): p.usd for p in Price.objects.all()}
+    plain = plain_script(node.url, rows, context, prices)
+    print(f"\nplain web3 script (web3.py {version('web3')}, one call at a time, results in memory, "
+          "no database):")
+    print(f"  {len(rows)} claims in {plain.seconds:.2f} s = {len(rows) / plain.seconds:,.1f} claims/s")
+    print(f"  statuses: {dict(Counter(plain.statuses.values()))}")
+
+    env = command_env(node, queue=f"bench{int(time.time())}")
+    calls_before = ProviderCall.objects.count()
+    with workers(args.workers, args.worker_concurrency, env, folder) as processes:
+        run = run_commands(folder / "losses.csv", world.incident.slug, env, [p.pid for p in processes])
+    counted = count_in_database(world.incident, plain.statuses, calls_before)
+    shutil.rmtree(folder, ignore_errors=True)
+    print_e2e(args, run, plain, len(rows), counted, load_before)
+
+
+def print_e2e_setup(args: argparse.Namespace, head: int) -> None:
+    db = settings.DATABASES["default"]
+    broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    print(f"verify_throughput --end-to-end: N = {args.claims} one-transfer rows, K = {args.workers} worker "
+          f"processes (concurrency {args.worker_concurrency} each); database {connection.vendor} "
+          f"{db['NAME']}, broker {broker}, VERIFY_BATCH_SIZE {settings.VERIFY_BATCH_SIZE}; {head} blocks")
+
+
+def print_e2e(args, run: EndToEndRun, plain: PlainRun, claims: int, counted: Count, load_before) -> None:
+    import os
+
+    rate, plain_rate = claims / run.seconds, claims / plain.seconds
+    print(f"\nLossproof (import_reports, then verify --incident SLUG --wait; K = {args.workers}):")
+    print(f"  {claims} claims in {run.seconds:.2f} s = {rate:,.0f} claims/s "
+          f"(import {run.import_seconds:.2f} s = {claims / run.import_seconds:,.0f} rows/s, "
+          f"then verify --wait {run.verify_seconds:.2f} s)")
+    if args.workers:
+        print(f"  workers' peak resident memory, all processes: {run.worker_rss_mb:,.0f} MB")
+    once = counted.result_sets == Counter({1: claims}) and counted.receipts_read == claims
+    print(f"  in the database: {counted.agreeing} of {counted.claims} claims with the plain script's status; "
+          f"result sets per claim {dict(counted.result_sets)}; receipts read {counted.receipts_read} "
+          f"({'each claim checked once' if once else 'NOT once each'})")
+    valid = counted.agreeing == counted.claims == claims and once
+    print(f"\nresult: Lossproof {rate:,.0f} claims/s, plain script {plain_rate:,.1f} claims/s, "
+          f"ratio {rate / plain_rate:.1f}x; run {'counts' if valid else 'does NOT count'}")
+    print(f"load average (1, 5, 15 min): before {_load(load_before)}, after {_load(os.getloadavg())}")
+
+
+def _load(values) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -409,7 +624,7 @@ def run(args: argparse.Namespace) -> None:
     node = anvil_start()
     try:
         settings.CHAIN_RPC_URLS = {CHAIN: [node.url]}
-        bench(node, args)
+        end_to_end(node, args) if args.end_to_end else bench(node, args)
     finally:
         node.stop()
 
@@ -423,6 +638,12 @@ def parse_args() -> argparse.Namespace:
                         help="run the engine under cProfile and print its costliest calls (slower)")
     parser.add_argument("--batch", type=int, default=settings.VERIFY_BATCH_SIZE,
                         help="report ids per reports_verify call (default VERIFY_BATCH_SIZE)")
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="time import_reports + verify --wait as commands against a plain web3 script")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="end to end: worker processes started beforehand (0: verify works in-process)")
+    parser.add_argument("--worker-concurrency", type=int, default=1,
+                        help="end to end: pool processes of each worker (default 1)")
     return parser.parse_args()
 
 

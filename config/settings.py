@@ -247,6 +247,11 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=2)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT.")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite has one writer: a second pool process only waits for the write lock the first holds
+    # and slows the import sharing the file (docs/scaling.md, "Verification end to end"). On
+    # PostgreSQL Celery's default (one process per core) or --concurrency applies.
+    CELERY_WORKER_CONCURRENCY = 1
 # A message delivered more often than this is abandoned and shown as failed (verification.bounded).
 TASK_MAX_DELIVERIES = env_int("TASK_MAX_DELIVERIES", 5, minimum=1)
 # How long a queued check keeps its report or file marked in flight (verification.leases): past

@@ -47,6 +47,14 @@ def register_report_chunks(*, incident: Incident, report_ids: list[int] | None =
         yield chunk
 
 
+def register_counts(*, incident: Incident) -> dict[str, int]:
+    """Count the rows the register's reports and claims tables will hold."""
+    reports = Report.objects.active().filter(incident=incident).count()
+    claims = (Claim.objects.filter(report__incident=incident)
+              .exclude(report__status=ReportStatus.WITHDRAWN).count())
+    return {"reports": reports, "claims": claims}
+
+
 def register_claims(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[tuple]:
     """Yield the claims of the incident's non-withdrawn reports as plain tuples (CLAIM_FIELDS)."""
     claims = Claim.objects.filter(report__incident=incident).exclude(report__status=ReportStatus.WITHDRAWN)

@@ -19,7 +19,7 @@ from django.db import transaction
 from audit.services import audit_head, audit_record
 from incidents.models import Incident
 from registry import signing
-from registry.exports import CSV_FILES, canonical_json, file_digest, register_write
+from registry.exports import CSV_FILES, Progressed, canonical_json, file_digest, register_write
 from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
 from registry.models import Release, ReleaseRow, release_storage
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
@@ -44,37 +44,39 @@ class ReleaseCheck:
     manifest: dict = field(default_factory=dict)
 
 
-def register_export(*, incident: Incident, folder: Path) -> dict:
+def register_export(*, incident: Incident, folder: Path, progress: Progressed | None = None) -> dict:
     """Write a signed draft export of the register into a new or empty folder; return its manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
         raise ReleaseError(f"{folder} is not empty; export into a new folder")
     manifest = _build(incident=incident, folder=folder, number=DRAFT,
-                      previous=release_last(incident=incident))
+                      previous=release_last(incident=incident), progress=progress)
     audit_record(actor=None, action="export_draft", subject=f"release:{incident.slug}/{DRAFT}",
                  data={"rows": manifest["counts"]["reports"], "claims": manifest["counts"]["claims"],
                        "manifest_sha256": hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()})
     return manifest
 
 
-def release_publish(*, incident: Incident) -> Release:
+def release_publish(*, incident: Incident, progress: Progressed | None = None) -> Release:
     """Publish the next release: files in release storage under <slug>/<n>/, the Release row and its rows."""
     previous = release_last(incident=incident)
     number = previous.number + 1 if previous else 1
     # Built aside in a private temporary folder and stored only inside the recording transaction.
     with tempfile.TemporaryDirectory(prefix=f"lossproof-release-{number}-") as staging:
-        manifest = _build(incident=incident, folder=Path(staging), number=number, previous=previous)
+        manifest = _build(incident=incident, folder=Path(staging), number=number, previous=previous,
+                          progress=progress)
         facts = list(register_facts(incident=incident, folder=Path(staging)).values())
         release = _record(incident=incident, staging=Path(staging), manifest=manifest, facts=facts)
     release_published.send(sender=Release, release=release)
     return release
 
 
-def _build(*, incident: Incident, folder: Path, number: int | str, previous: Release | None) -> dict:
+def _build(*, incident: Incident, folder: Path, number: int | str, previous: Release | None,
+           progress: Progressed | None = None) -> dict:
     """Write every file of a release into ``folder``, then its manifest and signature."""
     key = signing.signing_key()
     created_at = datetime.now(UTC).replace(microsecond=0)
-    counts = register_write(incident=incident, folder=folder, created_at=created_at)
+    counts = register_write(incident=incident, folder=folder, created_at=created_at, progress=progress)
     changelog = changelog_build(previous=release_summary(release=previous) if previous else {},
                                 current=_summary(folder / CSV_FILES["reports"]),
                                 from_release=previous.number if previous else None, to_release=number)

@@ -5,13 +5,20 @@ than the chain reads it follows (measured in bench/verify_throughput.py). One pr
 sent with executemany does the same work in a fraction of the time.
 """
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+
+
+def _real_connection():
+    # Not django.db.connection, a proxy: each of the many thousands of value conversions
+    # below would look this thread's connection up again through it.
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def rows_update(model: type[models.Model], objects: list[models.Model], fields: list[str]) -> None:
     """Write ``fields`` of each object with one prepared UPDATE per row, sent as a batch."""
     if not objects:
         return
+    connection = _real_connection()
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
@@ -27,6 +34,7 @@ def rows_insert(model: type[models.Model], objects: list[models.Model]) -> None:
     """Insert objects with one prepared INSERT sent as a batch (no ids are read back)."""
     if not objects:
         return
+    connection = _real_connection()
     meta = model._meta
     columns = [field for field in meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name

@@ -21,10 +21,12 @@ def _free(now) -> Q:
     return Q(check_queued_until__isnull=True) | Q(check_queued_until__lt=now)
 
 
-def lease_claim(*, model: type[Model], ids: list[int], sweep: bool = False) -> list[int]:
+def lease_claim(*, model: type[Model], ids: list[int], sweep: bool = False,
+                where: Q | None = None) -> list[int]:
     """Mark these rows in flight where none is; return the ids claimed, in order.
 
     ``sweep``: skip rows whose checks never ran to the end TASK_MAX_DELIVERIES times running.
+    ``where``: claim only rows that still match it once locked (e.g. still unchecked).
     """
     if not ids:
         return []
@@ -34,6 +36,11 @@ def lease_claim(*, model: type[Model], ids: list[int], sweep: bool = False) -> l
         rows = rows.filter(check_attempts__lt=settings.TASK_MAX_DELIVERIES)
     with transaction.atomic():
         claimed = sorted(rows.select_for_update().values_list("pk", flat=True))
+        if where is not None and claimed:
+            # A second statement, after the locks: a check that freed a row while we waited for
+            # its lock has committed, and this statement sees what it wrote (the row no longer
+            # matches), so the report is not queued for a second check.
+            claimed = sorted(model.objects.filter(where, pk__in=claimed).values_list("pk", flat=True))
         model.objects.filter(pk__in=claimed).update(
             check_queued_until=now + timedelta(seconds=settings.VERIFY_LEASE_SECONDS),
             check_attempts=F("check_attempts") + 1)

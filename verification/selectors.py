@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
 from incidents.selectors import rivals_of  # noqa: F401  (moved down; services.py imports it from here)
@@ -58,6 +58,13 @@ def reports_to_verify(*, incident: Incident | None = None) -> QuerySet[Report]:
     pending = reports.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING])
     unchecked = reports.filter(claims__status=ClaimStatus.UNCHECKED, claims__kind=ClaimKind.TRANSFER)
     return (pending | unchecked).distinct().order_by("id")
+
+
+def report_needs_check() -> Q:
+    """The condition reports_to_verify selects on, as one filter on Report (no join)."""
+    unchecked = Claim.objects.filter(status=ClaimStatus.UNCHECKED, kind=ClaimKind.TRANSFER)
+    return (Q(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING])
+            | Q(pk__in=unchecked.values("report_id")))
 
 
 def reports_stuck(*, older_than) -> QuerySet[Report]:

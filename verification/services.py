@@ -89,13 +89,14 @@ def reports_verify(*, report_ids: list[int]) -> None:
     """
     _mark_checking(report_ids)
     parts = _parts(report_ids)
+    contexts: dict[int, IncidentContext] = {}  # an incident's reference data, read once per batch
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
         pending = reader.submit(_read_chains, parts[0][1]) if parts else None
         for index, (ids, claims) in enumerate(parts):
             snapshots, failures, calls = pending.result()
             if index + 1 < len(parts):
                 pending = reader.submit(_read_chains, parts[index + 1][1])
-            _write(ids, claims, _judge(claims, snapshots, failures), calls)
+            _write(ids, claims, _judge(claims, snapshots, failures, contexts), calls)
 
 
 def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
@@ -154,9 +155,8 @@ def _provider_call(chain: str, record) -> ProviderCall:
                         error=record.error[:2000], duration_ms=record.duration_ms, attempt=record.attempt)
 
 
-def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot],
-           failures: dict[str, ChainError]) -> dict[int, tuple[TransferFindings, str, datetime]]:
-    contexts: dict[int, IncidentContext] = {}
+def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot], failures: dict[str, ChainError],
+           contexts: dict[int, IncidentContext]) -> dict[int, tuple[TransferFindings, str, datetime]]:
     prices = _prices(claims, snapshots)
     findings = {}
     for claim in claims:

@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 from registry import signing
 from registry.exports import REPORT_HEADER, file_digest, report_ref
 from registry.models import Release, release_storage
+from registry.selectors import register_counts
 from registry.services import manifest_write, register_export, release_copy, release_publish
 from tests.factories import ClaimFactory, ReportFactory
 from tests.registry.conftest import read_csv
@@ -227,3 +228,25 @@ def test_a_draft_compares_with_the_last_release_and_creates_none(world, tmp_path
     assert (changelog["from_release"], changelog["to_release"]) == (1, "draft")
     ref = report_ref(world.verified.pk)
     assert changelog["tier_changed"] == [{"report_ref": ref, "from": "T3", "to": "T4"}]
+
+
+def test_export_shows_its_progress_table_by_table_in_a_log(world, tmp_path):
+    log = StringIO()
+
+    call_command("export_register", "--incident", world.incident.slug, "--out", str(tmp_path / "d"),
+                 stdout=log)
+
+    lines = list(dict.fromkeys(line.split(" (")[0] for line in log.getvalue().splitlines()))
+    # The withdrawn report and its claim are not exported, so they are not counted either.
+    reports, claims = register_counts(incident=world.incident).values()
+    assert lines[:2] == [f"reports: {reports}/{reports} rows", f"claims: {claims}/{claims} rows"]
+    assert reports == 3 and lines[2].startswith("Wrote a draft export")
+
+
+def test_export_progress_stays_silent_at_verbosity_0(world, tmp_path):
+    log = StringIO()
+
+    call_command("export_register", "--incident", world.incident.slug, "--out", str(tmp_path / "d"),
+                 stdout=log, verbosity=0)
+
+    assert "rows" not in log.getvalue()

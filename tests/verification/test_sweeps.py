@@ -99,6 +99,24 @@ def test_a_report_is_queued_once_however_often_it_is_asked_for(db, queued):
     assert queued["reports"] == [report.pk]
 
 
+def test_verify_does_not_queue_a_report_whose_check_ended_after_it_was_selected(shallow, queued):
+    # `verify` selected the report while the import's task had it; that check has since ended.
+    selected = [shallow.pk]
+    assert shallow.claims.get().status != "unchecked"
+
+    assert tasks.reports_enqueue(report_ids=selected, unchecked_only=True) == []
+    assert queued["reports"] == []
+
+
+def test_verify_queues_a_report_still_unchecked_and_free(db, anvil, chain_settings, queued):
+    world = build_world(anvil)
+    report = world.report({"tx_hash": "0x" + "34" * 32, "asset": "ETH"})
+    Report.objects.filter(pk=report.pk).update(check_queued_until=None)
+
+    assert tasks.reports_enqueue(report_ids=[report.pk], unchecked_only=True) == [report.pk]
+    assert queued["reports"] == [report.pk]
+
+
 # --- evidence checks -------------------------------------------------------------------------------
 
 

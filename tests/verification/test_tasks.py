@@ -66,6 +66,30 @@ def test_verify_wait_without_a_worker_does_the_work_itself(committed_world, monk
     assert Claim.objects.get(report=report).status == "verified"
 
 
+def test_verify_wait_ends_for_a_check_stamped_before_it_started_and_committed_after(db):
+    from tests.factories import ClaimFactory
+    from verification.management.commands.verify import Command
+
+    claim = ClaimFactory(report__status="checking")
+    selected_at = timezone.now()
+    # The worker read its clock before `verify` started, and committed after `verify` selected it.
+    Claim.objects.filter(pk=claim.pk).update(status="verified", checked_at=selected_at - timedelta(seconds=1))
+    Report.objects.filter(pk=claim.report_id).update(status="needs_review")
+
+    Command(stdout=StringIO())._wait_for([claim.report_id], 5.0, selected_at, busy={claim.report_id})
+
+
+def test_verify_wait_still_waits_for_a_fresh_check_of_a_report_not_busy_when_selected(db):
+    from tests.factories import ClaimFactory
+    from verification.management.commands.verify import Command
+
+    claim = ClaimFactory(report__status="needs_review")  # selected for its unchecked claim
+    Claim.objects.filter(pk=claim.pk).update(checked_at=timezone.now() - timedelta(minutes=5))
+
+    with pytest.raises(CommandError, match="did not finish"):
+        Command(stdout=StringIO())._wait_for([claim.report_id], 1.0, timezone.now(), busy=set())
+
+
 def test_verify_refuses_an_unknown_incident(db):
     with pytest.raises(CommandError, match="no incident") as excinfo:
         call_command("verify", "--incident", "nope")

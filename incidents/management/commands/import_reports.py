@@ -18,6 +18,9 @@ CHUNK_ROWS = 1_000  # rows written per transaction (per savepoint under --strict
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module (and their crypto libraries): seconds at each start
+    # of a command that only reads and writes rows; `manage.py check` and migrate still run them.
+    requires_system_checks: list = []
     help = ("Import a crowdsourced sheet (CSV or XLSX) of loss reports into an incident, one report per "
             "row; rows imported before are skipped. Exit 1: some rows were bad; 2: nothing imported.")
 

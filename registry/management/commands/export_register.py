@@ -3,7 +3,9 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from config.progress import Progress
 from incidents.models import Incident
+from registry.selectors import register_counts
 from registry.services import ReleaseError, register_export, release_copy, release_publish
 from registry.tasks import publish_release_task
 
@@ -32,6 +34,8 @@ class Command(BaseCommand):
         if queue:
             self._queue(target, publish=publish, out=out)
             return
+        self.progress = TableProgress(totals=register_counts(incident=target),
+                                      stream=self.stdout if options["verbosity"] else None)
         try:
             if publish:
                 self._publish(target, out)
@@ -47,14 +51,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Queued the publication of the next release of {incident.slug}.")
 
     def _draft(self, incident: Incident, out: Path) -> None:
-        manifest = register_export(incident=incident, folder=out)
+        manifest = register_export(incident=incident, folder=out, progress=self.progress)
         counts = manifest["counts"]
         self.stdout.write(self.style.SUCCESS(
             f"Wrote a draft export of {incident.slug} to {out}: {counts['reports']} reports, "
             f"{counts['claims']} claims, {len(manifest['files'])} files, signed (not a release)."))
 
     def _publish(self, incident: Incident, out: Path | None) -> None:
-        release = release_publish(incident=incident)
+        release = release_publish(incident=incident, progress=self.progress)
         if out is not None:
             release_copy(release=release, folder=out)
         changes = {k: len(v) for k, v in release.changelog.items() if isinstance(v, list)}
@@ -65,3 +69,30 @@ class Command(BaseCommand):
         if not incident.published:
             self.stdout.write(f"Note: incident {incident.slug} is not published; its releases stay off the "
                               "public pages until it is.")
+
+
+class TableProgress:
+    """Show the export's progress table by table (reports, then claims) as the rows are written."""
+
+    def __init__(self, *, totals: dict[str, int], stream):
+        self.totals, self.stream = totals, stream
+        self.shown: Progress | None = None
+        self.finished: set[str] = set()
+
+    def __call__(self, table: str, rows: int) -> None:
+        """Record that ``rows`` rows of ``table`` are written."""
+        if table in self.finished:
+            return
+        if self.shown is None or self.shown.label != table:
+            self.close()
+            self.shown = Progress(label=table, total=max(self.totals.get(table, 0), rows), stream=self.stream)
+        self.shown.advance_to(rows)
+        if rows >= self.shown.total:
+            self.close()
+
+    def close(self) -> None:
+        """Show the last state of the table in progress."""
+        if self.shown is not None:
+            self.shown.close()
+            self.finished.add(self.shown.label)
+            self.shown = None

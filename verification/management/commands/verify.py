@@ -2,7 +2,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from config.progress import Progress
@@ -13,8 +13,13 @@ from verification.evidence import evidence_verify
 from verification.heartbeat import worker_alive
 from verification.tasks import chunks, evidence_verification_enqueue, reports_enqueue, verify_reports_task
 
+BUSY = (ReportStatus.SUBMITTED, ReportStatus.CHECKING)
+
 
 class Command(BaseCommand):
+    # The system checks import every URL module (and their crypto libraries): seconds at each start
+    # of a command that only reads and writes rows; `manage.py check` and migrate still run them.
+    requires_system_checks: list = []
     help = "Queue verification of every unchecked report; --wait blocks until done and prints a summary."
 
     def add_arguments(self, parser):
@@ -27,7 +32,9 @@ class Command(BaseCommand):
         scope = self._incident(incident)
         # Before the selection: a check that finishes after it, even one already in flight, is fresh.
         started = timezone.now()
-        ids = list(selectors.reports_to_verify(incident=scope).values_list("id", flat=True))
+        selected = list(selectors.reports_to_verify(incident=scope).values_list("id", "status"))
+        ids = [pk for pk, _ in selected]
+        busy = {pk for pk, status in selected if status in BUSY}
         files = list(selectors.evidence_to_verify(incident=scope).values_list("id", flat=True))
         if not ids and not files:
             self.stdout.write("Nothing to verify: every report has been checked.")
@@ -43,13 +50,13 @@ class Command(BaseCommand):
                 services.reports_verify(report_ids=batch)
         else:
             # Reports already queued or being checked are waited on, not queued a second time.
-            queued = reports_enqueue(report_ids=ids)
+            queued = reports_enqueue(report_ids=ids, unchecked_only=True)
             in_flight = len(ids) - len(queued)
             self.stdout.write(f"Queued {len(queued)} reports for verification"
-                              + (f"; {in_flight} already in flight." if in_flight else "."))
+                              + (f"; {in_flight} already in flight or done." if in_flight else "."))
             if not wait:
                 return
-            self._wait_for(ids, timeout, started)
+            self._wait_for(ids, timeout, started, busy=busy)
         self._summary(ids)
 
     def _evidence(self, evidence_ids: list[int], *, in_process: bool) -> None:
@@ -80,14 +87,19 @@ class Command(BaseCommand):
             time.sleep(0.2)
         return True
 
-    def _wait_for(self, ids: list[int], timeout: float, started) -> None:
-        """Wait until every transfer was read since queuing and no report is new or checking."""
+    def _wait_for(self, ids: list[int], timeout: float, started, *, busy: set[int]) -> None:
+        """Wait until every transfer was read since queuing and no report is new or checking.
+
+        A report new or checking when selected is done once it is neither: its check wrote its
+        claims in the transaction that moved it on, whatever time the worker stamped them with
+        (a worker's clock reading can precede this command's start and its commit follow it).
+        """
         deadline = time.monotonic() + timeout
-        busy = [ReportStatus.SUBMITTED, ReportStatus.CHECKING]
         claims = Claim.objects.filter(report_id__in=ids, kind=ClaimKind.TRANSFER)
-        fresh = claims.filter(checked_at__gte=started)
+        moved_on = Q(report_id__in=sorted(busy)) & ~Q(report__status__in=BUSY)
+        fresh = claims.filter(Q(checked_at__gte=started) | moved_on)
         progress = Progress(label="verify", total=claims.count(), stream=self.stdout, unit="claims")
-        pending = Report.objects.filter(pk__in=ids, status__in=busy)
+        pending = Report.objects.filter(pk__in=ids, status__in=BUSY)
         while True:
             progress.advance_to(fresh.count())
             if progress.done >= progress.total and not pending.exists():
