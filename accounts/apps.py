@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from allauth.mfa.signals import authenticator_added
 
+        from accounts import checks  # noqa: F401 (registers the deployment checks)
+
         authenticator_added.connect(_second_factor_enrolled, dispatch_uid="accounts.second_factor_enrolled")
 
 

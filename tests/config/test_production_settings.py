@@ -48,3 +48,14 @@ def test_compose_passes_the_shared_cache_and_mail_settings(app_environment, name
 def test_compose_points_the_cache_at_its_redis(app_environment):
     assert app_environment["CACHE_URL"].startswith("redis://redis:6379/")
     assert app_environment["CACHE_URL"] != app_environment["CELERY_BROKER_URL"]
+
+
+def test_the_deploy_check_warns_when_throttles_would_count_per_process():
+    env = {**PRODUCTION, "EMAIL_HOST": "smtp.lossproof.example", "CACHE_URL": ""}
+    clean = {name: value for name, value in os.environ.items() if name != "CACHE_URL"}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, env={**clean, **env},
+                            timeout=120)
+
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr + result.stdout
