@@ -266,7 +266,6 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "verification.tasks.record_heartbeat_task", "schedule": 30.0},
     "recheck-unsettled-claims": {"task": "verification.tasks.recheck_claims_task",
                                  "schedule": float(env_int("RECHECK_INTERVAL_SECONDS", 60, minimum=5))},
     "purge-abandoned-drafts": {"task": "incidents.tasks.purge_drafts_task", "schedule": 6 * 3600.0},

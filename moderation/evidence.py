@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 
-from incidents.images import image_preview
+from incidents.images import IMAGE_TYPES
 from incidents.models import Evidence, EvidenceKind
+from incidents.services import evidence_preview_bytes
 from incidents.uploads import EvidenceFileError
 from moderation.selectors import signed_header_names
 from verification.checks.trades import TradeFileError, parse_export
 from verification.mailview import MailFileError, mail_read, mail_render
 
-IMAGE_TYPES = ("image/png", "image/jpeg")
 TRADE_ROWS_MAX = 500
 
 
@@ -69,8 +69,10 @@ def _trades_view(evidence: Evidence) -> EvidenceView:
 
 
 def evidence_image(*, evidence: Evidence) -> bytes:
-    """Return the image re-encoded without EXIF or GPS data; raise FileNotFoundError if unreadable."""
+    """Return the stored preview (no EXIF or GPS), rendered once; raise FileNotFoundError if unreadable."""
+    if not evidence.file:
+        raise FileNotFoundError("the file was erased")
     try:
-        return image_preview(_read(evidence))
+        return evidence_preview_bytes(evidence=evidence)
     except EvidenceFileError as exc:
         raise FileNotFoundError(str(exc)) from exc

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
-from incidents.selectors import rivals_of  # noqa: F401  (moved down; services.py imports it from here)
 from verification.checks.transfers import AssetInfo, IncidentContext
 from verification.models import Price
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
+from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
@@ -32,7 +33,6 @@ from verification.selectors import (
     incident_context,
     prices_for,
     report_order_key,
-    rivals_of,
 )
 from verification.verdict import (
     COMPETING,
