@@ -290,3 +290,18 @@ def test_each_count_links_to_the_view_narrowed_to_it(mod_client):
 
     assert "?tier=T2&amp;sort=loss&amp;flag=ticket_reused" in html
     assert "?tier=T2&amp;sort=loss&amp;status=needs_review" in html
+
+
+EXPORT = (b"Date(UTC),Market,Type,Price,Amount,Total,Fee,Fee Coin\r\n"
+          b"2022-11-20 14:05:00,PUMPBTC,BUY,0.5,100,50,0.07,BNB\r\n")
+
+
+def test_a_trade_export_is_shown_as_a_table_with_each_trades_fees(mod_client, report):
+    evidence = Evidence(report=report, kind=EvidenceKind.TRADE_EXPORT, sha256="b" * 64, size=len(EXPORT),
+                        detected_type="text/csv", original_name="history.csv")
+    evidence.file.save("b" * 64, io.BytesIO(EXPORT), save=True)
+
+    html = page(mod_client.get(reverse("moderation:evidence", args=[evidence.pk])))
+
+    assert "PUMP/BTC" in html or "PUMPBTC" in html
+    assert "0.07 BNB" in html
