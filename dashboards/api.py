@@ -12,10 +12,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import ErrorSerializer
 from dashboards.forms import FilterForm
 from dashboards.selectors import can_preview, picture_filtered, picture_preview, picture_public
 from incidents.models import Incident
-from incidents.serializers import ErrorSerializer
 from registry.stats import TooFewReports
 
 MONEY = {name: serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True)

@@ -14,6 +14,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.response import Response
 
 from accounts.models import Role
+from config.api import error_responses
 from incidents.models import Claim, Evidence, Report, ReportSource
 from incidents.secrets import SecretRefused
 from incidents.selectors import report_list_for_reporter
@@ -23,7 +24,6 @@ from incidents.serializers import (
     ReportCreateSerializer,
     ReportSerializer,
     ReportSummarySerializer,
-    error_responses,
 )
 from incidents.services import evidence_attach, report_create, report_withdraw
 from incidents.throttles import ReporterWriteThrottle

@@ -8,8 +8,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 
+from config.api import ErrorSerializer
 from incidents.models import Incident
-from incidents.serializers import ErrorSerializer
 from registry.methodology import REPORT_COLUMNS
 from registry.models import Release, ReleaseRow
 

@@ -8,8 +8,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import error_responses
 from incidents.models import AttestationAnswer, Report, Tier
-from incidents.serializers import error_responses
 from verification.evidence import (
     EvidenceRefused,
     leaked_key_submit,
