@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from config.api import error_responses
+from incidents import hooks
 from incidents.models import Claim, Evidence, Report, ReportSource
 from incidents.secrets import SecretRefused
 from incidents.selectors import report_list_for_reporter
@@ -29,7 +30,6 @@ from incidents.services import evidence_attach, report_create, report_withdraw
 from incidents.throttles import ReporterWriteThrottle
 from incidents.uploads import EvidenceFileError, upload_too_large
 from incidents.views import evidence_attachment
-from verification.models import CheckResult
 
 TAG = "reports"
 
@@ -80,7 +80,7 @@ class ReporterView(GenericAPIView):
             reports = reports.prefetch_related(
                 Prefetch("claims", Claim.objects.order_by("id")),
                 Prefetch("evidence", Evidence.objects.order_by("id")),
-                Prefetch("check_results", CheckResult.objects.order_by("id")))
+                Prefetch("check_results", hooks.check_results().order_by("id")))
         report = reports.filter(pk=report_id).first()
         if report is None:
             raise NotFound(_("None of your reports has this id."))

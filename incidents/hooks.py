@@ -5,11 +5,16 @@ verification app registers one handler per duty when it loads (VerificationConfi
 duty with no handler raises, so a stored report is never left unchecked in silence. Unlike the
 notices of incidents/signals.py, which any number of apps may ignore, each duty here has
 exactly one owner.
+
+One read goes the same way: the reporter's own pages show their report's checks, which
+verification stores, so verification hands down the query they read (``check_results``).
 """
 
 from collections.abc import Callable
 
-DUTIES = ("report_stored", "reports_imported", "evidence_stored", "reports_rivals_lost")
+from django.db.models import QuerySet
+
+DUTIES = ("report_stored", "reports_imported", "evidence_stored", "reports_rivals_lost", "check_results")
 
 _handlers: dict[str, Callable[..., object]] = {}
 
@@ -51,3 +56,8 @@ def evidence_stored(*, evidence_id: int) -> None:
 def reports_rivals_lost(*, report_ids: list[int]) -> None:
     """Recompute reports that competed with a withdrawn one for a transfer or a ticket, now."""
     _handler("reports_rivals_lost")(report_ids=report_ids)
+
+
+def check_results() -> QuerySet:
+    """Return verification's stored check results, for the reporter's pages to prefetch."""
+    return _handler("check_results")()

@@ -5,6 +5,7 @@ import json
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
+from incidents import hooks
 from incidents.guidance import CHECKED_EVIDENCE, Standing
 from incidents.models import (
     Claim,
@@ -19,7 +20,6 @@ from incidents.models import (
     ReportStatus,
 )
 from incidents.vocabulary import Outcome
-from verification.models import CheckResult
 
 
 def incident_list_visible(*, user) -> QuerySet[Incident]:
@@ -63,7 +63,7 @@ def report_drafts_of(*, user) -> QuerySet[ReportDraft]:
 
 def report_for_owner(*, user) -> QuerySet[Report]:
     """Return the user's reports with everything their page shows loaded in a few queries."""
-    outside_claims = CheckResult.objects.filter(claim__isnull=True)
+    outside_claims = hooks.check_results().filter(claim__isnull=True)
     return report_list_for_reporter(user=user).prefetch_related(
         Prefetch("claims", queryset=Claim.objects.select_related("exchange").prefetch_related(
             "check_results")),

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from incidents.chains import normalise_address, normalise_tx_hash
 from incidents.models import Claim, Consent, Evidence, EvidenceKind, Incident, Report
 from incidents.validation import chain_value_error, secret_refuse, ticket_id_clean
-from verification.models import CheckResult
+from incidents.vocabulary import Outcome
 
 MAX_CLAIMS = 50
 MODERATOR_ONLY = _("This field is set by verification/moderators, not by reporters.")
@@ -252,17 +252,15 @@ class EvidenceSerializer(serializers.ModelSerializer):
                         reverse("incidents:api-evidence-download", kwargs={"evidence_id": evidence.pk}))
 
 
-class CheckSerializer(serializers.ModelSerializer):
+# One of verification's stored check results (read through hooks.check_results): a plain serializer,
+# since incidents may not import verification's model. No docstring: it would enter the schema.
+class CheckSerializer(serializers.Serializer):
     check = serializers.CharField(source="check_name", read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True)
     reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
     subject = serializers.SerializerMethodField(help_text="What was checked: the report, a claim or a file.")
     subject_id = serializers.SerializerMethodField(help_text="Id of that claim or file; null for the report.")
     checked_at = serializers.DateTimeField(source="finished_at", read_only=True)
-
-    class Meta:
-        model = CheckResult
-        fields = ["check", "outcome", "reasons", "subject", "subject_id", "checked_at"]
-        read_only_fields = fields
 
     def get_subject(self, result) -> str:
         return "claim" if result.claim_id else "evidence" if result.evidence_id else "report"

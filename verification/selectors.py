@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
 from verification.checks.transfers import AssetInfo, IncidentContext
-from verification.models import Price
+from verification.models import CheckResult, Price
 
 
 def incident_context(*, incident: Incident) -> IncidentContext:
@@ -41,6 +41,11 @@ def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
     for claim in citing.iterator(chunk_size=2000):
         found.setdefault((claim.chain, claim.tx_hash), []).append(claim)
     return found
+
+
+def check_results() -> QuerySet[CheckResult]:
+    """Return every stored check result (incidents reads its reporter's checks through its hooks)."""
+    return CheckResult.objects.all()
 
 
 def prices_for(*, symbols: set[str], days: set[date]) -> dict[tuple[str, date], Decimal]:

@@ -3,7 +3,7 @@
 import pytest
 
 from incidents import hooks
-from verification import services, tasks
+from verification import selectors, services, tasks
 
 
 def test_the_verification_app_takes_on_every_duty_when_it_loads():
@@ -25,6 +25,18 @@ def test_each_duty_calls_verifications_function_with_the_same_arguments(
     getattr(hooks, duty)(**arguments)
 
     assert calls == [arguments]
+
+
+def test_the_reporters_pages_read_check_results_through_verifications_selector(monkeypatch):
+    marker = object()
+    monkeypatch.setattr(selectors, "check_results", lambda: marker)
+
+    assert hooks.check_results() is marker
+
+
+@pytest.mark.django_db
+def test_the_check_results_handed_down_are_verifications_stored_rows():
+    assert hooks.check_results().model._meta.label == "verification.CheckResult"
 
 
 def test_a_duty_nobody_took_on_raises_instead_of_dropping_the_report(monkeypatch):
