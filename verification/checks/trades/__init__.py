@@ -1,7 +1,7 @@
 """Trade-history exports: read them, value the window's trades and judge the loss.
 
 - reading.py and layouts/: the bounded file (tabular), its layout found by header, one module per
-  exchange layout; rows become canonical trades (model.py).
+  exchange layout (each a layout.Layout); rows become canonical trades (model.py).
 - valuation.py: the window's net loss at daily prices.
 - checks.py: the attack signature and the proof rule.
 Pure functions: nothing here reads the network or the database.
@@ -21,6 +21,7 @@ from verification.checks.trades.checks import (
     trade_key,
     unreadable_export_checks,
 )
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.model import (
     QUOTE_PRIORITY,
     ParsedExport,
@@ -30,7 +31,7 @@ from verification.checks.trades.model import (
     TradeFileError,
     quote_of,
 )
-from verification.checks.trades.reading import MAX_FILE_BYTES, MAX_ROWS, Layout, parse_export
+from verification.checks.trades.reading import MAX_FILE_BYTES, MAX_ROWS, parse_export
 from verification.checks.trades.valuation import STABLE, TradeLoss, TradeValue, Unpriced, trade_loss
 
 __all__ = [

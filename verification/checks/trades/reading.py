@@ -6,15 +6,14 @@ a reporter can act on and whose code picks the advice shown on the report page.
 """
 
 import itertools
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, timedelta, timezone, tzinfo
+from collections.abc import Iterator
+from datetime import tzinfo
 
 from tabular import MB, Limits, TableError, open_table
+from verification.checks.trades.layout import Layout, header_key
+from verification.checks.trades.layouts import LAYOUTS
 from verification.checks.trades.model import (
     Fill,
-    Legs,
     ParsedExport,
     Skipped,
     SkippedRow,
@@ -22,56 +21,17 @@ from verification.checks.trades.model import (
     legs_fill,
     merged_trades,
 )
-from verification.checks.trades.rows import Records, Row
+from verification.checks.trades.rows import Records
 
 MAX_FILE_BYTES = 20 * MB
 MAX_ROWS = 200_000  # non-blank rows of the file, preamble and header included
 MAX_PREAMBLE = 20  # rows allowed before the header (Coinbase writes a few)
 # A full 200,000-row sheet is 80-120 MB of XML; openpyxl streams it, but reads every other part whole.
 LIMITS = {"max_columns": 64, "max_field": 10_000, "max_unzipped": 160 * MB, "max_whole_part": 64 * MB}
-ZONE_RE = re.compile(r"^(.*?)\s*\(utc\s*(?:([+-])(\d{1,2}):?(\d{2})?)?\)$")
-
-Item = Fill | Legs | SkippedRow
-
-
-@dataclass(frozen=True)
-class Layout:
-    """One export layout an exchange writes, told apart by its header row."""
-
-    name: str  # machine name, stored with the check results
-    exchange: str
-    title: str  # the report's name on the exchange's site
-    header: str  # the header row as the exchange writes it, comma-separated
-    parse: Callable[[Iterable[Row]], Iterable[Item]]
-    where: str  # where on the exchange's site the user downloads it
-    source: str = ""  # the page or repository path the columns were checked against; "" = unverified
-    optional: frozenset[str] = frozenset()  # columns older or trimmed exports may lack
-    zone: tzinfo = UTC  # the zone of naive times when the header names none
-
-    @property
-    def columns(self) -> list[str]:
-        return self.header.split(",")
-
-    @property
-    def required(self) -> set[str]:
-        return {header_key(col)[0] for col in self.columns if col not in self.optional}
-
-
-def header_key(cell: str) -> tuple[str, tzinfo | None]:
-    """Compare headers loosely; "Filled Time(UTC+08:00)" is "filled time(utc)" in zone +08:00."""
-    text = cell.strip().lstrip("\ufeff").strip().lower()
-    match = ZONE_RE.match(text)
-    if match is None:
-        return text, None
-    sign, hours, minutes = match[2], int(match[3] or 0), int(match[4] or 0)
-    offset = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
-    return f"{match[1]}(utc)", timezone(offset) if offset else UTC
 
 
 def parse_export(data: bytes, *, filename: str) -> ParsedExport:
     """Read a trade-history export (CSV or XLSX, told apart by content) into canonical trades."""
-    from verification.checks.trades.layouts import LAYOUTS
-
     try:
         table = open_table(data, limits=Limits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, **LIMITS))
         layout, records = _records(table, LAYOUTS)

@@ -3,9 +3,9 @@
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import not_a_trade, side_fill, split_symbol
 from verification.checks.trades.model import Fill, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import FEE_RE, Row
 
 FILLED = ("filled", "partially_filled", "partially filled")

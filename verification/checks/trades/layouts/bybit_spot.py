@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Iterator
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import side_fill, split_symbol
 from verification.checks.trades.model import Fill
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 

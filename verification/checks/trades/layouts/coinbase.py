@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import not_a_trade, side_fill
 from verification.checks.trades.model import Fill, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 SIDES = {"buy": "buy", "sell": "sell", "convert": "sell",

@@ -2,9 +2,9 @@
 
 from collections.abc import Callable, Iterable, Iterator
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import not_a_trade, side_fill, split_symbol
 from verification.checks.trades.model import Fill, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 ROLES = ("time", "market", "side", "size", "total", "fee", "fee_asset")

@@ -3,10 +3,10 @@
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts import kraken
 from verification.checks.trades.layouts._common import not_a_trade
 from verification.checks.trades.model import Legs, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 TRADE_TYPES = frozenset({"trade", "spend", "receive"})

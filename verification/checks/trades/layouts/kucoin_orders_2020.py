@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Iterator
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts.kucoin import KUCOIN_ZONE, symbol_fill
 from verification.checks.trades.model import Fill
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 

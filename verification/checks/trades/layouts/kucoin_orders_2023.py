@@ -3,10 +3,10 @@
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import not_a_trade
 from verification.checks.trades.layouts.kucoin import KUCOIN_ZONE, symbol_fill
 from verification.checks.trades.model import Fill, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 

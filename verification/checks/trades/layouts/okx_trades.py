@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Iterator
 
+from verification.checks.trades.layout import Layout
 from verification.checks.trades.layouts._common import not_a_trade
 from verification.checks.trades.model import Legs, SkippedRow
-from verification.checks.trades.reading import Layout
 from verification.checks.trades.rows import Row
 
 SIGNS = {"buy": 1, "sell": -1}
