@@ -7,6 +7,9 @@ class DashboardsConfig(AppConfig):
     name = "dashboards"
 
     def ready(self):
+        # tasks registers rebuild_summary_task with Celery in every process, web ones included:
+        # services queue it by name (tasks import services, never the reverse).
+        from dashboards import tasks  # noqa: F401
         from dashboards.receivers import connect
 
         connect()

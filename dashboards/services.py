@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
@@ -24,6 +25,7 @@ from registry.stats import stats_build
 from verification.models import CheckResult
 
 logger = logging.getLogger(__name__)
+REBUILD_TASK = "dashboards.tasks.rebuild_summary_task"
 
 
 def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> None:
@@ -53,10 +55,9 @@ def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
 
 
 def _enqueue(incident_id: int) -> None:
-    from dashboards.tasks import rebuild_summary_task
-
+    # Tasks import services, never the reverse: the task is found by name in Celery's registry.
     try:
-        rebuild_summary_task.delay(incident_id)
+        current_app.tasks[REBUILD_TASK].delay(incident_id)
     except OperationalError:
         logger.warning("broker unavailable; the summary of incident %s waits for the sweep", incident_id)
 

@@ -54,6 +54,9 @@ def test_the_tree_keeps_every_contract():
     ("registry/_probe.py", "from config import urls\n", "registry._probe -> config.urls"),
     # The API plumbing every app shares stays below them all.
     ("config/api.py", "from incidents import serializers\n", "config.api -> incidents.serializers"),
+    # Tasks import services, never the reverse: a circle between two modules of a package breaks.
+    ("verification/trade_evidence.py", "from verification import tasks\n",
+     "No cycles are allowed in verification"),
 ])
 def test_the_contracts_fail_on_an_import_against_the_layers(tmp_path, module, source, breach):
     tree = copy_of_the_apps(tmp_path)

@@ -15,6 +15,7 @@ from functools import partial
 
 from django.db import transaction
 
+from incidents import hooks
 from incidents.models import Evidence, Incident, Report, ReportStatus
 from verification.checks.trades import (
     ParsedExport,
@@ -33,7 +34,6 @@ from verification.checks.trades import (
 from verification.checks.transfers import CheckOutcome
 from verification.models import CheckResult, Outcome
 from verification.selectors import prices_for
-from verification.tasks import evidence_verification_enqueue
 
 # Pairs this many OTHER reporters traded within one hour form the signature an export is judged by
 # (with the export's own owner, three victims).
@@ -133,6 +133,14 @@ def trade_partners_rejudge(*, evidence: Evidence, before: ExportState, after: Ex
                                            evidence_id__gt=evidence.pk).values_list("evidence_id", flat=True))
     for evidence_id in sorted({*partners, *siblings}):
         transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence_id))
+
+
+def evidence_verification_enqueue(*, evidence_id: int) -> None:
+    """Queue a file's checks again, as a stored file's are queued (tests replace it to run them at once)."""
+    # verification.tasks imports this module (tasks import services, never the reverse): the
+    # queueing goes through the hook whose handler (verification/hooks.py) is
+    # tasks.evidence_verification_enqueue, looked up when called.
+    hooks.evidence_stored(evidence_id=evidence_id)
 
 
 def _partners_touched(evidence: Evidence, *, removed: set[str], added: set[str]) -> set[int]:
