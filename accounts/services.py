@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User
 from accounts.roles import has_second_factor, needs_second_factor
+from audit.models import AuditAction
 from audit.services import audit_record
 
 
@@ -39,7 +40,7 @@ def token_issue(*, email: str, role: str) -> str:
     with transaction.atomic():
         ApiToken.objects.create(user=user, digest=token_digest(token), prefix=token[:8],
                                 expires_at=expires_at)
-        audit_record(actor=None, action="token_issue", subject=f"user:{user.pk}",
+        audit_record(actor=None, action=AuditAction.TOKEN_ISSUE, subject=f"user:{user.pk}",
                      data={"role": role, **({"expires": expires_at.isoformat()} if expires_at else {})})
     return token
 
@@ -78,7 +79,7 @@ def role_grant(*, user: User, role: str, actor) -> None:
     previous = user.role
     User.objects.filter(pk=user.pk).update(role=role)
     user.role = role
-    audit_record(actor=actor, action="role_grant", subject=f"user:{user.pk}",
+    audit_record(actor=actor, action=AuditAction.ROLE_GRANT, subject=f"user:{user.pk}",
                  data={"role": role, "previous": previous})
 
 

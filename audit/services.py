@@ -15,7 +15,7 @@ DATA_MAX_BYTES = 2000
 CHUNK = 2000
 
 
-def audit_record(*, actor, action: str, subject: str, data: dict | None = None) -> AuditEvent:
+def audit_record(*, actor, action: AuditAction, subject: str, data: dict | None = None) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction when there is one."""
     data = _data_checked(data or {})
     person = actor if getattr(actor, "is_authenticated", False) else None

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.drafts import draft_discard
 from incidents.models import Evidence, Incident, ReportDraft
@@ -29,7 +30,7 @@ def incident_close(*, incident: Incident, actor=None) -> Incident:
     # Conditional: two admins closing at once close it once, and the first time stays.
     if not Incident.objects.filter(pk=incident.pk, closed_at__isnull=True).update(closed_at=now):
         raise IncidentClosed(f"incident {incident.slug} is already closed")
-    audit_record(actor=actor, action="incident_close", subject=f"incident:{incident.slug}")
+    audit_record(actor=actor, action=AuditAction.INCIDENT_CLOSE, subject=f"incident:{incident.slug}")
     incident.closed_at = now
     return incident
 
@@ -51,7 +52,7 @@ def incident_evidence_erase(*, incident: Incident) -> int:
     names = list(stored.values_list("file", flat=True))
     if names:
         stored.update(file="")
-        audit_record(actor=None, action="evidence_erase", subject=f"incident:{incident.slug}",
+        audit_record(actor=None, action=AuditAction.EVIDENCE_ERASE, subject=f"incident:{incident.slug}",
                      data={"files": len(names)})
         draft_files_delete(names=names)  # after commit: a rollback keeps rows and files together
     for draft in ReportDraft.objects.filter(incident=incident):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents import hooks
 from incidents.images import image_decode, image_preview
@@ -303,7 +304,7 @@ def report_withdraw(*, report: Report, actor=None) -> None:
     Report.objects.select_for_update().filter(pk=report.pk).exists()
     files = list(Evidence.objects.filter(report_id=report.pk).values_list("file", "preview"))
     # Counts only: the audit row must not keep what the erasure removes.
-    audit_record(actor=actor, action="report_erase", subject=f"report:{report.pk}",
+    audit_record(actor=actor, action=AuditAction.REPORT_ERASE, subject=f"report:{report.pk}",
                  data={"claims": Claim.objects.filter(report_id=report.pk).count(), "evidence": len(files)})
     # Every model hanging on a report cascades (claims, evidence, check results, messages,
     # attestations), so one delete erases it all; the register reads reports from the database.
@@ -367,7 +368,7 @@ def report_reopen(*, report: Report, actor, cause: str) -> bool:
     if not moved:
         return False
     report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
-    audit_record(actor=actor, action="report_reopen", subject=f"report:{report.pk}",
+    audit_record(actor=actor, action=AuditAction.REPORT_REOPEN, subject=f"report:{report.pk}",
                  data={"cause": cause, "from": previous})
     return True
 
@@ -380,7 +381,7 @@ def report_question_ask(*, report: Report, moderator, body: str) -> ReportMessag
     # No secret check: moderators quote transaction hashes, which the text check would refuse.
     body = _message_body_clean(body)
     message = ReportMessage.objects.create(report=report, author=moderator, from_moderator=True, body=body)
-    audit_record(actor=moderator, action="moderator_question", subject=f"report:{report.pk}",
+    audit_record(actor=moderator, action=AuditAction.MODERATOR_QUESTION, subject=f"report:{report.pk}",
                  data={"message": message.pk})
     movable = [status for status in ReportStatus if status != ReportStatus.WITHDRAWN]
     _status_move(report, frm=movable, to=ReportStatus.NEEDS_INFO)
@@ -407,6 +408,6 @@ def report_take_over(*, report_id: int, user) -> Report:
                                 "contact address is not one you confirmed."))
     Report.objects.filter(pk=report_id).update(reporter=user, updated_at=timezone.now())
     locked.reporter = user
-    audit_record(actor=user, action="report_takeover", subject=f"report:{report_id}",
+    audit_record(actor=user, action=AuditAction.REPORT_TAKEOVER, subject=f"report:{report_id}",
                  data={"source": locked.source_label})
     return locked

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents import services  # module-qualified: two views share their service's name
 from incidents.guidance import (
@@ -223,7 +224,7 @@ def evidence_attachment(*, evidence, actor) -> HttpResponse:
         handle = evidence.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    audit_record(actor=actor, action="evidence_download", subject=f"evidence:{evidence.pk}")
+    audit_record(actor=actor, action=AuditAction.EVIDENCE_DOWNLOAD, subject=f"evidence:{evidence.pk}")
     return _private(FileResponse(handle, as_attachment=True, filename=_download_name(evidence),
                                  content_type="application/octet-stream"))
 
@@ -238,7 +239,7 @@ def evidence_preview(request, evidence_id: int):
         preview = services.evidence_preview_bytes(evidence=evidence)
     except (FileNotFoundError, EvidenceFileError):
         raise Http404 from None
-    audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{evidence.pk}")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_VIEW, subject=f"evidence:{evidence.pk}")
     response = HttpResponse(preview, content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="preview-{evidence.pk}.png"'
     return _private(response)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import is_moderator
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.guidance import decision_meaning
 from incidents.models import (
@@ -66,7 +67,7 @@ def report_claim(*, report_id: int, moderator) -> ReportHold:
     expires = now + timedelta(minutes=settings.MODERATION_CLAIM_MINUTES)
     hold, _created = ReportHold.objects.update_or_create(
         report=report, defaults={"moderator": moderator, "claimed_at": now, "expires_at": expires})
-    audit_record(actor=moderator, action="moderator_claim", subject=f"report:{report.pk}",
+    audit_record(actor=moderator, action=AuditAction.MODERATOR_CLAIM, subject=f"report:{report.pk}",
                  data={"expires": expires.isoformat()})
     return hold
 
@@ -100,7 +101,7 @@ def _assign(report_id: int, assignee, moderator) -> None:
     expires = now + timedelta(minutes=settings.MODERATION_CLAIM_MINUTES)
     ReportHold.objects.update_or_create(report=report, defaults={"moderator": assignee, "claimed_at": now,
                                                                  "expires_at": expires})
-    audit_record(actor=moderator, action="moderator_claim", subject=f"report:{report.pk}",
+    audit_record(actor=moderator, action=AuditAction.MODERATOR_CLAIM, subject=f"report:{report.pk}",
                  data={"expires": expires.isoformat(), "assigned_to": assignee.pk})
 
 
@@ -109,7 +110,7 @@ def report_release(*, report_id: int, moderator) -> None:
     """Give a held report back to the queue."""
     _locked(report_id)
     if ReportHold.objects.filter(report_id=report_id, moderator=moderator).delete()[0]:
-        audit_record(actor=moderator, action="moderator_release", subject=f"report:{report_id}")
+        audit_record(actor=moderator, action=AuditAction.MODERATOR_RELEASE, subject=f"report:{report_id}")
 
 
 def moderator_name(user) -> str:
@@ -196,7 +197,7 @@ def decision_confirm(*, decision_id: int, moderator, version: str, note: str = "
                                   "then send the decision back so that it is taken afresh."))
     _settle(decision, moderator, note, DecisionState.EFFECTIVE)
     _apply(decision, report)
-    audit_record(actor=moderator, action="moderator_confirm", subject=f"report:{report.pk}",
+    audit_record(actor=moderator, action=AuditAction.MODERATOR_CONFIRM, subject=f"report:{report.pk}",
                  data=_audit_data(decision))
     _reporter_tell(report, decision)
     return decision
@@ -208,7 +209,7 @@ def decision_send_back(*, decision_id: int, moderator, note: str) -> Decision:
     note = _note_clean(note)
     decision, report = _pending(decision_id, moderator)
     _settle(decision, moderator, note, DecisionState.SENT_BACK)
-    audit_record(actor=moderator, action="moderator_send_back", subject=f"report:{report.pk}",
+    audit_record(actor=moderator, action=AuditAction.MODERATOR_SEND_BACK, subject=f"report:{report.pk}",
                  data=_audit_data(decision))
     return decision
 
@@ -329,7 +330,7 @@ def _pending(decision_id: int, moderator) -> tuple[Decision, Report]:
 
 def _take(decision: Decision, report: Report, *, second_needed: bool) -> Decision:
     """Store the decision; apply it now, or leave it waiting for a second moderator."""
-    action = "moderator_proposal" if second_needed else _action(decision)
+    action = AuditAction.MODERATOR_PROPOSAL if second_needed else _action(decision)
     decision.state = DecisionState.PENDING if second_needed else DecisionState.EFFECTIVE
     decision.save()
     if not second_needed:
@@ -342,12 +343,12 @@ def _take(decision: Decision, report: Report, *, second_needed: bool) -> Decisio
     return decision
 
 
-_ACTIONS = {DecisionKind.STATUS: "moderator_decision", DecisionKind.FLAG: "flag_resolve",
-            DecisionKind.BINDING: "transfer_bind"}
+_ACTIONS = {DecisionKind.STATUS: AuditAction.MODERATOR_DECISION, DecisionKind.FLAG: AuditAction.FLAG_RESOLVE,
+            DecisionKind.BINDING: AuditAction.TRANSFER_BIND}
 
 
-def _action(decision: Decision) -> str:
-    return "report_merge" if decision.merged_into_id else _ACTIONS[decision.kind]
+def _action(decision: Decision) -> AuditAction:
+    return AuditAction.REPORT_MERGE if decision.merged_into_id else _ACTIONS[decision.kind]
 
 
 def _apply(decision: Decision, report: Report) -> None:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.middleware import session_has_second_factor
 from accounts.models import Role, User
 from accounts.roles import is_moderator
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.guidance import check_sentence, decision_meaning, flag_notes, tier_meaning
 from incidents.models import Evidence, ReportStatus
@@ -359,7 +360,7 @@ def _evidence(evidence_id: int) -> Evidence:
 def evidence(request, evidence_id: int):
     """Show one file beside its checks: the mail with its signed headers marked, an export as a table."""
     item = _evidence(evidence_id)
-    audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{item.pk}")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_VIEW, subject=f"evidence:{item.pk}")
     return render(request, "moderation/evidence.html", {
         "evidence": item, "view": evidence_view(evidence=item),
         "checks": _check_rows(item.check_results.all()), "back": request.GET.get("q", "")})
@@ -375,7 +376,7 @@ def evidence_preview(request, evidence_id: int):
         image = evidence_image(evidence=item)
     except FileNotFoundError:
         raise Http404 from None
-    audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{item.pk}")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_VIEW, subject=f"evidence:{item.pk}")
     return _private(HttpResponse(image, content_type="image/png"))
 
 
@@ -387,7 +388,7 @@ def evidence_download(request, evidence_id: int):
         handle = item.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    audit_record(actor=request.user, action="evidence_download", subject=f"evidence:{item.pk}")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_DOWNLOAD, subject=f"evidence:{item.pk}")
     return _private(FileResponse(handle, as_attachment=True, filename=f"evidence-{item.pk}",
                                  content_type="application/octet-stream"))
 

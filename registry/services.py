@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.core.files import File
 from django.db import transaction
 
+from audit.models import AuditAction
 from audit.services import audit_head, audit_record
 from incidents.models import Incident
 from registry import signing
@@ -51,7 +52,7 @@ def register_export(*, incident: Incident, folder: Path, progress: Progressed | 
         raise ReleaseError(f"{folder} is not empty; export into a new folder")
     manifest = _build(incident=incident, folder=folder, number=DRAFT,
                       previous=release_last(incident=incident), progress=progress)
-    audit_record(actor=None, action="export_draft", subject=f"release:{incident.slug}/{DRAFT}",
+    audit_record(actor=None, action=AuditAction.EXPORT_DRAFT, subject=f"release:{incident.slug}/{DRAFT}",
                  data={"rows": manifest["counts"]["reports"], "claims": manifest["counts"]["claims"],
                        "manifest_sha256": hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()})
     return manifest
@@ -171,7 +172,7 @@ def _record(*, incident: Incident, staging: Path, manifest: dict, facts: list[li
                                          facts=facts, stats=stats)
         _insert_rows(release, staging / CSV_FILES["reports"])
         # Late in the transaction, so that the chain's lock is held only briefly before the commit.
-        audit_record(actor=None, action="export_publish", subject=f"release:{release.folder}",
+        audit_record(actor=None, action=AuditAction.EXPORT_PUBLISH, subject=f"release:{release.folder}",
                      data={"rows": release.report_count, "claims": release.claim_count,
                            "manifest_sha256": release.manifest_sha256})
         release_files_store(staging=staging, folder=release.folder, stored=stored)

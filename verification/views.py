@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.models import Evidence, EvidenceKind, Report
 from verification.evidence import (
@@ -67,7 +68,7 @@ def evidence_mail(request, evidence_id: int):
         mail, error = None, str(exc)
     else:
         error = ""
-    audit_record(actor=request.user, action="evidence_view", subject=f"evidence:{evidence.pk}")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_VIEW, subject=f"evidence:{evidence.pk}")
     return render(request, "verification/evidence_mail.html",
                   {"evidence": evidence, "mail": mail, "error": error, "results": results,
                    "ticket_status": signed.get("ticket_status", "")})

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from tests.factories import UserFactory, login_with_second_factor
 
@@ -10,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_admin_reads_events_but_cannot_add_change_or_delete_them(client):
-    event = audit_record(actor=None, action="token_issue", subject="user:1", data={"role": "journalist"})
+    event = audit_record(actor=None, action=AuditAction.TOKEN_ISSUE, subject="user:1",
+                         data={"role": "journalist"})
     login_with_second_factor(client, UserFactory(is_staff=True, is_superuser=True))
 
     listing = client.get(reverse("admin:audit_auditevent_changelist"))

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from accounts.models import Role
-from audit.models import GENESIS_HASH, AuditEvent
+from audit.models import GENESIS_HASH, AuditAction, AuditEvent
 from audit.services import audit_record, audit_verify
 from tests.factories import UserFactory
 
@@ -26,11 +26,12 @@ def moderator():
 @pytest.fixture
 def chain(moderator):
     """Four events, as a morning of moderation leaves them."""
-    return [audit_record(actor=moderator, action="evidence_view", subject="evidence:7"),
-            audit_record(actor=moderator, action="evidence_download", subject="evidence:7"),
-            audit_record(actor=None, action="export_draft", subject="release:api-key-leak-2022/draft",
+    return [audit_record(actor=moderator, action=AuditAction.EVIDENCE_VIEW, subject="evidence:7"),
+            audit_record(actor=moderator, action=AuditAction.EVIDENCE_DOWNLOAD, subject="evidence:7"),
+            audit_record(actor=None, action=AuditAction.EXPORT_DRAFT,
+                         subject="release:api-key-leak-2022/draft",
                          data={"rows": 3, "manifest_sha256": "ab" * 32}),
-            audit_record(actor=moderator, action="report_erase", subject="report:12",
+            audit_record(actor=moderator, action=AuditAction.REPORT_ERASE, subject="report:12",
                          data={"claims": 2, "evidence": 1})]
 
 
@@ -128,27 +129,28 @@ def test_the_database_refuses_to_change_or_delete_an_event(chain):
 
 
 def test_the_actor_is_named_by_account_id_and_role_never_by_name_or_email(moderator):
-    event = audit_record(actor=moderator, action="evidence_view", subject="evidence:1")
+    event = audit_record(actor=moderator, action=AuditAction.EVIDENCE_VIEW, subject="evidence:1")
 
     assert event.actor_label == f"user {moderator.pk} (moderator, staff)"
-    assert audit_record(actor=None, action="token_issue", subject="user:1").actor_label == "command line"
+    issued = audit_record(actor=None, action=AuditAction.TOKEN_ISSUE, subject="user:1")
+    assert issued.actor_label == "command line"
 
 
 @pytest.mark.parametrize("data", [{"amount": 1.5}, {"note": "x" * 3000}, {1: "not a string key"}])
 def test_data_that_would_not_hash_the_same_after_storage_or_is_not_small_is_refused(data):
     with pytest.raises(ValueError, match="audit data"):
-        audit_record(actor=None, action="export_draft", subject="release:x/draft", data=data)
+        audit_record(actor=None, action=AuditAction.EXPORT_DRAFT, subject="release:x/draft", data=data)
 
     assert not AuditEvent.objects.exists()
 
 
 def test_an_event_is_undone_with_the_callers_transaction(moderator):
     with pytest.raises(RuntimeError), transaction.atomic():
-        audit_record(actor=moderator, action="report_erase", subject="report:1")
+        audit_record(actor=moderator, action=AuditAction.REPORT_ERASE, subject="report:1")
         raise RuntimeError("the erasure failed")
 
     assert not AuditEvent.objects.exists()
-    assert audit_record(actor=moderator, action="report_erase", subject="report:1").seq == 1
+    assert audit_record(actor=moderator, action=AuditAction.REPORT_ERASE, subject="report:1").seq == 1
 
 
 def test_check_audit_says_the_log_is_intact_and_exits_0(chain):
@@ -223,7 +225,8 @@ def test_concurrent_writers_extend_one_unbroken_chain():
             start.wait()
             for i in range(15):
                 with transaction.atomic():
-                    audit_record(actor=None, action="evidence_view", subject=f"evidence:{n * 100 + i}")
+                    audit_record(actor=None, action=AuditAction.EVIDENCE_VIEW,
+                                 subject=f"evidence:{n * 100 + i}")
         except Exception as exc:  # reported below, from the main thread
             failures.append(exc)
         finally:

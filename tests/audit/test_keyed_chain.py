@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record, audit_verify
 from tests.audit.test_chain import tampering
 
@@ -17,7 +17,8 @@ rekey_migration = importlib.import_module("audit.migrations.0004_moderation_reke
 
 
 def events(n: int = 3) -> list[AuditEvent]:
-    return [audit_record(actor=None, action="evidence_view", subject=f"evidence:{i}") for i in range(n)]
+    return [audit_record(actor=None, action=AuditAction.EVIDENCE_VIEW, subject=f"evidence:{i}")
+            for i in range(n)]
 
 
 def plain_hash(event: AuditEvent) -> str:
@@ -62,7 +63,7 @@ def test_an_unkeyed_chain_stays_checkable_through_the_recorded_rekey_event(setti
         event.save(force_insert=True)
 
     rekey_migration.rekey(apps, None)
-    audit_record(actor=None, action="evidence_view", subject="evidence:1")
+    audit_record(actor=None, action=AuditAction.EVIDENCE_VIEW, subject="evidence:1")
 
     rekey = AuditEvent.objects.get(action="audit_rekey")
     assert (rekey.seq, rekey.data) == (4, {"scheme": "hmac-sha256", "plain_until": 3})
