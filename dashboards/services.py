@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError
 from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_cite
 from dashboards.models import DirtyReport, IncidentSummary, ReleaseChart
 from incidents.models import Claim, Incident, Report, TicketAttestation
+from incidents.vocabulary import CheckName
 from registry.exports import register_write, report_ref
 from registry.models import Release
 from registry.services import register_facts
@@ -124,7 +125,7 @@ def incident_fingerprint(*, incident: Incident) -> str:
               .order_by("status", "asset"))
     answers = TicketAttestation.objects.filter(report__incident=incident).values_list("answer").annotate(
         n=Count("id")).order_by("answer")
-    mails = CheckResult.objects.filter(report__incident=incident, check_name="dkim_signature").count()
+    mails = CheckResult.objects.filter(report__incident=incident, check_name=CheckName.DKIM_SIGNATURE).count()
     state = [list(reports), list(claims), list(answers), mails]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 

@@ -9,98 +9,94 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import DecisionReason, ReportStatus, Tier
-from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS
+from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS, CheckName
 
 # Catalogue order: the order a reporter reads a transfer's story in.
-CHECK_ORDER = [
-    "tx_exists", "tx_succeeded", "tx_confirmed", "in_window", "sender_matches", "recipient_is_attacker",
-    "amount_matches", "not_claimed_elsewhere", "usd_value", "dkim_signature", "ticket_id",
-    "export_parsed", "trade_loss_consistent", "ownership_signature", "leaked_key_membership",
-]
+CHECK_ORDER = list(CheckName)  # declared in this order (incidents/vocabulary.py)
 
 CHECK_TITLES = {
-    "tx_exists": _("Transaction found"),
-    "tx_succeeded": _("Transaction succeeded"),
-    "tx_confirmed": _("Transaction final"),
-    "in_window": _("During the incident"),
-    "sender_matches": _("Sent from your address"),
-    "recipient_is_attacker": _("Received by the attacker"),
-    "amount_matches": _("Amount and asset"),
-    "not_claimed_elsewhere": _("Not cited by another report"),
-    "usd_value": _("Value in US dollars"),
-    "dkim_signature": _("Email signature"),
-    "ticket_id": _("Ticket id"),
-    "export_parsed": _("Export readable"),
-    "trade_loss_consistent": _("Loss shown by the trades"),
-    "ownership_signature": _("Wallet ownership"),
-    "leaked_key_membership": _("API key in the leak"),
+    CheckName.TX_EXISTS: _("Transaction found"),
+    CheckName.TX_SUCCEEDED: _("Transaction succeeded"),
+    CheckName.TX_CONFIRMED: _("Transaction final"),
+    CheckName.IN_WINDOW: _("During the incident"),
+    CheckName.SENDER_MATCHES: _("Sent from your address"),
+    CheckName.RECIPIENT_IS_ATTACKER: _("Received by the attacker"),
+    CheckName.AMOUNT_MATCHES: _("Amount and asset"),
+    CheckName.NOT_CLAIMED_ELSEWHERE: _("Not cited by another report"),
+    CheckName.USD_VALUE: _("Value in US dollars"),
+    CheckName.DKIM_SIGNATURE: _("Email signature"),
+    CheckName.TICKET_ID: _("Ticket id"),
+    CheckName.EXPORT_PARSED: _("Export readable"),
+    CheckName.TRADE_LOSS_CONSISTENT: _("Loss shown by the trades"),
+    CheckName.OWNERSHIP_SIGNATURE: _("Wallet ownership"),
+    CheckName.LEAKED_KEY_MEMBERSHIP: _("API key in the leak"),
 }
 
 CHECK_SENTENCES = {
-    "tx_exists": {
+    CheckName.TX_EXISTS: {
         "pass": _("The transaction exists on the chain."),
         "fail": _("No transaction with this hash was found on this chain."),
         "inconclusive": _("The transaction is known but is not in a block yet."),
     },
-    "tx_succeeded": {
+    CheckName.TX_SUCCEEDED: {
         "pass": _("The transaction succeeded."),
         "fail": _("The transaction failed on the chain (it was reverted), so it moved nothing."),
     },
-    "tx_confirmed": {
+    CheckName.TX_CONFIRMED: {
         "pass": _("The transaction is deep enough in the chain to count as final."),
         "inconclusive": _("The transaction is too recent to count as final; it will be checked again."),
     },
-    "in_window": {
+    CheckName.IN_WINDOW: {
         "pass": _("It happened during the incident."),
         "fail": _("It happened outside the incident's time window."),
     },
-    "sender_matches": {
+    CheckName.SENDER_MATCHES: {
         "pass": _("It was sent from the address you gave."),
         "fail": _("It was not sent from the address you gave."),
         "inconclusive": _("The sender was not compared: no sending address was given or none was found."),
     },
-    "recipient_is_attacker": {
+    CheckName.RECIPIENT_IS_ATTACKER: {
         "pass": _("It went to a known attacker address."),
         "fail": _("It did not go to a known attacker address."),
     },
-    "amount_matches": {
+    CheckName.AMOUNT_MATCHES: {
         "pass": _("The amount and asset match what you reported."),
         "fail": _("The amount or asset differs from what you reported."),
     },
-    "not_claimed_elsewhere": {
+    CheckName.NOT_CLAIMED_ELSEWHERE: {
         "pass": _("No other report competes for this transfer, or it is bound to yours."),
         "fail": _("This transfer is bound to another report."),
         "inconclusive": _("Other reports cite this transfer too, and none has proven that it is theirs."),
     },
-    "usd_value": {
+    CheckName.USD_VALUE: {
         "pass": _("It was valued in US dollars at the price of the day it happened."),
         "inconclusive": _("It could not be valued in US dollars yet."),
     },
-    "dkim_signature": {
+    CheckName.DKIM_SIGNATURE: {
         "pass": _("The email's signature proves it was sent by the exchange's support domain."),
         "fail": _("The email's signature does not prove that the exchange sent it."),
         "inconclusive": _("The email's signature could not be checked."),
     },
-    "ticket_id": {
+    CheckName.TICKET_ID: {
         "pass": _("The ticket id in the email matches the one in your report."),
         "fail": _("The ticket id in the email does not match the one in your report."),
         "inconclusive": _("The ticket id in the email could not be compared with your report."),
     },
-    "export_parsed": {
+    CheckName.EXPORT_PARSED: {
         "pass": _("Your trade-history export was read."),
         "fail": _("Your trade-history export could not be read."),
     },
-    "trade_loss_consistent": {
+    CheckName.TRADE_LOSS_CONSISTENT: {
         "pass": _("The trades in your export show a loss that fits the attack."),
         "fail": _("The trades in your export do not show a loss that fits the attack."),
         "inconclusive": _("The loss in your export could not be judged yet."),
     },
-    "ownership_signature": {
+    CheckName.OWNERSHIP_SIGNATURE: {
         "pass": _("Your signed message proves that you control this wallet. It binds the transfers this "
                   "wallet sent; it binds nothing else."),
         "fail": _("The signed message does not prove that you control the wallet."),
     },
-    "leaked_key_membership": {
+    CheckName.LEAKED_KEY_MEMBERSHIP: {
         "pass": _("Your API key is among the keys that leaked. This is recorded, but proves nothing on "
                   "its own: the list of leaked keys is public."),
         "fail": _("Your API key's fingerprint is not among the keys that leaked."),

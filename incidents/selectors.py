@@ -19,7 +19,7 @@ from incidents.models import (
     ReportSource,
     ReportStatus,
 )
-from incidents.vocabulary import Outcome
+from incidents.vocabulary import CheckName, Outcome
 
 
 def incident_list_visible(*, user) -> QuerySet[Incident]:
@@ -103,7 +103,7 @@ def report_standing(*, report: Report) -> Standing:
     verified = [c for c in claims if c.status == ClaimStatus.VERIFIED]
     return Standing(
         tier=report.tier, flags=tuple(report.flags),
-        loss_proven=bool(verified) or _passed(results, "trade_loss_consistent"),
+        loss_proven=bool(verified) or _passed(results, CheckName.TRADE_LOSS_CONSISTENT),
         transfers=len(transfers),
         transfers_pending=any(c.status == ClaimStatus.UNCHECKED for c in transfers),
         has_trade_export=any(e.kind == EvidenceKind.TRADE_EXPORT for e in report.evidence.all()),

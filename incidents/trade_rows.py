@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from incidents.vocabulary import CheckName
+
 SHOWN = 200  # rows listed on the page; the rest are counted
 
 SKIP_REASONS = {
@@ -72,7 +74,7 @@ class ExportSummary:
 
 def export_summary(results) -> ExportSummary | None:
     """Summarise an export's stored `export_parsed` result for its owner; None for other evidence."""
-    parsed = next((r for r in results if r.check_name == "export_parsed"), None)
+    parsed = next((r for r in results if r.check_name == CheckName.EXPORT_PARSED), None)
     if parsed is None:
         return None
     raw = parsed.raw or {}

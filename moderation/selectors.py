@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus, Tier
+from incidents.vocabulary import CheckName
 from moderation.models import Decision, DecisionState, ReportHold
 from verification.models import CheckResult
 from verification.verdict import FRAUD_FLAGS
@@ -241,7 +242,7 @@ HISTORY_MAX = 200
 def signed_header_names(results) -> dict[str, list[str]]:
     """Map each header the exchange's aligned signature covers to its domain (never pooled)."""
     for result in results:
-        raw = (result.raw or {}) if result.check_name == "dkim_signature" else {}
+        raw = (result.raw or {}) if result.check_name == CheckName.DKIM_SIGNATURE else {}
         covered = [str(name).lower() for name in raw.get("covered_headers") or []]
         if covered:
             signers = [s for s in raw.get("signatures", [])

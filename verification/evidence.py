@@ -19,6 +19,7 @@ from incidents.models import (
     TicketAttestation,
 )
 from incidents.services import evidence_preview_store
+from incidents.vocabulary import CheckName
 from verification.checks.mail import ArchivedKey, MailFileError, mail_check
 from verification.checks.ownership import leaked_key_check, ownership_challenge, signature_check
 from verification.checks.transfers import CheckOutcome
@@ -161,5 +162,5 @@ def _mail_outcomes(evidence: Evidence, data: bytes) -> list[CheckOutcome]:
         )
     except MailFileError as exc:
         raw = {"error": str(exc), **NOT_A_MAIL}
-        return [CheckOutcome("dkim_signature", Outcome.FAIL, ["not_a_mail"], raw)]
+        return [CheckOutcome(CheckName.DKIM_SIGNATURE, Outcome.FAIL, ["not_a_mail"], raw)]
     return findings.outcomes

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from incidents import hooks
 from incidents.models import Evidence, Incident, Report, ReportStatus
+from incidents.vocabulary import CheckName
 from verification.checks.trades import (
     ParsedExport,
     SignatureEntry,
@@ -104,17 +105,17 @@ def _count_once(
 
 def export_state(*, evidence: Evidence) -> ExportState:
     """Return what an export's last check left (an empty state before the first)."""
-    names = ["export_parsed", "trade_loss_consistent"]
+    names = [CheckName.EXPORT_PARSED, CheckName.TRADE_LOSS_CONSISTENT]
     rows = (CheckResult.objects.filter(evidence=evidence, check_name__in=names)
             .values_list("check_name", "outcome", "raw__pair_hours"))
     state = {name: (outcome, hours) for name, outcome, hours in rows}
-    hours = state.get("export_parsed", ("", []))[1] or []
-    return ExportState(frozenset(hours), state.get("trade_loss_consistent", ("", None))[0])
+    hours = state.get(CheckName.EXPORT_PARSED, ("", []))[1] or []
+    return ExportState(frozenset(hours), state.get(CheckName.TRADE_LOSS_CONSISTENT, ("", None))[0])
 
 
 def outcomes_state(outcomes: list[CheckOutcome]) -> ExportState:
     by_name = {o.name: o for o in outcomes}
-    parsed, consistent = by_name.get("export_parsed"), by_name.get("trade_loss_consistent")
+    parsed, consistent = by_name.get(CheckName.EXPORT_PARSED), by_name.get(CheckName.TRADE_LOSS_CONSISTENT)
     return ExportState(frozenset(parsed.raw.get("pair_hours", []) if parsed else []),
                        str(consistent.outcome) if consistent else "")
 
@@ -129,7 +130,7 @@ def trade_partners_rejudge(*, evidence: Evidence, before: ExportState, after: Ex
         return
     partners = _partners_touched(evidence, removed=before.pair_hours - after.pair_hours,
                                  added=after.pair_hours - before.pair_hours)
-    siblings = (CheckResult.objects.filter(check_name="export_parsed", report_id=evidence.report_id,
+    siblings = (CheckResult.objects.filter(check_name=CheckName.EXPORT_PARSED, report_id=evidence.report_id,
                                            evidence_id__gt=evidence.pk).values_list("evidence_id", flat=True))
     for evidence_id in sorted({*partners, *siblings}):
         transaction.on_commit(partial(evidence_verification_enqueue, evidence_id=evidence_id))
@@ -147,12 +148,13 @@ def _partners_touched(evidence: Evidence, *, removed: set[str], added: set[str])
     incident_id = evidence.report.incident_id
     if not removed | added:
         return set()
-    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=incident_id,
+    others = (CheckResult.objects.filter(check_name=CheckName.EXPORT_PARSED, report__incident_id=incident_id,
                                          raw__pair_prices__has_any_keys=list(removed | added))
               .exclude(report_id=evidence.report_id).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("evidence_id", "raw__pair_hours"))
     sharing = {eid: set(hours or []) for eid, hours in others if eid and (removed | added) & set(hours or [])}
-    consistent = CheckResult.objects.filter(check_name="trade_loss_consistent", evidence_id__in=list(sharing))
+    consistent = CheckResult.objects.filter(check_name=CheckName.TRADE_LOSS_CONSISTENT,
+                                            evidence_id__in=list(sharing))
     waiting = dict(consistent.values_list("evidence_id", "reasons"))
     return {eid for eid, hours in sharing.items()
             if hours & removed or (hours & added and WAITING_FOR_OTHERS & set(waiting.get(eid) or []))}
@@ -160,10 +162,11 @@ def _partners_touched(evidence: Evidence, *, removed: set[str], added: set[str])
 
 def _counted_by_siblings(evidence: Evidence) -> set[str]:
     """Trades the report's earlier proven files already count: a trade counts once, in its first file."""
-    proven = (CheckResult.objects.filter(check_name="trade_loss_consistent", report_id=evidence.report_id,
-                                         evidence_id__lt=evidence.pk, outcome=Outcome.PASS)
+    proven = (CheckResult.objects.filter(check_name=CheckName.TRADE_LOSS_CONSISTENT,
+                                         report_id=evidence.report_id, evidence_id__lt=evidence.pk,
+                                         outcome=Outcome.PASS)
               .values_list("evidence_id", flat=True))
-    keys = (CheckResult.objects.filter(check_name="export_parsed", evidence_id__in=list(proven))
+    keys = (CheckResult.objects.filter(check_name=CheckName.EXPORT_PARSED, evidence_id__in=list(proven))
             .values_list("raw__trade_keys", flat=True))
     return {key for listed in keys for key in (listed or [])}
 
@@ -190,7 +193,8 @@ def _signature(report: Report, mine: dict[str, list[str]]) -> tuple[list[Signatu
     """
     if not mine:
         return [], {}
-    others = (CheckResult.objects.filter(check_name="export_parsed", report__incident_id=report.incident_id,
+    others = (CheckResult.objects.filter(check_name=CheckName.EXPORT_PARSED,
+                                         report__incident_id=report.incident_id,
                                          raw__pair_prices__has_any_keys=list(mine))
               .exclude(report_id=report.pk).exclude(report__status=ReportStatus.WITHDRAWN)
               .values_list("report__reporter_id", "report__contact_email", "report_id", "raw__pair_prices"))
@@ -225,7 +229,7 @@ def _entry(key: str, victims: int, prices: list[str]) -> SignatureEntry:
 
 def trade_exports_lost_corroboration() -> list[int]:
     """Return the proven exports one of whose corroborating reports is gone (withdrawn, erased)."""
-    proven = list(CheckResult.objects.filter(check_name="trade_loss_consistent", outcome=Outcome.PASS,
+    proven = list(CheckResult.objects.filter(check_name=CheckName.TRADE_LOSS_CONSISTENT, outcome=Outcome.PASS,
                                              evidence__isnull=False)
                   .exclude(report__status=ReportStatus.WITHDRAWN)
                   .values_list("evidence_id", "raw__corroborated_by"))

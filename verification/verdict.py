@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from incidents.models import Binding, ClaimStatus, Tier
-from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS  # shared with incidents.guidance
+from incidents.vocabulary import EXCHANGE_CONFIRMED, FRAUD_FLAGS, CheckName  # shared with incidents.guidance
 from verification.models import Outcome
 
 CENTS = Decimal("0.01")
-MISMATCH_CHECKS = ("sender_matches", "recipient_is_attacker", "amount_matches")
+MISMATCH_CHECKS = (CheckName.SENDER_MATCHES, CheckName.RECIPIENT_IS_ATTACKER, CheckName.AMOUNT_MATCHES)
 TIER_ORDER = [Tier.T0, Tier.T1, Tier.T2, Tier.T3, Tier.T4]
 # A decision outranks a signature, a signature outranks a withdrawal mail; equals never win.
 BINDING_RANK = {Binding.NONE: 0, Binding.WITHDRAWAL_MAIL: 1, Binding.SIGNATURE: 2, Binding.DECISION: 3}
@@ -47,17 +47,18 @@ def claim_verdict(checks: Iterable[CheckView]) -> ClaimVerdict:
     errors = [c for c in by_name.values() if c.outcome == Outcome.ERROR]
     if not by_name or errors:
         return ClaimVerdict(ClaimStatus.UNCHECKED, tuple(r for c in errors for r in c.reasons))
-    if _is(by_name, "tx_exists", Outcome.FAIL):
+    if _is(by_name, CheckName.TX_EXISTS, Outcome.FAIL):
         return ClaimVerdict(ClaimStatus.NOT_FOUND, ())
-    if _is(by_name, "tx_exists", Outcome.INCONCLUSIVE):
+    if _is(by_name, CheckName.TX_EXISTS, Outcome.INCONCLUSIVE):
         return ClaimVerdict(ClaimStatus.UNCONFIRMED, ("pending",))
-    for name, status in (("tx_succeeded", ClaimStatus.REVERTED), ("in_window", ClaimStatus.OUTSIDE_WINDOW),
-                         ("not_claimed_elsewhere", ClaimStatus.DUPLICATE)):
+    for name, status in ((CheckName.TX_SUCCEEDED, ClaimStatus.REVERTED),
+                         (CheckName.IN_WINDOW, ClaimStatus.OUTSIDE_WINDOW),
+                         (CheckName.NOT_CLAIMED_ELSEWHERE, ClaimStatus.DUPLICATE)):
         if _is(by_name, name, Outcome.FAIL):
             return ClaimVerdict(status, reasons)
     if any(_is(by_name, name, Outcome.FAIL) for name in MISMATCH_CHECKS):
         return ClaimVerdict(ClaimStatus.MISMATCH, reasons)
-    if not _is(by_name, "tx_confirmed", Outcome.PASS):
+    if not _is(by_name, CheckName.TX_CONFIRMED, Outcome.PASS):
         return ClaimVerdict(ClaimStatus.UNCONFIRMED, reasons)
     return ClaimVerdict(ClaimStatus.VERIFIED, reasons)
 

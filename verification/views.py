@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.models import Evidence, EvidenceKind, Report
+from incidents.vocabulary import CheckName
 from verification.evidence import (
     EvidenceRefused,
     leaked_key_submit,
@@ -61,7 +62,7 @@ def evidence_mail(request, evidence_id: int):
                                  kind=EvidenceKind.SUPPORT_EMAIL)  # an erased file has nothing to show
     results = list(evidence.check_results.order_by("check_name"))
     # The headers the exchange's aligned signature vouched for, as the mail check recorded them.
-    signed = next((r.raw for r in results if r.check_name == "dkim_signature"), {})
+    signed = next((r.raw for r in results if r.check_name == CheckName.DKIM_SIGNATURE), {})
     try:
         mail = mail_render(evidence.file.read(), covered=frozenset(signed.get("covered_headers", [])))
     except MailFileError as exc:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from incidents.chains import BTC_BECH32_RE
+from incidents.vocabulary import CheckName
 from verification.checks.transfers import (
     CENTS,
     AssetInfo,
@@ -106,13 +107,13 @@ def _address(value) -> str | None:
 def _tx_exists(data: TxData) -> CheckOutcome:
     if data.error:
         reason = "providers_disagree" if data.error.startswith("providers_disagree") else "provider_error"
-        return CheckOutcome("tx_exists", Outcome.ERROR, [reason], {"error": data.error})
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.ERROR, [reason], {"error": data.error})
     if data.tx is None:
-        return CheckOutcome("tx_exists", Outcome.FAIL, [], {"tx": None})
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.FAIL, [], {"tx": None})
     if data.block is None:
         # In the mempool but not mined yet: not a failure, just not final.
-        return CheckOutcome("tx_exists", Outcome.INCONCLUSIVE, ["pending"], {"tx": _tx_raw(data.tx)})
-    return CheckOutcome("tx_exists", Outcome.PASS, [], {"tx": _tx_raw(data.tx), "block": data.block})
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.INCONCLUSIVE, ["pending"], {"tx": _tx_raw(data.tx)})
+    return CheckOutcome(CheckName.TX_EXISTS, Outcome.PASS, [], {"tx": _tx_raw(data.tx), "block": data.block})
 
 
 def _tx_raw(tx: dict) -> dict:
@@ -121,7 +122,8 @@ def _tx_raw(tx: dict) -> dict:
 
 def _tx_succeeded() -> CheckOutcome:
     # Bitcoin has no reverted transactions: a mined one spent its inputs and paid its outputs.
-    return CheckOutcome("tx_succeeded", Outcome.PASS, [], {"note": "a mined Bitcoin transaction cannot fail"})
+    return CheckOutcome(CheckName.TX_SUCCEEDED, Outcome.PASS, [],
+                        {"note": "a mined Bitcoin transaction cannot fail"})
 
 
 def _tx_confirmed(
@@ -133,7 +135,7 @@ def _tx_confirmed(
     depth = max(head - block_number + 1, 0)
     raw = {"block_number": block_number, "head": head, "confirmations": depth, "required": required}
     ok = depth >= required
-    outcome = CheckOutcome("tx_confirmed", Outcome.PASS if ok else Outcome.INCONCLUSIVE,
+    outcome = CheckOutcome(CheckName.TX_CONFIRMED, Outcome.PASS if ok else Outcome.INCONCLUSIVE,
                            [] if ok else ["unconfirmed"], raw)
     # Twice the required depth before re-checks stop: a reorg shallower than that is still caught.
     return outcome, depth >= max(2 * required, 1)
@@ -143,19 +145,19 @@ def _sender_matches(claim: ClaimInput, payment: Payment) -> CheckOutcome:
     claimed = _address(claim.from_address)
     raw = {"claimed": claimed, "inputs": payment.senders}
     if not claimed:
-        return CheckOutcome("sender_matches", Outcome.INCONCLUSIVE, [], raw)
+        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.INCONCLUSIVE, [], raw)
     if claimed not in payment.senders:
-        return CheckOutcome("sender_matches", Outcome.FAIL, ["sender_mismatch"], raw)
-    return CheckOutcome("sender_matches", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.FAIL, ["sender_mismatch"], raw)
+    return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.PASS, [], raw)
 
 
 def _recipient_is_attacker(payment: Payment) -> CheckOutcome:
     raw = {"outputs": payment.outputs, "to_attacker_sats": payment.sats("attacker")}
     if payment.sats("attacker"):
-        return CheckOutcome("recipient_is_attacker", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.PASS, [], raw)
     if any(output["role"] == "safelisted" for output in payment.outputs):
-        return CheckOutcome("recipient_is_attacker", Outcome.FAIL, ["recipient_safelisted"], raw)
-    return CheckOutcome("recipient_is_attacker", Outcome.FAIL, ["recipient_not_attacker"], raw)
+        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_safelisted"], raw)
+    return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_not_attacker"], raw)
 
 
 def _amount_matches(
@@ -167,13 +169,13 @@ def _amount_matches(
            "tolerance": str(tolerance), "asset": native.symbol if native else None,
            "amount": str(payment.amount), "basis": payment.basis}
     if native is None or (claim.asset and claim.asset.strip().casefold() != native.symbol.casefold()):
-        return CheckOutcome("amount_matches", Outcome.FAIL, ["asset_mismatch"], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["asset_mismatch"], raw)
     if claim.amount is None:
         raw["note"] = "no amount claimed: the transferred amount is taken"
-        return CheckOutcome("amount_matches", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
     if abs(claim.amount - payment.amount) <= payment.amount * tolerance:
-        return CheckOutcome("amount_matches", Outcome.PASS, [], raw)
-    return CheckOutcome("amount_matches", Outcome.FAIL, ["amount_mismatch"], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["amount_mismatch"], raw)
 
 
 def _usd_value(
@@ -184,10 +186,10 @@ def _usd_value(
     price = prices.get((symbol, day)) if symbol else None
     raw = {"date": day.isoformat(), "symbol": symbol, "price_usd": str(price) if price else None}
     if symbol is None:
-        return CheckOutcome("usd_value", Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
+        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
     if price is None:
         # Never a zero: the value is unknown and the reason says so.
-        return CheckOutcome("usd_value", Outcome.INCONCLUSIVE, ["price_missing"], raw)
+        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["price_missing"], raw)
     raw["amount"] = str(payment.amount)
     raw["usd"] = str((payment.amount * price).quantize(CENTS))
-    return CheckOutcome("usd_value", Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.USD_VALUE, Outcome.PASS, [], raw)

@@ -36,6 +36,7 @@ from dkim.canonicalization import CanonicalizationPolicy
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from incidents.ticket_patterns import TICKET_TEXT_MAX, TicketPatternError, ticket_pattern_compile
+from incidents.vocabulary import CheckName
 from verification.checks.transfers import CheckOutcome
 from verification.clients.dns import dkim_txt_lookup
 from verification.mailview import (
@@ -334,18 +335,18 @@ def _ticket_outcome(signed: SignedPart, pattern: str, claimed: str) -> CheckOutc
         regex = ticket_pattern_compile(pattern) if pattern else None
     except TicketPatternError as error:
         raw["error"] = str(error)
-        return CheckOutcome("ticket_id", Outcome.ERROR, ["ticket_pattern_invalid"], raw)
+        return CheckOutcome(CheckName.TICKET_ID, Outcome.ERROR, ["ticket_pattern_invalid"], raw)
     if regex is None:
-        return CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["no_ticket_pattern"], raw)
+        return CheckOutcome(CheckName.TICKET_ID, Outcome.INCONCLUSIVE, ["no_ticket_pattern"], raw)
     raw["ticket_id"] = found = _find_ticket(regex, signed.subject, signed.text) or ""
     wanted = (_find_ticket(regex, claimed.strip(), "") or claimed.strip()) if claimed else ""
     if not wanted:
-        return CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["no_claimed_ticket"], raw)
+        return CheckOutcome(CheckName.TICKET_ID, Outcome.INCONCLUSIVE, ["no_claimed_ticket"], raw)
     if not found:
-        return CheckOutcome("ticket_id", Outcome.FAIL, ["ticket_not_found"], raw)
+        return CheckOutcome(CheckName.TICKET_ID, Outcome.FAIL, ["ticket_not_found"], raw)
     if found.casefold() != wanted.casefold():
-        return CheckOutcome("ticket_id", Outcome.FAIL, ["ticket_mismatch"], raw)
-    return CheckOutcome("ticket_id", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.TICKET_ID, Outcome.FAIL, ["ticket_mismatch"], raw)
+    return CheckOutcome(CheckName.TICKET_ID, Outcome.PASS, [], raw)
 
 
 def _find_ticket(regex, subject: str, body: str) -> str | None:
@@ -388,7 +389,7 @@ def _findings(status: str, reasons: list[str], facts: MailFacts, signed: SignedP
     }
     outcome = DKIM_OUTCOMES["dkim_verified" if status in SIGNED_STATUSES else status]
     ticket.raw = {**shared, **ticket.raw}
-    dkim_outcome = CheckOutcome("dkim_signature", outcome, reasons, shared)
+    dkim_outcome = CheckOutcome(CheckName.DKIM_SIGNATURE, outcome, reasons, shared)
     return MailFindings([dkim_outcome, ticket], status, flags, ticket.raw["ticket_id"], addressed,
                         signed.date, hashes)
 
@@ -396,7 +397,7 @@ def _findings(status: str, reasons: list[str], facts: MailFacts, signed: SignedP
 def _refused(reasons: list[str], claimed: str) -> MailFindings:
     """Return the findings for a signed mail that cannot be read one way only."""
     facts, signed = MailFacts(from_domain=None, from_address=None, date=None), SignedPart()
-    ticket = CheckOutcome("ticket_id", Outcome.INCONCLUSIVE, ["mail_unreadable"], {"ticket_id": ""})
+    ticket = CheckOutcome(CheckName.TICKET_ID, Outcome.INCONCLUSIVE, ["mail_unreadable"], {"ticket_id": ""})
     return _findings("dkim_invalid", reasons, facts, signed, ticket, False, claimed)
 
 

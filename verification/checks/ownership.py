@@ -11,6 +11,7 @@ from django.conf import settings
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from incidents.vocabulary import CheckName
 from verification.checks.transfers import CheckOutcome
 from verification.models import Outcome
 
@@ -40,23 +41,23 @@ def signature_check(*, challenge: str, address: str, signature: str) -> CheckOut
     """Pass when ``signature`` over ``challenge`` (EIP-191 personal message) recovers ``address``."""
     raw = {"address": address.lower(), "challenge": challenge}
     if not SIGNATURE_RE.match(signature or ""):
-        return CheckOutcome("ownership_signature", Outcome.FAIL, ["signature_malformed"], raw)
+        return CheckOutcome(CheckName.OWNERSHIP_SIGNATURE, Outcome.FAIL, ["signature_malformed"], raw)
     try:
         signer = Account.recover_message(encode_defunct(text=challenge), signature=signature)
     except Exception:
-        return CheckOutcome("ownership_signature", Outcome.FAIL, ["signature_invalid"], raw)
+        return CheckOutcome(CheckName.OWNERSHIP_SIGNATURE, Outcome.FAIL, ["signature_invalid"], raw)
     raw["recovered"] = signer.lower()
     if signer.lower() != address.lower():
-        return CheckOutcome("ownership_signature", Outcome.FAIL, ["signer_mismatch"], raw)
-    return CheckOutcome("ownership_signature", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.OWNERSHIP_SIGNATURE, Outcome.FAIL, ["signer_mismatch"], raw)
+    return CheckOutcome(CheckName.OWNERSHIP_SIGNATURE, Outcome.PASS, [], raw)
 
 
 def leaked_key_check(*, key_hash: str, leaked: set[str]) -> CheckOutcome:
     """Pass when the browser-made hash of the reporter's API-key id is among the leaked ones."""
     key_hash = (key_hash or "").strip().lower()
     if not SHA256_RE.match(key_hash):
-        return CheckOutcome("leaked_key_membership", Outcome.FAIL, ["hash_malformed"], {})
+        return CheckOutcome(CheckName.LEAKED_KEY_MEMBERSHIP, Outcome.FAIL, ["hash_malformed"], {})
     raw = {"key_hash": key_hash, "leaked_hashes_known": len(leaked)}
     if key_hash in leaked:
-        return CheckOutcome("leaked_key_membership", Outcome.PASS, [], raw)
-    return CheckOutcome("leaked_key_membership", Outcome.FAIL, ["not_in_leak"], raw)
+        return CheckOutcome(CheckName.LEAKED_KEY_MEMBERSHIP, Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.LEAKED_KEY_MEMBERSHIP, Outcome.FAIL, ["not_in_leak"], raw)

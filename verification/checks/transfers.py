@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from incidents.vocabulary import CheckName
 from verification.clients.evm import TxData
 from verification.models import Outcome
 
@@ -118,13 +119,13 @@ def transfer_checks(
 def _tx_exists(data: TxData) -> CheckOutcome:
     if data.error:
         reason = "providers_disagree" if data.error.startswith("providers_disagree") else "provider_error"
-        return CheckOutcome("tx_exists", Outcome.ERROR, [reason], {"error": data.error})
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.ERROR, [reason], {"error": data.error})
     if data.tx is None:
-        return CheckOutcome("tx_exists", Outcome.FAIL, [], {"tx": None, "receipt": None})
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.FAIL, [], {"tx": None, "receipt": None})
     if data.receipt is None or data.block is None:
         # Known to the node but not mined yet: not a failure, just not final.
-        return CheckOutcome("tx_exists", Outcome.INCONCLUSIVE, ["pending"], {"tx": _tx_raw(data.tx)})
-    return CheckOutcome("tx_exists", Outcome.PASS, [], {
+        return CheckOutcome(CheckName.TX_EXISTS, Outcome.INCONCLUSIVE, ["pending"], {"tx": _tx_raw(data.tx)})
+    return CheckOutcome(CheckName.TX_EXISTS, Outcome.PASS, [], {
         "tx": _tx_raw(data.tx), "block": data.block, "receipt_status": data.receipt.get("status"),
     })
 
@@ -136,7 +137,7 @@ def _tx_raw(tx: dict) -> dict:
 def _tx_succeeded(data: TxData) -> CheckOutcome:
     status = data.receipt.get("status")
     outcome = Outcome.PASS if status == "0x1" else Outcome.FAIL
-    return CheckOutcome("tx_succeeded", outcome, [], {"receipt_status": status})
+    return CheckOutcome(CheckName.TX_SUCCEEDED, outcome, [], {"receipt_status": status})
 
 
 def _tx_confirmed(
@@ -155,14 +156,14 @@ def _tx_confirmed(
         # Twice the required depth before re-checks stop: a reorg shallower than that is still caught.
         settled = depth >= max(2 * required, 1) or (finalized is not None and block_number <= finalized)
     outcome = Outcome.PASS if ok else Outcome.INCONCLUSIVE
-    return CheckOutcome("tx_confirmed", outcome, [] if ok else ["unconfirmed"], raw), settled
+    return CheckOutcome(CheckName.TX_CONFIRMED, outcome, [] if ok else ["unconfirmed"], raw), settled
 
 
 def _in_window(block_time: datetime, context: IncidentContext) -> CheckOutcome:
     inside = context.window_start <= block_time <= context.window_end
     raw = {"block_time": block_time.isoformat(), "window_start": context.window_start.isoformat(),
            "window_end": context.window_end.isoformat()}
-    return CheckOutcome("in_window", Outcome.PASS if inside else Outcome.FAIL, [], raw)
+    return CheckOutcome(CheckName.IN_WINDOW, Outcome.PASS if inside else Outcome.FAIL, [], raw)
 
 
 def find_movement(
@@ -238,20 +239,20 @@ def _movement_raw(movement: Movement | None) -> dict:
 def _sender_matches(claim: ClaimInput, movement: Movement | None) -> CheckOutcome:
     raw = {"claimed": claim.from_address or None, **_movement_raw(movement)}
     if not claim.from_address:
-        return CheckOutcome("sender_matches", Outcome.INCONCLUSIVE, [], raw)
+        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.INCONCLUSIVE, [], raw)
     if movement is None or movement.sender != claim.from_address:
-        return CheckOutcome("sender_matches", Outcome.FAIL, ["sender_mismatch"], raw)
-    return CheckOutcome("sender_matches", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.FAIL, ["sender_mismatch"], raw)
+    return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.PASS, [], raw)
 
 
 def _recipient_is_attacker(chain: str, movement: Movement | None, context: IncidentContext) -> CheckOutcome:
     raw = _movement_raw(movement)
     recipient = (chain, movement.recipient) if movement else None
     if recipient in context.safelisted:
-        return CheckOutcome("recipient_is_attacker", Outcome.FAIL, ["recipient_safelisted"], raw)
+        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_safelisted"], raw)
     if recipient in context.attackers:
-        return CheckOutcome("recipient_is_attacker", Outcome.PASS, [], raw)
-    return CheckOutcome("recipient_is_attacker", Outcome.FAIL, ["recipient_not_attacker"], raw)
+        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_not_attacker"], raw)
 
 
 def _amount_matches(
@@ -261,13 +262,13 @@ def _amount_matches(
            "claimed_amount": str(claim.amount) if claim.amount is not None else None,
            "tolerance": str(tolerance), **_movement_raw(movement)}
     if asset_problem or movement is None or movement.amount is None:
-        return CheckOutcome("amount_matches", Outcome.FAIL, ["asset_mismatch"], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["asset_mismatch"], raw)
     if claim.amount is None:
         raw["note"] = "no amount claimed: the transferred amount is taken"
-        return CheckOutcome("amount_matches", Outcome.PASS, [], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
     if abs(claim.amount - movement.amount) <= movement.amount * tolerance:
-        return CheckOutcome("amount_matches", Outcome.PASS, [], raw)
-    return CheckOutcome("amount_matches", Outcome.FAIL, ["amount_mismatch"], raw)
+        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["amount_mismatch"], raw)
 
 
 def _usd_value(
@@ -278,11 +279,11 @@ def _usd_value(
     price = prices.get((symbol, day)) if symbol else None
     raw = {"date": day.isoformat(), "symbol": symbol, "price_usd": str(price) if price else None}
     if symbol is None or movement.amount is None:
-        return CheckOutcome("usd_value", Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
+        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
     if price is None:
         # Never a zero: the value is unknown and the reason says so.
-        return CheckOutcome("usd_value", Outcome.INCONCLUSIVE, ["price_missing"], raw)
+        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["price_missing"], raw)
     raw["amount"] = str(movement.amount)
     raw["usd"] = str((movement.amount * price).quantize(CENTS))
-    return CheckOutcome("usd_value", Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.USD_VALUE, Outcome.PASS, [], raw)
 

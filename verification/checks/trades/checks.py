@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from incidents.vocabulary import CheckName
 from verification.checks.trades.model import ParsedExport, Skipped, Trade, TradeFileError
 from verification.checks.trades.valuation import TradeLoss, TradeValue, legs_of
 from verification.checks.transfers import CheckOutcome
@@ -110,8 +111,8 @@ def unreadable_export_checks(*, filename: str, error: TradeFileError) -> TradeFi
     """Record an export that could not be read: nothing about the loss can be judged."""
     raw = {"filename": filename, "error": str(error), "error_code": getattr(error, "code", "unreadable")}
     return TradeFindings([
-        CheckOutcome("export_parsed", Outcome.FAIL, ["export_unreadable"], raw),
-        CheckOutcome("trade_loss_consistent", Outcome.INCONCLUSIVE, ["export_unreadable"], {}),
+        CheckOutcome(CheckName.EXPORT_PARSED, Outcome.FAIL, ["export_unreadable"], raw),
+        CheckOutcome(CheckName.TRADE_LOSS_CONSISTENT, Outcome.INCONCLUSIVE, ["export_unreadable"], {}),
     ], False, [])
 
 
@@ -164,7 +165,7 @@ def _trade_loss_consistent(
 ) -> CheckOutcome:
     """Pass a priced, positive loss at plausible prices that fits the signature other exports built."""
     raw = _loss_raw(loss, matches, claimed, tolerance)
-    name = "trade_loss_consistent"
+    name = CheckName.TRADE_LOSS_CONSISTENT
     if not loss.trades and not loss.groups:
         return CheckOutcome(name, Outcome.FAIL, ["no_trades_in_window"], raw)
     if loss.loss_usd is None:
@@ -194,7 +195,7 @@ def _export_parsed(export: ParsedExport, loss: TradeLoss) -> CheckOutcome:
            "skipped_rows": [_skipped_row_raw(s) for s in export.skipped_rows[:MAX_LISTED]],
            "unpaired": [{**_group_raw(g), "in_window": inside(g.time)} for g in export.skipped[:MAX_LISTED]],
            "trade_rows": [{**_trade_raw(t), "in_window": inside(t.time)} for t in export.trades[:MAX_LISTED]]}
-    return CheckOutcome("export_parsed", Outcome.PASS, [], raw)
+    return CheckOutcome(CheckName.EXPORT_PARSED, Outcome.PASS, [], raw)
 
 
 def _money(value: Decimal | None) -> str | None:
