@@ -41,7 +41,11 @@ class ClaimVerdict:
 
 
 def claim_verdict(checks: Iterable[CheckView]) -> ClaimVerdict:
-    """Return a transfer claim's status: the first blocking finding wins, in catalogue order."""
+    """Return a transfer claim's status from its own checks: the first blocking finding wins.
+
+    Whether another report claims the same transfer is not among them: citation_status weighs that
+    afterwards, over the statuses this returns (verification/services.py, reports_recompute).
+    """
     by_name = {check.name: check for check in checks}
     reasons = tuple(dict.fromkeys(r for c in by_name.values() for r in c.reasons if c.outcome != "pass"))
     errors = [c for c in by_name.values() if c.outcome == Outcome.ERROR]
@@ -52,8 +56,7 @@ def claim_verdict(checks: Iterable[CheckView]) -> ClaimVerdict:
     if _is(by_name, CheckName.TX_EXISTS, Outcome.INCONCLUSIVE):
         return ClaimVerdict(ClaimStatus.UNCONFIRMED, ("pending",))
     for name, status in ((CheckName.TX_SUCCEEDED, ClaimStatus.REVERTED),
-                         (CheckName.IN_WINDOW, ClaimStatus.OUTSIDE_WINDOW),
-                         (CheckName.NOT_CLAIMED_ELSEWHERE, ClaimStatus.DUPLICATE)):
+                         (CheckName.IN_WINDOW, ClaimStatus.OUTSIDE_WINDOW)):
         if _is(by_name, name, Outcome.FAIL):
             return ClaimVerdict(status, reasons)
     if any(_is(by_name, name, Outcome.FAIL) for name in MISMATCH_CHECKS):

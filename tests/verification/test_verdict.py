@@ -20,12 +20,11 @@ from verification.verdict import (
 
 ALL_PASS = {
     "tx_exists": "pass", "tx_succeeded": "pass", "tx_confirmed": "pass", "in_window": "pass",
-    "sender_matches": "pass", "recipient_is_attacker": "pass", "amount_matches": "pass",
-    "not_claimed_elsewhere": "pass", "usd_value": "pass",
+    "sender_matches": "pass", "recipient_is_attacker": "pass", "amount_matches": "pass", "usd_value": "pass",
 }
 REASONS = {
     ("sender_matches", "fail"): ("sender_mismatch",), ("amount_matches", "fail"): ("amount_mismatch",),
-    ("not_claimed_elsewhere", "fail"): ("claimed_elsewhere",), ("tx_exists", "error"): ("provider_error",),
+    ("tx_exists", "error"): ("provider_error",),
     ("usd_value", "inconclusive"): ("price_missing",), ("tx_confirmed", "inconclusive"): ("unconfirmed",),
 }
 
@@ -43,15 +42,12 @@ def checks(**changes) -> list[CheckView]:
     ({"tx_exists": "fail", "tx_succeeded": None}, "not_found", ()),
     ({"tx_succeeded": "fail"}, "reverted", ()),
     ({"in_window": "fail"}, "outside_window", ()),
-    ({"not_claimed_elsewhere": "fail"}, "duplicate", ("claimed_elsewhere",)),
     ({"sender_matches": "fail", "amount_matches": "fail"}, "mismatch",
      ("sender_mismatch", "amount_mismatch")),
     ({"tx_confirmed": "inconclusive"}, "unconfirmed", ("unconfirmed",)),
     ({"sender_matches": "inconclusive"}, "verified", ()),
     ({"tx_confirmed": "inconclusive", "amount_matches": "fail"}, "mismatch",
      ("unconfirmed", "amount_mismatch")),
-    ({"not_claimed_elsewhere": "fail", "amount_matches": "fail"}, "duplicate",
-     ("amount_mismatch", "claimed_elsewhere")),
 ])
 def test_claim_status_follows_the_first_blocking_check(changes, status, reasons):
     verdict = claim_verdict(checks(**changes))
@@ -133,6 +129,20 @@ def cite(report_id: int, status: str = "verified", binding: str = "") -> Citatio
 ])
 def test_a_transfer_cited_by_several_reports_counts_only_where_it_is_bound(own, rivals, status, reasons):
     assert citation_status(own, rivals) == (status, reasons)
+
+
+def test_a_claim_whose_own_checks_hold_up_is_a_duplicate_once_another_report_binds_the_transfer():
+    own = claim_verdict(checks())
+
+    assert own.status == "verified"
+    assert citation_status(cite(1, own.status), [cite(2, binding="signature")]) == ("duplicate",
+                                                                                    ("claimed_elsewhere",))
+
+
+def test_a_mismatching_claim_stays_a_mismatch_whoever_binds_the_transfer():
+    own = claim_verdict(checks(amount_matches="fail"))
+
+    assert citation_status(cite(1, own.status), [cite(2, binding="signature")]) == ("mismatch", ())
 
 
 def test_the_order_of_citation_never_decides():
