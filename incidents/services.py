@@ -41,16 +41,13 @@ from incidents.secret_files import secret_check_file
 from incidents.secrets import secret_check_text
 from incidents.selectors import imported_rows_for, rivals_of
 from incidents.uploads import (
+    XLSX,
     EvidenceFileError,
     EvidenceTooLarge,
     OwnerGone,
+    evidence_detect_type,
     evidence_files_undone_on_error,
 )
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Text-looking starts of formats Lossproof does not accept, so that a GIF/script polyglot or a
-# shell script with a comma in it is never taken for a CSV.
-FOREIGN_MAGIC = (b"GIF87a", b"GIF89a", b"#!", b"<?", b"{\\rtf", b"%!PS", b"BZh", b"\x1f\x8b")
 
 
 @transaction.atomic
@@ -125,34 +122,6 @@ EVIDENCE_TYPES = {
     EvidenceKind.OTHER: {"application/pdf", "image/png", "image/jpeg", "text/csv", XLSX,
                          "message/rfc822"},
 }
-
-
-def evidence_detect_type(data: bytes) -> str:
-    """Return the content type the bytes really have, or "" when it is none Lossproof accepts."""
-    head = data[:4096]
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    # Excel writes the content-types part first, openpyxl last: the zip's directory at the end names it.
-    if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in data[:65536] + data[-65536:]:
-        return XLSX
-    if b"\x00" in head or head.startswith(FOREIGN_MAGIC):
-        return ""
-    return _text_type(head)
-
-
-def _text_type(head: bytes) -> str:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    first_lines = text.splitlines()[:60]
-    headers = ("from:", "dkim-signature:", "received:")
-    if any(line.lower().startswith(headers) for line in first_lines) and "" in first_lines:
-        return "message/rfc822"
-    if "<html" in text.lower() or "<svg" in text.lower() or "<script" in text.lower():
-        return ""  # markup is never accepted as evidence
-    return "text/csv" if ("," in text or ";" in text) else ""
 
 
 def evidence_check_upload(*, kind: str, data: bytes, existing_count: int, existing_bytes: int) -> str:

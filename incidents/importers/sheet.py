@@ -26,7 +26,7 @@ from incidents.chains import normalise_address, normalise_caip2, normalise_tx_ha
 from incidents.models import EvidenceKind, Exchange, Incident, Report, ReportSource
 from incidents.secret_files import secret_check_cell, secret_check_file
 from incidents.secrets import SecretRefused, secret_check_common, secret_check_text
-from incidents.services import XLSX, evidence_detect_type
+from incidents.uploads import XLSX, evidence_detect_type
 from incidents.validation import ticket_id_clean
 from tabular import Limits, TableError, decimal_text, open_table
 
@@ -54,7 +54,7 @@ DMY_DATE_RE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 LIST_SPLIT_RE = re.compile(r"[;,\s]+")
 HASH_SEGMENT_RE = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 MAP_ITEM_RE = re.compile(r"""\s*([A-Za-z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^,]*?))\s*(?:,|$)""")
-# Evidence kind by detected content type (incidents.services.evidence_detect_type).
+# Evidence kind by detected content type (incidents.uploads.evidence_detect_type).
 EVIDENCE_KINDS = {
     "message/rfc822": EvidenceKind.SUPPORT_EMAIL,
     "text/csv": EvidenceKind.TRADE_EXPORT,

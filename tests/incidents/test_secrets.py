@@ -19,7 +19,7 @@ from incidents.secrets import (
     bip39_words,
     secret_check_text,
 )
-from incidents.services import XLSX
+from incidents.uploads import XLSX
 from tests.verification.dkim_fixtures import build_mail, rsa_key, sign
 
 SEED = ["legal", "winner", "thank", "year", "wave", "sausage", "worth", "useful", "legal", "winner", "thank",
