@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from incidents.refs import report_refs_assign
 from incidents.ticket_patterns import validate_ticket_pattern
 
 ZERO = Decimal("0")
@@ -232,6 +233,12 @@ class ReportQuerySet(models.QuerySet):
         """Reports that still count: every status but withdrawn."""
         return self.exclude(status=ReportStatus.WITHDRAWN)
 
+    def bulk_create(self, objs, *args, **kwargs):
+        """Create the reports and give each its register pseudonym (incidents.refs), as save() does."""
+        created = super().bulk_create(objs, *args, **kwargs)
+        report_refs_assign(created)
+        return created
+
 
 class Report(models.Model):
     """One victim's account of their losses in one incident."""
@@ -284,6 +291,10 @@ class Report(models.Model):
     check_queued_until = models.DateTimeField(null=True, blank=True, db_index=True)
     # Times it was queued since a check last ran to its end; the sweep gives up at the limit.
     check_attempts = models.PositiveSmallIntegerField(default=0)
+    # The register's pseudonym, derived once when the report is stored (incidents.refs) and then
+    # kept, with the id of the REPORT_REF_KEY that made it: rotating the key changes no stored ref.
+    report_ref = models.CharField(max_length=16, null=True, blank=True, unique=True, editable=False)
+    report_ref_key = models.CharField(max_length=8, blank=True, editable=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -313,6 +324,11 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.pk} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if not self.report_ref:  # first stored: its pseudonym needs its id
+            report_refs_assign([self])
 
     @property
     def source_label(self) -> str:
