@@ -416,17 +416,22 @@ class SheetImport:
                                 .values_list("import_fingerprint", flat=True))
         self.rows_taken = set(reports.filter(source=ReportSource.IMPORT, source_file=sheet.name)
                               .values_list("source_row", flat=True))
-        self.present, self.bad, self.emptied = 0, [], []
+        self.present, self.bad, self.emptied, self.read, self.total = 0, [], [], 0, 0
 
     def check(self) -> None:
-        """Read every row once, keeping only the counts (the pass before anything is written)."""
-        self.to_create = sum(1 for _ in self.new_rows())
+        """Read the whole file once without judging its rows: its size, rows and cells within bounds.
+
+        The pass before anything is written, so that a whole-file error (too many rows, a field too
+        long, a broken CSV quote) writes nothing; the rows themselves are checked once, in new_rows.
+        """
+        self.total = sum(1 for _ in self.sheet.rows())
 
     def new_rows(self) -> Iterator[SheetRow]:
         """Yield the rows to create, in sheet order; count those already present, list the bad."""
-        self.present, self.bad, self.emptied = 0, [], []
+        self.present, self.bad, self.emptied, self.read = 0, [], [], 0
         seen, taken = set(self.fingerprints), set(self.rows_taken)
         for number, cells in self.sheet.rows():
+            self.read += 1
             row = self._classify(number, cells, seen, taken)
             if row is None:
                 self.present += 1
