@@ -5,11 +5,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from incidents.refs import report_refs_assign
+from incidents.refs import report_ids_reserve, report_refs_assign, report_refs_give
 from incidents.ticket_patterns import validate_ticket_pattern
 
 ZERO = Decimal("0")
@@ -234,9 +234,18 @@ class ReportQuerySet(models.QuerySet):
         return self.exclude(status=ReportStatus.WITHDRAWN)
 
     def bulk_create(self, objs, *args, **kwargs):
-        """Create the reports and give each its register pseudonym (incidents.refs), as save() does."""
+        """Create the reports and give each its register pseudonym (incidents.refs), as save() does.
+
+        On PostgreSQL the ids are taken from the sequence first, so the refs go in the INSERT itself.
+        """
+        objs = list(objs)
+        plain = not (args or kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"))
+        if plain and objs and connections[self.db].vendor == "postgresql" and all(o.pk is None for o in objs):
+            for report, pk in zip(objs, report_ids_reserve(len(objs), using=self.db), strict=True):
+                report.pk = pk
+            report_refs_give(objs)
         created = super().bulk_create(objs, *args, **kwargs)
-        report_refs_assign(created)
+        report_refs_assign(created)  # where the INSERT could not carry them
         return created
 
 

@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 REF_DIGITS = 16
 KEY_ID_DIGITS = 8
@@ -44,11 +44,33 @@ def report_ref_key() -> str:
 
 
 def report_refs_assign(reports: Iterable) -> None:
-    """Give every stored report of ``reports`` that has no ref yet its pseudonym, in two statements.
+    """Give every stored report of ``reports`` that has no ref yet its pseudonym, and store it.
 
-    Sets ``report_ref`` and ``report_ref_key`` on the instances and in the database; call it inside
-    the transaction that stored them.
+    Call it inside the transaction that stored them: one query and one UPDATE per CHUNK reports.
     """
+    for chunk, refs, key_id in _given(reports):
+        _store({report.pk: refs[report.pk] for report in chunk}, key_id)
+
+
+def report_refs_give(reports: Iterable) -> None:
+    """Set the pseudonym of reports that have an id but are not stored yet (no UPDATE needed)."""
+    for _chunk in _given(reports):
+        pass
+
+
+def report_ids_reserve(count: int, *, using: str) -> list[int]:
+    """Take ``count`` ids from the reports' sequence (PostgreSQL), so that refs can go in the INSERT."""
+    from incidents.models import Report
+
+    table = Report._meta.db_table
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _given(reports: Iterable):
+    """Set the refs of reports with an id and no ref, CHUNK at a time; yield (chunk, refs, key id)."""
     pending = [report for report in reports if report.pk is not None and not report.report_ref]
     if not pending:
         return
@@ -59,7 +81,7 @@ def report_refs_assign(reports: Iterable) -> None:
         refs = _unique_refs([report.pk for report in chunk], key)
         for report in chunk:
             report.report_ref, report.report_ref_key = refs[report.pk], key_id
-        _store(refs, key_id)
+        yield chunk, refs, key_id
 
 
 def _store(refs: dict[int, str], key_id: str) -> None:

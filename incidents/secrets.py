@@ -58,6 +58,7 @@ TOKEN = re.compile(rf"(?<![\w+/=-])[\w+/=-]{{{TOKEN_MIN},}}")
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MONERO_ADDRESS = re.compile(rf"[48]{_B58}{{94}}|[48]{_B58}{{105}}")
+LOWER, UPPER, DIGIT = re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 
 
 class SecretRefused(ValueError):
@@ -140,7 +141,7 @@ def _wif_valid(text: str) -> bool:
 
 def _looks_random(token: str) -> bool:
     """Tell an API-secret-like token from addresses, hashes and ordinary identifiers."""
-    if not (re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"\d", token)):
+    if not (LOWER.search(token) and UPPER.search(token) and DIGIT.search(token)):
         return False  # bech32 addresses and lower-case hashes
     if _is_address(token):
         return False
