@@ -104,7 +104,7 @@ def _unique_refs(report_ids: list[int], key: str) -> dict[int, str]:
     refs, attempts = {}, dict.fromkeys(report_ids, 0)
     waiting = list(report_ids)
     while waiting:
-        candidates = {report_id: report_ref_derive(report_id, key, attempts[report_id]) for report_id in waiting}
+        candidates = {pk: report_ref_derive(pk, key, attempts[pk]) for pk in waiting}
         taken = set(Report.objects.filter(report_ref__in=list(candidates.values()))
                     .values_list("report_ref", flat=True))
         given = set(refs.values())
@@ -113,7 +113,7 @@ def _unique_refs(report_ids: list[int], key: str) -> dict[int, str]:
             if ref in taken or ref in given:
                 attempts[report_id] += 1
                 if attempts[report_id] >= MAX_ATTEMPTS:
-                    raise RuntimeError("REPORT_REF_KEY keeps deriving refs already taken; is it empty or broken?")
+                    raise RuntimeError("REPORT_REF_KEY keeps deriving refs already taken: is it broken?")
                 waiting.append(report_id)
             else:
                 refs[report_id] = ref

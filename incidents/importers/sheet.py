@@ -12,10 +12,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Generator, Iterator
-from functools import cache, lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
