@@ -72,7 +72,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 
 from incidents.models import Claim, Evidence, Exchange, Incident, Report
-from registry.exports import CLAIM_HEADER, CsvSink, claim_rows, neutralise, register_write, report_ref
+from registry.exports import CLAIM_HEADER, CsvSink, claim_rows, neutralise, register_write
 from registry.services import register_export, release_publish
 from verification.models import CheckResult
 
@@ -356,7 +356,7 @@ def naive_claims(incident_id: int, traced: bool) -> Phase:
             writer = csv.writer(handle)
             writer.writerow(CLAIM_HEADER)
             for c in claims:
-                writer.writerow([report_ref(c.report_id), c.kind, c.chain, c.tx_hash, c.log_index, c.asset,
+                writer.writerow([c.report.report_ref, c.kind, c.chain, c.tx_hash, c.log_index, c.asset,
                                  c.amount, c.from_address, c.to_address, c.block_number, c.block_time,
                                  c.usd_value, c.status, ";".join(c.reasons)])
         return len(claims)
