@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
+from django.db import connection
 from kombu.exceptions import OperationalError
 
 from incidents.importers import sheet as sheet_module
@@ -522,3 +523,31 @@ def test_reports_of_the_web_form_do_not_hide_an_imported_row(incident, tmp_path)
     out, _ = run(write_csv(tmp_path / "victims.csv", [row()]))
 
     assert "1 created" in out and Report.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_reports_written_with_copy_are_the_same_as_with_bulk_create(incident, tmp_path, monkeypatch):
+    from django.forms.models import model_to_dict
+
+    from incidents import services
+
+    other = IncidentFactory(slug="other-leak")
+    IncidentChain.objects.create(incident=other, caip2=ETHEREUM, confirmations=12)
+    ExchangeFactory(incident=other, name="Binance")
+    path = write_csv(tmp_path / "victims.csv", [*people(2), row(exchange="", tx_hashes="", notes="n",
+                                                                claimed_loss_usd="", loss_date="")])
+    run(path)  # with COPY
+    monkeypatch.setattr(services, "copy_available", lambda: False)
+    run(path, incident="other-leak")
+
+    def stored(target) -> list[tuple[dict, list[dict]]]:
+        skip = ("id", "incident", "exchange", "report_ref", "report_ref_key", "submitted_at")
+        return [({k: v for k, v in model_to_dict(r).items() if k not in skip} | {
+                    "exchange": r.exchange and r.exchange.name, "created": r.created_at is not None},
+                 [{k: v for k, v in model_to_dict(c).items() if k not in ("id", "report")}
+                  for c in r.claims.order_by("id")])
+                for r in Report.objects.filter(incident=target).order_by("source_row")]
+
+    copied = Report.objects.filter(incident=incident)
+    assert stored(incident) == stored(other) and len(stored(incident)) == 3
+    assert all(report.report_ref and report.updated_at for report in copied)
