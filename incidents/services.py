@@ -37,7 +37,7 @@ from incidents.models import (
     SafelistedAddress,
     evidence_preview_path,
 )
-from incidents.refs import report_ids_reserve, report_refs_give
+from incidents.refs import report_ids_reserve, report_refs_derive
 from incidents.secret_files import secret_check_file
 from incidents.secrets import secret_check_text
 from incidents.selectors import imported_rows_for, rivals_of
@@ -308,11 +308,10 @@ def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[
 def _reports_copy(incident: Incident, rows: list) -> list[int]:
     """Store the rows as bulk_create would, with COPY (PostgreSQL): ids and refs first, then claims."""
     report_ids = report_ids_reserve(len(rows), using="default")
-    reports = [Report(pk=pk) for pk in report_ids]
-    report_refs_give(reports)
-    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT}
-    values = ({**origin, **_attnames(row.fields), "id": report.pk, "report_ref": report.report_ref,
-               "report_ref_key": report.report_ref_key} for report, row in zip(reports, rows, strict=True))
+    refs, key_id = report_refs_derive(report_ids)
+    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT, "report_ref_key": key_id}
+    values = ({**origin, **_attnames(row.fields), "id": pk, "report_ref": refs[pk]}
+              for pk, row in zip(report_ids, rows, strict=True))
     rows_copy(Report, values, given=REPORT_COPY_FIELDS)
     claims = ({"report_id": report_id, "kind": ClaimKind.TRANSFER, **claim}
               for report_id, row in zip(report_ids, rows, strict=True) for claim in row.claims)
