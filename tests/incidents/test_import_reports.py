@@ -502,6 +502,30 @@ def test_created_reports_are_queued_for_verification_in_batches(
     assert batches == [ids[:2], ids[2:]]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_each_chunk_is_queued_as_it_commits_while_later_rows_are_still_being_read(
+        incident, tmp_path, settings, monkeypatch):
+    from incidents.management.commands import import_reports
+
+    monkeypatch.setattr(import_reports, "CHUNK_ROWS", 2)
+    settings.VERIFY_BATCH_SIZE = 100
+    read, queued = [], []
+    classify = sheet_module.SheetImport._classify
+
+    def counting(self, number, *args):
+        read.append(number)
+        return classify(self, number, *args)
+
+    monkeypatch.setattr(sheet_module.SheetImport, "_classify", counting)
+    monkeypatch.setattr(verify_reports_task, "delay", lambda batch: queued.append((batch, len(read))))
+    run(write_csv(tmp_path / "victims.csv", people(5)))
+
+    ids = list(Report.objects.order_by("source_row").values_list("id", flat=True))
+    # The first two reports were queued when their chunk committed, before the rows after them were read.
+    assert [batch for batch, _ in queued] == [ids[:2], ids[2:4], ids[4:]]
+    assert [rows_read for _, rows_read in queued] == [2, 4, 5]
+
+
 def test_reports_stay_stored_when_the_broker_is_down(
         incident, tmp_path, monkeypatch, caplog, django_capture_on_commit_callbacks):
     def broker_down(batch):
