@@ -5,10 +5,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from incidents.refs import report_ids_reserve, report_refs_assign, report_refs_give
 from incidents.ticket_patterns import validate_ticket_pattern
 
 ZERO = Decimal("0")
@@ -232,6 +233,21 @@ class ReportQuerySet(models.QuerySet):
         """Reports that still count: every status but withdrawn."""
         return self.exclude(status=ReportStatus.WITHDRAWN)
 
+    def bulk_create(self, objs, *args, **kwargs):
+        """Create the reports and give each its register pseudonym (incidents.refs), as save() does.
+
+        On PostgreSQL the ids are taken from the sequence first, so the refs go in the INSERT itself.
+        """
+        objs = list(objs)
+        plain = not (args or kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"))
+        if plain and objs and connections[self.db].vendor == "postgresql" and all(o.pk is None for o in objs):
+            for report, pk in zip(objs, report_ids_reserve(len(objs), using=self.db), strict=True):
+                report.pk = pk
+            report_refs_give(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        report_refs_assign(created)  # where the INSERT could not carry them
+        return created
+
 
 class Report(models.Model):
     """One victim's account of their losses in one incident."""
@@ -284,6 +300,10 @@ class Report(models.Model):
     check_queued_until = models.DateTimeField(null=True, blank=True, db_index=True)
     # Times it was queued since a check last ran to its end; the sweep gives up at the limit.
     check_attempts = models.PositiveSmallIntegerField(default=0)
+    # The register's pseudonym, derived once when the report is stored (incidents.refs) and then
+    # kept, with the id of the REPORT_REF_KEY that made it: rotating the key changes no stored ref.
+    report_ref = models.CharField(max_length=16, null=True, blank=True, unique=True, editable=False)
+    report_ref_key = models.CharField(max_length=8, blank=True, editable=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -313,6 +333,11 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.pk} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if not self.report_ref:  # first stored: its pseudonym needs its id
+            report_refs_assign([self])
 
     @property
     def source_label(self) -> str:

@@ -58,6 +58,13 @@ TOKEN = re.compile(rf"(?<![\w+/=-])[\w+/=-]{{{TOKEN_MIN},}}")
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MONERO_ADDRESS = re.compile(rf"[48]{_B58}{{94}}|[48]{_B58}{{105}}")
+LOWER, UPPER, DIGIT = re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
+# No rule above matches fewer characters than TOKEN_MIN (WIF 51, WORD_RUN 47, HEX_KEY 64, EXTENDED
+# 104), except those that need one of these words: LABELLED (api secret, secret key, private key,
+# password, passphrase, passwd) and PEM (PRIVATE KEY). Shorter text without them is let through
+# unscanned: a sheet import checks hundreds of thousands of short cells (names, amounts, ids).
+SHORT_SAFE = TOKEN_MIN
+LABEL_WORD = re.compile(r"secret|private|pass", re.IGNORECASE)
 
 
 class SecretRefused(ValueError):
@@ -76,8 +83,14 @@ def secret_check_text(text: str) -> None:
     secret_check_shapes(text)
 
 
+def _cannot_hold_one(text: str) -> bool:
+    return len(text) < SHORT_SAFE and not LABEL_WORD.search(text)
+
+
 def secret_check_shapes(text: str) -> None:
     """Refuse a 64-hex value (a possible private key) or a random-looking token (a possible API secret)."""
+    if _cannot_hold_one(text):
+        return
     if HEX_KEY.search(text):
         raise SecretRefused("hex_key")
     if any(_looks_random(token) for token in TOKEN.findall(URL.sub(" ", text))):
@@ -86,6 +99,8 @@ def secret_check_shapes(text: str) -> None:
 
 def secret_check_common(text: str) -> None:
     """Refuse what no random-looking content matches by chance: key blocks, WIF, xprv, labels, seeds."""
+    if _cannot_hold_one(text):
+        return
     if PEM.search(text):
         raise SecretRefused("pem_key")
     if EXTENDED.search(text):
@@ -140,7 +155,7 @@ def _wif_valid(text: str) -> bool:
 
 def _looks_random(token: str) -> bool:
     """Tell an API-secret-like token from addresses, hashes and ordinary identifiers."""
-    if not (re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"\d", token)):
+    if not (LOWER.search(token) and UPPER.search(token) and DIGIT.search(token)):
         return False  # bech32 addresses and lower-case hashes
     if _is_address(token):
         return False

@@ -6,7 +6,6 @@ claims) and go to every writer at once, so one pass serves all formats and memor
 
 import csv
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -15,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
-from django.conf import settings
 
 from incidents.models import Incident, Report
+from incidents.refs import report_ref_derive, report_ref_key
 from registry.methodology import METHODOLOGY_HEADER, methodology_rows
 from registry.ods import OdsWriter
 from registry.selectors import register_claims, register_report_chunks, report_extras
@@ -41,9 +40,13 @@ Progressed = Callable[[str, int], None]  # (table name, rows written so far)
 
 
 def report_ref(report_id: int) -> str:
-    """Return the report's stable pseudonym: 16 hex digits of an HMAC keyed outside the database."""
-    message = f"report:{report_id}".encode()
-    return hmac.new(settings.REPORT_REF_KEY.encode(), message, hashlib.sha256).hexdigest()[:16]
+    """Return the report's stable pseudonym, as stored when it was created (incidents.refs).
+
+    For a report no longer stored (erased), the ref the current key gives it: right for every
+    report created since the key's last rotation, which is what the live summary needs to drop it.
+    """
+    stored = Report.objects.filter(pk=report_id).values_list("report_ref", flat=True).first()
+    return stored or report_ref_derive(report_id, report_ref_key())
 
 
 def neutralise(text: str) -> str:
@@ -67,7 +70,7 @@ def report_rows(*, incident: Incident, report_ids: list[int] | None = None) -> I
         extras = report_extras(report_ids=[row.id for row in chunk])
         for row in chunk:
             extra = extras[row.id]
-            yield [report_ref(row.id), Report.source_label.fget(row),  # same rule as the model's
+            yield [row.report_ref, Report.source_label.fget(row),  # same rule as the model's
                    row.exchange__name or "", row.claimed_loss_usd, row.verified_loss_usd, row.tier,
                    row.status, ";".join(sorted(row.flags or [])), ";".join(sorted(extra.evidence_kinds)),
                    extra.transfers_claimed, extra.transfers_verified, row.ticket_status or "none",
@@ -77,12 +80,9 @@ def report_rows(*, incident: Incident, report_ids: list[int] | None = None) -> I
 
 def claim_rows(*, incident: Incident, report_ids: list[int] | None = None) -> Iterator[list]:
     """Yield claims.csv rows (typed cells) for the claims of the incident's non-withdrawn reports."""
-    last_id, ref = None, ""
     claims = register_claims(incident=incident, report_ids=report_ids)
-    for (report_id, kind, chain, tx_hash, log_index, asset, amount, from_address, to_address,
+    for (ref, kind, chain, tx_hash, log_index, asset, amount, from_address, to_address,
          block_number, block_time, usd_value, status, reasons) in claims:
-        if report_id != last_id:  # claims come ordered by report: one HMAC per report
-            last_id, ref = report_id, report_ref(report_id)
         yield [ref, kind, chain, tx_hash, log_index, asset, exact(amount), from_address, to_address,
                block_number, iso_utc(block_time), usd_value, status, ";".join(reasons or [])]
 

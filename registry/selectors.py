@@ -19,11 +19,12 @@ from incidents.models import (
 from registry.models import Release
 
 CHUNK = 2000
-REPORT_FIELDS = ("id", "source", "source_file", "source_row", "exchange__name", "claimed_loss_usd",
-                 "verified_loss_usd", "tier", "status", "flags", "decided_at",
+REPORT_FIELDS = ("id", "report_ref", "source", "source_file", "source_row", "exchange__name",
+                 "claimed_loss_usd", "verified_loss_usd", "tier", "status", "flags", "decided_at",
                  "decision_reason", "resolved_flags", "police_report", "ticket_status")
-CLAIM_FIELDS = ("report_id", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
-                "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
+# The stored pseudonym (incidents.refs) comes through the join the incident filter makes anyway.
+CLAIM_FIELDS = ("report__report_ref", "kind", "chain", "tx_hash", "log_index", "asset", "amount",
+                "from_address", "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
 
 
 @dataclass

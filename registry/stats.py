@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from incidents.models import Claim, ClaimStatus, Report, ReportStatus, Tier
-from registry.exports import report_ref
 
 # A breakdown row describing fewer reports than this is folded into the "other" row.
 SMALL_CELL = 5
@@ -96,10 +95,10 @@ def register_extras(*, incident, report_ids: list[int] | None = None) -> tuple[s
     """Return the refs of reports citing a ticket id and of reports with a bound transfer."""
     reports = Report.objects.active().filter(incident=incident)
     reports = reports if report_ids is None else reports.filter(pk__in=report_ids)
-    cited = {report_ref(pk) for pk in reports.exclude(support_ticket_id="").values_list("pk", flat=True)}
-    bound_ids = (Claim.objects.filter(report__in=reports).exclude(binding="")
-                 .values_list("report_id", flat=True).distinct())
-    return cited, {report_ref(pk) for pk in bound_ids}
+    cited = set(reports.exclude(support_ticket_id="").values_list("report_ref", flat=True))
+    bound = (Claim.objects.filter(report__in=reports).exclude(binding="")
+             .values_list("report__report_ref", flat=True).distinct())
+    return cited, set(bound)
 
 
 # --- Filters ------------------------------------------------------------------------------

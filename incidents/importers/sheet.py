@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -263,8 +264,13 @@ def _columns(header: list[str], mapping: dict[str, str]) -> tuple[dict[str, int]
 # ---- Cell values (each parser returns the normalised value, or raises ValueError) -------------
 
 
+@cache
+def _max_length(field_name: str) -> int | None:
+    return Report._meta.get_field(field_name).max_length
+
+
 def _text(text: str, field_name: str) -> str:
-    limit = Report._meta.get_field(field_name).max_length
+    limit = _max_length(field_name)
     if limit and len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
     return text
@@ -362,8 +368,8 @@ def _read_limited(path: Path) -> bytes:
 class _Cells:
     """One row's values; collects every problem instead of stopping at the first."""
 
-    def __init__(self, values: dict[str, str]):
-        self.values, self.problems, self.emptied = values, [], []
+    def __init__(self, values: dict[str, str], secret: Callable[[str, str], bool]):
+        self.values, self.problems, self.emptied, self.secret = values, [], [], secret
 
     def take(self, column: str, parse: Callable, *args):
         """Return the parsed value of ``column``, or None after noting why it could not be read."""
@@ -371,7 +377,7 @@ class _Cells:
         if CONTROL_RE.search(text):
             self.problems.append(f"{column}: contains control characters")
             return None
-        if text and _looks_secret(column, text):
+        if text and self.secret(column, text):
             # The form and the API refuse it; an old sheet's row is kept, without the cell.
             self.emptied.append(f"{column}: emptied, looked like a secret")
             self.values[column] = text = ""
@@ -416,17 +422,25 @@ class SheetImport:
                                 .values_list("import_fingerprint", flat=True))
         self.rows_taken = set(reports.filter(source=ReportSource.IMPORT, source_file=sheet.name)
                               .values_list("source_row", flat=True))
-        self.present, self.bad, self.emptied = 0, [], []
+        self.present, self.bad, self.emptied, self.read, self.total = 0, [], [], 0, 0
+        # The secret rules are pure: a value repeated down the sheet (an exchange, a date, a chain)
+        # is judged once per import. Bounded, so that a sheet of unique values cannot grow it.
+        self._secret = lru_cache(maxsize=4096)(_looks_secret)
 
     def check(self) -> None:
-        """Read every row once, keeping only the counts (the pass before anything is written)."""
-        self.to_create = sum(1 for _ in self.new_rows())
+        """Read the whole file once without judging its rows: its size, rows and cells within bounds.
+
+        The pass before anything is written, so that a whole-file error (too many rows, a field too
+        long, a broken CSV quote) writes nothing; the rows themselves are checked once, in new_rows.
+        """
+        self.total = sum(1 for _ in self.sheet.rows())
 
     def new_rows(self) -> Iterator[SheetRow]:
         """Yield the rows to create, in sheet order; count those already present, list the bad."""
-        self.present, self.bad, self.emptied = 0, [], []
+        self.present, self.bad, self.emptied, self.read = 0, [], [], 0
         seen, taken = set(self.fingerprints), set(self.rows_taken)
         for number, cells in self.sheet.rows():
+            self.read += 1
             row = self._classify(number, cells, seen, taken)
             if row is None:
                 self.present += 1
@@ -459,7 +473,7 @@ class SheetImport:
         values = self.sheet.values(cells)
         if not any(values.values()):
             return BadRow(number, f"nothing in the imported columns ({', '.join(self.sheet.columns)})")
-        row = _Cells(values)
+        row = _Cells(values, self._secret)
         fields = self._fields(row)
         chain, victim, hashes = row.take("chain", self._chain), "", []
         if chain is not None:  # a bad chain says it all; its address and hashes cannot be judged

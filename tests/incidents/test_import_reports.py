@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
+from django.db import connection
 from kombu.exceptions import OperationalError
 
 from incidents.importers import sheet as sheet_module
@@ -501,6 +502,30 @@ def test_created_reports_are_queued_for_verification_in_batches(
     assert batches == [ids[:2], ids[2:]]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_each_chunk_is_queued_as_it_commits_while_later_rows_are_still_being_read(
+        incident, tmp_path, settings, monkeypatch):
+    from incidents.management.commands import import_reports
+
+    monkeypatch.setattr(import_reports, "CHUNK_ROWS", 2)
+    settings.VERIFY_BATCH_SIZE = 100
+    read, queued = [], []
+    classify = sheet_module.SheetImport._classify
+
+    def counting(self, number, *args):
+        read.append(number)
+        return classify(self, number, *args)
+
+    monkeypatch.setattr(sheet_module.SheetImport, "_classify", counting)
+    monkeypatch.setattr(verify_reports_task, "delay", lambda batch: queued.append((batch, len(read))))
+    run(write_csv(tmp_path / "victims.csv", people(5)))
+
+    ids = list(Report.objects.order_by("source_row").values_list("id", flat=True))
+    # The first two reports were queued when their chunk committed, before the rows after them were read.
+    assert [batch for batch, _ in queued] == [ids[:2], ids[2:4], ids[4:]]
+    assert [rows_read for _, rows_read in queued] == [2, 4, 5]
+
+
 def test_reports_stay_stored_when_the_broker_is_down(
         incident, tmp_path, monkeypatch, caplog, django_capture_on_commit_callbacks):
     def broker_down(batch):
@@ -522,3 +547,31 @@ def test_reports_of_the_web_form_do_not_hide_an_imported_row(incident, tmp_path)
     out, _ = run(write_csv(tmp_path / "victims.csv", [row()]))
 
     assert "1 created" in out and Report.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_reports_written_with_copy_are_the_same_as_with_bulk_create(incident, tmp_path, monkeypatch):
+    from django.forms.models import model_to_dict
+
+    from incidents import services
+
+    other = IncidentFactory(slug="other-leak")
+    IncidentChain.objects.create(incident=other, caip2=ETHEREUM, confirmations=12)
+    ExchangeFactory(incident=other, name="Binance")
+    path = write_csv(tmp_path / "victims.csv", [*people(2), row(exchange="", tx_hashes="", notes="n",
+                                                                claimed_loss_usd="", loss_date="")])
+    run(path)  # with COPY
+    monkeypatch.setattr(services, "copy_available", lambda: False)
+    run(path, incident="other-leak")
+
+    def stored(target) -> list[tuple[dict, list[dict]]]:
+        skip = ("id", "incident", "exchange", "report_ref", "report_ref_key", "submitted_at")
+        return [({k: v for k, v in model_to_dict(r).items() if k not in skip} | {
+                    "exchange": r.exchange and r.exchange.name, "created": r.created_at is not None},
+                 [{k: v for k, v in model_to_dict(c).items() if k not in ("id", "report")}
+                  for c in r.claims.order_by("id")])
+                for r in Report.objects.filter(incident=target).order_by("source_row")]
+
+    copied = Report.objects.filter(incident=incident)
+    assert stored(incident) == stored(other) and len(stored(incident)) == 3
+    assert all(report.report_ref and report.updated_at for report in copied)

@@ -14,7 +14,9 @@ from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, reports_import
 from incidents.uploads import evidence_files_undone_on_error
 
-CHUNK_ROWS = 1_000  # rows written per transaction (per savepoint under --strict)
+# Rows written per transaction (per savepoint under --strict): each chunk's reports are queued for
+# their checks as it commits, while the rows after it are still being read.
+CHUNK_ROWS = 2_000
 
 
 class Command(BaseCommand):
@@ -44,7 +46,6 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}", returncode=2) from None
         if sheet.ignored and options["verbosity"]:
             self.stdout.write(f"Ignored columns: {', '.join(sheet.ignored)}")
-        self._refuse_if_strict(rows, strict)
         try:
             created = self._import(target, rows, strict=strict)
         except (SheetError, EvidenceFileError, SecretRefused) as exc:
@@ -53,17 +54,23 @@ class Command(BaseCommand):
         self._summarise(sheet, rows, created, options["verbosity"])
 
     def _import(self, incident: Incident, rows: SheetImport, *, strict: bool) -> int:
-        """Write the new rows chunk by chunk; under --strict, all in one transaction."""
+        """Check and write the new rows chunk by chunk; under --strict, all in one transaction.
+
+        Each row is checked once, as it is read: a chunk is written (and its reports queued) as soon
+        as it is full. Under --strict the first bad row stops the writing, the rest is still read
+        so that every bad row is listed, and the transaction rolls back.
+        """
         created = 0
         # Under --strict one transaction holds every chunk: if it rolls back, so do their files.
         files = evidence_files_undone_on_error() if strict else contextlib.nullcontext()
         stream = self.stdout if self.verbosity else None
-        progress = Progress(label="import", total=rows.to_create, stream=stream, unit="reports")
+        progress = Progress(label="import", total=rows.total, stream=stream, unit="rows")
         with files, transaction.atomic() if strict else contextlib.nullcontext():
             for chunk in _chunks(rows.new_rows(), CHUNK_ROWS):
-                created += len(reports_import(incident=incident, rows=chunk))
-                progress.advance_to(created)
-            self._refuse_if_strict(rows, strict)  # a row that went bad since the check: roll back
+                if not (strict and rows.bad):
+                    created += len(reports_import(incident=incident, rows=chunk))
+                progress.advance_to(rows.read)
+            self._refuse_if_strict(rows, strict)  # nothing written stays: roll back
         progress.close()
         return created
 
