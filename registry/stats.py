@@ -214,10 +214,19 @@ def _address_rows(rows: list[Fact], claimed: list[int]) -> list[dict]:
 
 def folded_keys(cells: dict) -> set:
     """Return the keys to fold: every small cell, plus the smallest others until the fold is safe."""
-    small = {key for key, cell in cells.items() if len(cell.reports) < SMALL_CELL}
+    return fold_keys({key: len(cell.reports) for key, cell in cells.items()},
+                     lambda keys: len(_union(cells, keys)))
+
+
+def fold_keys(sizes: dict, union_size) -> set:
+    """The folding rule on cell sizes (reports per key); ``union_size(keys)`` counts distinct reports.
+
+    Shared by the in-memory sums here and the SQL sums of the live preview (dashboards.sums).
+    """
+    small = {key for key, size in sizes.items() if size < SMALL_CELL}
     # A fold of fewer than SMALL_CELL reports would give its cells away (total minus named rows).
-    rest = sorted((k for k in cells if k not in small), key=lambda k: (len(cells[k].reports), str(k)))
-    while small and len(_union(cells, small)) < SMALL_CELL and rest:
+    rest = sorted((k for k in sizes if k not in small), key=lambda k: (sizes[k], str(k)))
+    while small and union_size(small) < SMALL_CELL and rest:
         small.add(rest.pop(0))
     return small
 
@@ -274,7 +283,11 @@ def _responses(rows: list[Fact], cells: dict) -> list[dict]:
 
 
 def _answers(rows: list[Fact]) -> dict:
-    counts = {"reports": len(rows), **_tickets(rows)}
+    return answers_row({"reports": len(rows), **_tickets(rows)})
+
+
+def answers_row(counts: dict) -> dict:
+    """Add the share the exchange answered ((attested + denied) / cited) to a response row's counts."""
     answered = counts["attested"] + counts["denied"]
     share = Decimal(answered) / counts["cited"] if counts["cited"] else ZERO
     return {**counts, "answered_share": f"{share:.2f}"}
