@@ -51,13 +51,13 @@ class ReportFact(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     report_id = models.BigIntegerField(unique=True)  # no foreign key, as DirtyReport
     source = models.CharField(max_length=8)  # sheet | web | api
-    exchange = models.CharField(max_length=100, null=True)
+    exchange = models.CharField(max_length=100, null=True)  # noqa: DJ001 - None: none named, as the stats say
     tier = models.CharField(max_length=4)
     status = models.CharField(max_length=32)
     claimed = models.BigIntegerField()  # cents
     verified = models.BigIntegerField()  # cents
     day = models.DateField(null=True)
-    asset = models.CharField(max_length=20, null=True)
+    asset = models.CharField(max_length=20, null=True)  # noqa: DJ001 - None: not stated
     ticket_status = models.CharField(max_length=32)
     ticket_cited = models.BooleanField()
     police = models.BooleanField()

@@ -94,8 +94,8 @@ def _filtered(picture: Picture, filters: Filters) -> dict:
     if picture.preview:  # summed in SQL from the live fact rows
         return {**sql_stats(incident_id=picture.incident.pk, as_of=_as_of(picture.stats), release=None,
                             filters=filters), "preview": True}
-    return {**stats_build(facts=_facts(picture), as_of=_as_of(picture.stats), release=picture.stats["release"],
-                          filters=filters), "preview": False}
+    return {**stats_build(facts=_facts(picture), as_of=_as_of(picture.stats),
+                          release=picture.stats["release"], filters=filters), "preview": False}
 
 
 def _facts(picture: Picture) -> list:

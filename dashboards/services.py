@@ -120,11 +120,9 @@ def facts_store(*, incident: Incident, report_ids: list[int] | None) -> int:
     ids = Report.objects.filter(incident=incident)
     ids = ids if report_ids is None else ids.filter(pk__in=report_ids)
     refs = {report_ref(pk): pk for pk in ids.values_list("pk", flat=True).iterator(chunk_size=5000)}
-    old_facts, old_flows = (model.objects.filter(incident=incident) for model in (ReportFact, ReportFlow))
-    if report_ids is not None:
-        old_facts, old_flows = old_facts.filter(report_id__in=report_ids), old_flows.filter(report_id__in=report_ids)
-    old_facts.delete()
-    old_flows.delete()
+    for model in (ReportFact, ReportFlow):
+        old = model.objects.filter(incident=incident)
+        (old if report_ids is None else old.filter(report_id__in=report_ids)).delete()
     rows, flows = [], []
     for ref, values in facts.items():
         row, its_flows = fact_rows(incident=incident, report_id=refs[ref], values=values)
@@ -157,7 +155,8 @@ def fact_rows(*, incident: Incident, report_id: int, values: list) -> tuple[Repo
     """Return one report's fact (a registry.stats.Fact as a list) as unsaved rows: money in cents."""
     fact = Fact(*values)
     row = ReportFact(incident=incident, report_id=report_id, source=fact.source, exchange=fact.exchange,
-                     tier=fact.tier, status=fact.status, claimed=cents(fact.claimed), verified=cents(fact.verified),
+                     tier=fact.tier, status=fact.status, claimed=cents(fact.claimed),
+                     verified=cents(fact.verified),
                      day=date.fromisoformat(fact.day) if fact.day else None, asset=fact.asset,
                      ticket_status=fact.ticket_status, ticket_cited=fact.ticket_cited, police=fact.police,
                      bound=fact.bound, contested=fact.contested)

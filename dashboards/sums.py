@@ -25,6 +25,7 @@ from registry.stats import (
     money,
 )
 
+NO_FILTERS = Filters()
 SUMS = {"n": Count("id"), "claimed": Sum("claimed"), "verified": Sum("verified")}
 TICKETS = {"cited": Count("id", filter=Q(ticket_cited=True)),
            "dkim": Count("id", filter=Q(ticket_status="dkim_verified")),
@@ -39,7 +40,7 @@ HEAD = {**SUMS, **TICKETS, "police": Count("id", filter=Q(police=True)),
         "decided_verified": Count("id", filter=SHEET & Q(status__in=DECIDED_VERIFIED))}
 
 
-def facts_filtered(*, incident_id: int, filters: Filters = Filters()) -> QuerySet:
+def facts_filtered(*, incident_id: int, filters: Filters = NO_FILTERS) -> QuerySet:
     """Return the incident's fact rows that ``filters`` keep (registry.stats.Filters.keep, in SQL)."""
     rows = ReportFact.objects.filter(incident_id=incident_id)
     for name in ("status", "exchange", "asset", "source"):
@@ -55,7 +56,7 @@ def facts_filtered(*, incident_id: int, filters: Filters = Filters()) -> QuerySe
 
 
 def sql_stats(*, incident_id: int, as_of: datetime | None, release: int | None,
-              filters: Filters = Filters()) -> dict:
+              filters: Filters = NO_FILTERS) -> dict:
     """Sum the incident's fact rows into the public stats (the API's contract), folding small cells."""
     rows = facts_filtered(incident_id=incident_id, filters=filters)
     head = {key: int(value or 0) for key, value in rows.aggregate(**HEAD).items()}
@@ -123,11 +124,12 @@ def _addresses(rows: QuerySet, incident_id: int) -> list[dict]:
             f"SUM(usd) AS usd FROM {flows} WHERE incident_id = %s GROUP BY target, report_id) f "
             f"JOIN ({facts_sql}) r ON r.report_id = f.report_id GROUP BY f.target",
             [incident_id, *facts_params])
-        cells = {tuple(target.split(" ", 1)): {"n": n, "verified": int(usd or 0), "claimed": int(claimed or 0)}
+        cells = {tuple(target.split(" ", 1)): {"n": n, "verified": int(usd or 0),
+                                                "claimed": int(claimed or 0)}
                  for target, n, usd, claimed in cursor.fetchall()}
 
     def union(keys) -> tuple[int, int]:
-        """Distinct reports (and their claimed loss) paying any of ``keys``: a report paying two counts once."""
+        """Distinct reports paying any of ``keys``, and their claimed loss (a report counts once)."""
         kept = [" ".join(key) for key in cells if key not in keys]
         excluded = f" AND target NOT IN ({', '.join(['%s'] * len(kept))})" if kept else ""
         with connection.cursor() as cursor:

@@ -24,7 +24,8 @@ def random_fact(rng: random.Random, exchange_weights: tuple[int, ...]) -> list:
     return list(Fact(
         source=rng.choice(("sheet", "web", "api")), exchange=rng.choices(EXCHANGES, exchange_weights)[0],
         tier=rng.choice(("T0", "T1", "T2", "T3", "T4")),
-        status=rng.choice(("submitted", "checking", "needs_review", "verified", "rejected", "partially_verified")),
+        status=rng.choice(("submitted", "checking", "needs_review", "verified", "rejected",
+                           "partially_verified")),
         claimed=f"{rng.randint(0, 90000)}.{rng.randint(0, 99):02d}", verified=f"{rng.randint(0, 900)}.50",
         day=rng.choice(("2022-11-14", "2022-11-15", "2022-11-16", None)), asset=rng.choice(ASSETS),
         ticket_status=rng.choice(("none", "unverified", "dkim_verified", "attested", "denied")),
@@ -69,7 +70,8 @@ def test_the_sql_sums_equal_the_register_sums_under_every_filter(seed, weights):
 def test_an_address_paid_twice_by_one_report_counts_it_once_and_folds_at_the_edge(size):
     facts = []
     for n in range(size):  # each report pays the small address twice, and the big one once
-        flows = [["eip155:1", "0xsmall", "10.00"], ["eip155:1", "0xsmall", "5.00"], ["eip155:1", "0xbig", "1.00"]]
+        flows = [["eip155:1", "0xsmall", "10.00"], ["eip155:1", "0xsmall", "5.00"],
+                 ["eip155:1", "0xbig", "1.00"]]
         facts.append(list(Fact("web", "Binance", "T2", "needs_review", f"{100 + n}.00", "15.00", "2022-11-15",
                                "ETH", "none", False, False, False, False, flows)))
     facts += [list(Fact("web", "Binance", "T2", "needs_review", "1.00", "1.00", "2022-11-15", "ETH", "none",
