@@ -27,7 +27,8 @@ REPORT_HEADER = ["report_ref", "source", "exchange", "claimed_loss_usd", "verifi
                  "status", "flags", "evidence_kinds", "transfers_claimed", "transfers_verified",
                  "ticket_status", "decided_at", "decision_reason", "resolved_flags", "police_report_cited"]
 CLAIM_HEADER = ["report_ref", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
-                "to_address", "block_number", "block_time", "usd_value", "status", "reasons"]
+                "to_address", "block_number", "block_time", "usd_value", "status", "reasons", "period_start",
+                "period_end"]
 # What a spreadsheet would read as a formula (or DDE) when a text cell starts with it.
 FORMULA_START = frozenset("=+-@\t\r")
 # Excel's and LibreOffice's rows per sheet, header included; longer tables continue on "claims 2".
@@ -80,11 +81,12 @@ def claim_rows(*, incident: Incident, report_ids: list[int] | None = None) -> It
     last_id, ref = None, ""
     claims = register_claims(incident=incident, report_ids=report_ids)
     for (report_id, kind, chain, tx_hash, log_index, asset, amount, from_address, to_address,
-         block_number, block_time, usd_value, status, reasons) in claims:
+         block_number, block_time, usd_value, status, reasons, period_start, period_end) in claims:
         if report_id != last_id:  # claims come ordered by report: one HMAC per report
             last_id, ref = report_id, report_ref(report_id)
         yield [ref, kind, chain, tx_hash, log_index, asset, exact(amount), from_address, to_address,
-               block_number, iso_utc(block_time), usd_value, status, ";".join(reasons or [])]
+               block_number, iso_utc(block_time), usd_value, status, ";".join(reasons or []),
+               iso_utc(period_start), iso_utc(period_end)]
 
 
 class CsvSink:

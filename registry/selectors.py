@@ -23,7 +23,8 @@ REPORT_FIELDS = ("id", "source", "source_file", "source_row", "exchange__name", 
                  "verified_loss_usd", "tier", "status", "flags", "decided_at",
                  "decision_reason", "resolved_flags", "police_report", "ticket_status")
 CLAIM_FIELDS = ("report_id", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
-                "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
+                "to_address", "block_number", "block_time", "usd_value", "status", "reasons", "period_start",
+                "period_end")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from incidents.models import Claim, ClaimStatus, Report, ReportStatus, Tier
 from registry.exports import report_ref
+from verification.models import CheckResult
 
 # A breakdown row describing fewer reports than this is folded into the "other" row.
 SMALL_CELL = 5
@@ -36,8 +37,8 @@ class Fact(NamedTuple):
     status: str
     claimed: str  # decimal text, as in reports.csv
     verified: str
-    day: str | None  # UTC date of the report's earliest (verified, else any) transfer block
-    asset: str | None  # the asset of the report's largest claim
+    day: str | None  # UTC date of the report's earliest (verified, else any) block or trade period
+    asset: str | None  # the asset of the report's largest claim (as stated, else as the check found it)
     ticket_status: str
     ticket_cited: bool
     police: bool
@@ -49,9 +50,16 @@ class Fact(NamedTuple):
 # --- Facts, read from a register folder ----------------------------------------------------
 
 
-def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str]) -> dict[str, list]:
-    """Read reports.csv and claims.csv of ``folder`` into report_ref -> fact (a JSON list), in order."""
+def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str],
+                        found_assets: dict[tuple, str] | None = None) -> dict[str, list]:
+    """Read reports.csv and claims.csv of ``folder`` into report_ref -> fact (a JSON list), in order.
+
+    ``found_assets`` (claim_key -> symbol) names the asset the checks found for claims stating none.
+    """
     claims = _claims_by_report(folder / "claims.csv")
+    for rows in claims.values():
+        for claim in rows:
+            claim["found_asset"] = claim["asset"] or (found_assets or {}).get(claim_key(claim))
     with open(folder / "reports.csv", newline="", encoding="utf-8") as handle:
         return {row["report_ref"]: list(_fact(row, claims.get(row["report_ref"], []), ticket_cited, bound))
                 for row in csv.DictReader(handle)}
@@ -83,13 +91,36 @@ def source_kind(source: str) -> str:
 
 
 def _day(claims: list[dict]) -> str | None:
-    days = sorted(c["block_time"][:10] for c in claims if c["block_time"])
+    """The earliest UTC date among the claims' blocks or trade periods' starts (claims.csv's columns)."""
+    days = sorted(moment[:10] for c in claims if (moment := c["block_time"] or c.get("period_start")))
     return days[0] if days else None
 
 
 def _asset(claims: list[dict]) -> str | None:
     ranked = sorted(claims, key=lambda c: Decimal(c["usd_value"] or "0"), reverse=True)
-    return next((c["asset"] for c in ranked if c["asset"]), None)
+    return next((c["found_asset"] for c in ranked if c["found_asset"]), None)
+
+
+def claim_key(claim: dict) -> tuple[str, str, str, str]:
+    """Identify a claims.csv row: report_ref, chain, tx_hash, log_index (as the file writes them)."""
+    return claim["report_ref"], claim["chain"], claim["tx_hash"], claim["log_index"] or ""
+
+
+def found_assets(*, incident, report_ids: list[int] | None = None) -> dict[tuple, str]:
+    """Return claim_key -> asset symbol the transfer check found, for claims that state no asset.
+
+    An imported sheet row often names no asset; the check read it from the chain (the chain's
+    native coin, or the incident's token whose ERC-20 Transfer log it matched). The dashboard
+    groups by it; claims.csv keeps the reporter's own (empty) statement.
+    """
+    results = CheckResult.objects.filter(report__incident=incident, check_name="amount_matches",
+                                         claim__asset="", claim__report__status__in=PUBLIC_STATUSES)
+    results = results if report_ids is None else results.filter(report_id__in=report_ids)
+    rows = results.values_list("claim__report_id", "claim__chain", "claim__tx_hash", "claim__log_index",
+                               "raw__asset")
+    return {(report_ref(report_id), chain, tx_hash, "" if log_index is None else str(log_index)): asset
+            for report_id, chain, tx_hash, log_index, asset in rows.iterator(chunk_size=5000)
+            if isinstance(asset, str) and asset}
 
 
 def register_extras(*, incident, report_ids: list[int] | None = None) -> tuple[set[str], set[str]]:
