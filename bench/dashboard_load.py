@@ -282,6 +282,36 @@ def preview(server: Server, incident: Incident) -> None:
               f"target under 1 s")
     finally:
         worker.stop()
+    breakdown(incident, moderator)
+
+
+def breakdown(incident: Incident, moderator) -> None:
+    """One more decision, its rebuild's steps timed in this process (no worker): where the time goes."""
+    from dashboards.models import IncidentSummary
+    from dashboards.services import facts_store, incident_fingerprint, summary_rebuild
+    from dashboards.sums import sql_stats
+
+    report_id = Report.objects.filter(incident=incident, status="needs_review", verified_loss_usd__lt=5000
+                                      ).order_by("-pk").values_list("pk", flat=True).first()
+    report_claim(report_id=report_id, moderator=moderator)
+    report_decide(report_id=report_id, moderator=moderator, status="rejected", reason="evidence_insufficient",
+                  note="bench decision", version=report_version(report_id=report_id))
+    steps = {
+        "register of the one report -> its fact rows": lambda: facts_store(incident=incident,
+                                                                           report_ids=[report_id]),
+        "SQL sums (dashboards.sums)": lambda: sql_stats(incident_id=incident.pk, as_of=None, release=None),
+        "sweep fingerprint (after the commit)": lambda: incident_fingerprint(incident=incident)}
+    for name, step in steps.items():
+        began = time.perf_counter()
+        step()
+        steps[name] = time.perf_counter() - began
+    IncidentSummary.objects.filter(incident=incident).update(stale=True)
+    began = time.perf_counter()
+    summary_rebuild(incident_id=incident.pk)
+    whole = time.perf_counter() - began
+    print("in process, one decision's rebuild: "
+          + ", ".join(f"{name} {spent * 1000:.0f} ms" for name, spent in steps.items())
+          + f"; whole summary_rebuild {whole * 1000:.0f} ms (fingerprint included)")
 
 
 def main() -> None:
