@@ -1,22 +1,26 @@
-"""Dashboard under load: the page, the stats API and one filtered chart, against live ORM sums.
+"""Dashboard under load (wrk over HTTP), against live ORM sums; and a decision's way to the preview.
 
-Run: ``.venv/bin/python bench/dashboard_load.py [--reports 100000] [--claims 10] [--clients 8]
-[--seconds 10] [--workers 3] [--database-url postgres://postgres@127.0.0.1:5432/postgres]``
+Run (PostgreSQL; a throw-away database is created beside ``--database-url`` and dropped at the end):
 
-It builds a scratch world (a temporary LOSSPROOF_VAR_DIR; an SQLite file, or a throw-away
-PostgreSQL database created beside ``--database-url`` and dropped at the end): one published
-incident with ``--reports`` reports over 12 exchanges, 4 assets and 30 days, ``--claims``
-transfer claims each, then publishes a release (timed: writing the register and summing its
-stats). It starts gunicorn (production settings) on a loopback port and drives it from this
-process with closed-loop threads, one connection per request, for ``--seconds`` per endpoint:
+    .venv/bin/python bench/dashboard_load.py --database-url postgres://postgres@127.0.0.1:5432/postgres \\
+        [--reports 100000] [--claims 10] [--connections 8] [--seconds 10] [--workers 3] \\
+        [--redis redis://127.0.0.1:6379/6] [--decisions 5]
 
-- ``/incidents/bench/`` (the dashboard page), ``/api/v1/incidents/bench/stats/`` and
-  ``/incidents/bench/charts/by-exchange.csv?release=1&min_tier=T2`` (a filtered chart);
-- baseline, in this process: the headline and by-exchange/tier/status sums computed live with
-  plain ORM aggregation, repeated for the same number of seconds.
+1. Builds one published incident with ``--reports`` reports (12 exchanges, 4 assets, 30 days, a fifth
+   of them rows of an imported sheet) and ``--claims`` transfer claims each, with PostgreSQL's COPY.
+2. Publishes a release (timed: the signed register in every format, and its stats) and builds the
+   journalists' live summary for the first time (timed: a whole register's facts into ReportFact).
+3. Starts gunicorn (production settings, ``--workers``) on a loopback port, serving the product and,
+   beside it, the same numbers summed live with plain ORM aggregation (bench/dashboard_live_wsgi.py),
+   and drives each with ``wrk`` (``--connections`` concurrent connections, 2 threads, ``--seconds``):
+   the dashboard page, the stats API and one filtered chart (by exchange, T2 and above), then
+   /_live/stats/ and /_live/chart/. p50/p95 come from wrk's latency histogram.
+4. Starts one Celery worker on the scratch queue and takes ``--decisions`` decisions through the
+   moderation service (claim, then decide); for each, it polls the preview page over HTTP as a
+   signed-in journalist until the page carries a new version (ETag), then checks the preview API
+   counts the decision. Prints the time from the decision's commit to that page.
 
-Then it times the live preview's path after a decision: mark stale (the cheap notice) and the
-rebuild the coalescing task runs. Figures are printed, never asserted.
+Figures are printed, never asserted.
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
@@ -24,12 +28,13 @@ import argparse
 import base64
 import http.client
 import os
+import re
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -40,35 +45,36 @@ TARGETS_MS = {"dashboard page": 150, "stats API": 50}
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="PostgreSQL server; a scratch database is used")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/6", help="cache and broker (a db number)")
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--claims", type=int, default=10, help="transfer claims per report (default 10)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run (default 10)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent wrk connections (default 8)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default 10)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
-    parser.add_argument("--database-url", default="", help="PostgreSQL server; a scratch database is used")
+    parser.add_argument("--decisions", type=int, default=5, help="decisions timed to the preview (default 5)")
+    parser.add_argument("--preview-only", action="store_true",
+                        help="skip the release and the wrk runs: time only a decision's way to the preview")
     return parser.parse_args()
 
 
 ARGS = parse_args()
 VAR_DIR = Path(tempfile.mkdtemp(prefix="lossproof-bench-dash-"))
 SCRATCH = f"lossproof_bench_dash_{os.getpid()}"
+QUEUE = f"benchdash{os.getpid()}"
 
 
 def _environment() -> None:
     sys.path.insert(0, str(ROOT))
-    db = (urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")) if ARGS.database_url
-          else f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")
     os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR), "DATABASE_URL": db,
+        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR),
+        "DATABASE_URL": urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")),
         "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
+        "AUDIT_KEY": secrets.token_urlsafe(32),
         "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
-        "CELERY_BROKER_URL": f"filesystem://{VAR_DIR / 'broker'}"})
-    if ARGS.database_url:
-        import psycopg
-
-        with psycopg.connect(ARGS.database_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0", "CELERY_BROKER_URL": ARGS.redis, "CACHE_URL": ARGS.redis,
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "1"})
 
 
 _environment()
@@ -79,75 +85,74 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.core.management import call_command
-from django.db.models import Count, Sum
+from django.db import connection
+from django.test import Client
 
-from dashboards.services import summary_build_now, summary_mark_stale_for_reports, summary_rebuild
-from incidents.models import Claim, Exchange, Incident, Report, ReportStatus
+from accounts.models import Role, User
+from dashboards.services import summary_build_now
+from incidents.models import Claim, Exchange, Incident, Report
+from moderation.selectors import report_version
+from moderation.services import report_claim, report_decide
 from registry.services import release_publish
 
 TIERS = ("T0", "T1", "T2", "T3", "T4")
 STATUSES = ("needs_review", "verified", "rejected", "partially_verified")
-ENDPOINTS = (("dashboard page", "/incidents/bench/"), ("stats API", "/api/v1/incidents/bench/stats/"),
-             ("filtered chart (CSV)", "/incidents/bench/charts/by-exchange.csv?release=1&min_tier=T2"))
 ASSETS, START = ("ETH", "USDT", "USDC", "WBTC"), datetime(2022, 11, 15, tzinfo=UTC)
+SERVED = (("dashboard page", "/incidents/bench/"), ("stats API", "/api/v1/incidents/bench/stats/"),
+          ("filtered chart (CSV)", "/incidents/bench/charts/by-exchange.csv?release=1&min_tier=T2"))
+LIVE = (("live ORM: stats", "/_live/stats/"), ("live ORM: filtered chart", "/_live/chart/"))
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d\\n", latency:percentile(50), latency:percentile(95),
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+# --- The world, with COPY --------------------------------------------------------------------
+
+
+def copy_rows(model, fields: list[str], rows) -> None:
+    """COPY ``rows`` (values for ``fields``, by attname) into the model's table; every other column
+    gets the model's default, prepared once."""
+    template = model()
+    given = [model._meta.get_field(name) for name in fields]
+    others = [f for f in model._meta.concrete_fields if not f.primary_key and f not in given]
+    defaults = tuple(f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in others)
+    columns = ", ".join(f'"{f.column}"' for f in (*given, *others))
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row((*row, *defaults))
 
 
 def build() -> Incident:
-    """Store the incident, its exchanges, reports and claims in bulk, 5,000 reports at a time."""
     incident = Incident.objects.create(slug="bench", title="Bench incident", published=True,
                                        window_start=START - timedelta(days=30),
                                        window_end=START + timedelta(days=60))
-    exchanges = [Exchange.objects.create(incident=incident, name=f"Exchange {n}") for n in range(12)]
-    for first in range(0, ARGS.reports, 5000):
-        reports = Report.objects.bulk_create(_report(incident, exchanges, n)
-                                             for n in range(first, min(first + 5000, ARGS.reports)))
-        Claim.objects.bulk_create(_claim(report, k) for report in reports for k in range(ARGS.claims))
+    exchanges = [Exchange.objects.create(incident=incident, name=f"Exchange {n}").pk for n in range(12)]
+    copy_rows(Report, ["incident", "exchange", "tier", "status", "claimed_loss_usd", "verified_loss_usd",
+                       "submitted_at", "police_report", "support_ticket_id", "ticket_status", "source",
+                       "source_file", "source_row"],
+              ((incident.pk, exchanges[n % 12], TIERS[n % 5], STATUSES[n % 4], Decimal(1000 + n % 700),
+                Decimal(n % 900), START, "ref" if n % 3 == 0 else "", f"T{n}" if n % 4 == 0 else "",
+                ("dkim_verified", "attested", "denied", "none")[n % 7 % 4],
+                "import" if n % 5 == 0 else "web", "victims.csv" if n % 5 == 0 else "",
+                n if n % 5 == 0 else None) for n in range(ARGS.reports)))
+    ids = list(Report.objects.filter(incident=incident).order_by("pk").values_list("pk", flat=True))
+    copy_rows(Claim, ["report", "chain", "tx_hash", "log_index", "asset", "amount", "status", "to_address",
+                      "block_number", "block_time", "usd_value"],
+              ((pk, "eip155:1", f"0x{pk:040x}{k:024x}", 0, ASSETS[(pk + k) % 4], Decimal(1),
+                "verified" if k == 0 else "unchecked", f"0x{pk % 40:040x}", 15_000_000 + pk,
+                START + timedelta(days=pk % 30), Decimal(pk % 900) if k == 0 else None)
+               for pk in ids for k in range(ARGS.claims)))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return incident
 
 
-def _report(incident, exchanges, n: int) -> Report:
-    return Report(incident=incident, exchange=exchanges[n % 12], tier=TIERS[n % 5], status=STATUSES[n % 4],
-                  claimed_loss_usd=Decimal(1000 + n % 700), verified_loss_usd=Decimal(n % 900),
-                  submitted_at=START, police_report="ref" if n % 3 == 0 else "")
-
-
-def _claim(report: Report, k: int) -> Claim:
-    n = report.pk
-    return Claim(report=report, chain="eip155:1", tx_hash=f"0x{n:040x}{k:024x}", asset=ASSETS[(n + k) % 4],
-                 amount=Decimal(1), status="verified" if k == 0 else "unchecked",
-                 to_address=f"0x{n % 40:040x}", block_time=START + timedelta(days=n % 30),
-                 usd_value=Decimal(n % 900) if k == 0 else None)
-
-
-def live_sums(incident: Incident) -> None:
-    """The baseline: the dashboard's headline and breakdowns with plain ORM aggregation, live."""
-    reports = Report.objects.filter(incident=incident).exclude(status=ReportStatus.WITHDRAWN)
-    reports.aggregate(n=Count("id"), claimed=Sum("claimed_loss_usd"), verified=Sum("verified_loss_usd"))
-    for key in ("exchange__name", "tier", "status"):
-        sums = {"n": Count("id"), "c": Sum("claimed_loss_usd"), "v": Sum("verified_loss_usd")}
-        list(reports.values(key).annotate(**sums))
-
-
-def in_process(baseline: list[float]) -> None:
-    """Each endpoint through Django's handler in this process, one client: like for like with the baseline."""
-    from django.test import Client
-
-    client = Client(HTTP_HOST="127.0.0.1")
-    base50 = statistics.median(baseline)
-    for name, path in ENDPOINTS:
-        client.get(path)
-        times = timed(lambda path=path: client.get(path), ARGS.seconds / 2)
-        print(line(f"{name} (in process)", times, f"live ORM p50 / served p50 = "
-                                                  f"{base50 / statistics.median(times):.1f}x"))
-
-
-def timed(call, seconds: float) -> list[float]:
-    times, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        began = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - began)
-    return times
+# --- HTTP --------------------------------------------------------------------------------------
 
 
 class Server:
@@ -158,25 +163,25 @@ class Server:
         self.listener.bind(("127.0.0.1", 0))
         self.port, fd = self.listener.getsockname()[1], self.listener.fileno()
         self.log = open(VAR_DIR / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "config.wsgi",
-                                         "--bind", f"fd://{fd}", "--workers", str(ARGS.workers)],
-                                        cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(ROOT / "bench"),
+             "dashboard_live_wsgi:application", "--bind", f"fd://{fd}", "--workers", str(ARGS.workers)],
+            cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
 
-    def get(self, path: str) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    def get(self, path: str, cookie: str = "") -> tuple[int, dict, bytes]:
+        connection_ = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            return response.status
+            connection_.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            response = connection_.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
         finally:
-            connection.close()
+            connection_.close()
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if self.get("/api/v1/incidents/bench/stats/") == 200:
+                if self.get("/api/v1/incidents/bench/stats/")[0] == 200:
                     return
             except OSError:
                 pass
@@ -189,90 +194,164 @@ class Server:
         self.log.close()
 
 
-def load(server: Server, path: str) -> tuple[list[float], int, int]:
-    """Closed-loop clients for ARGS.seconds; return latencies, errors and requests."""
-    times, errors, lock = [], [0], threading.Lock()
-    end = time.monotonic() + ARGS.seconds
-
-    def client():
-        while time.monotonic() < end:
-            began = time.perf_counter()
-            status = server.get(path)
-            with lock:
-                times.append(time.perf_counter() - began)
-                errors[0] += status != 200
-
-    threads = [threading.Thread(target=client) for _ in range(ARGS.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return times, errors[0], len(times)
+def wrk(port: int, path: str) -> tuple[float, float, int, int]:
+    """Drive one URL with wrk; return p50 and p95 in ms, requests and errors (incl. non-2xx/3xx)."""
+    script = VAR_DIR / "report.lua"
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(ARGS.connections), "-d", f"{ARGS.seconds}s",
+                          "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+                         capture_output=True, text=True, check=True).stdout
+    p50, p95, requests, errors = (int(v) for v in re.search(r"RESULT (\d+) (\d+) (\d+) (\d+)", out).groups())
+    return p50 / 1000, p95 / 1000, requests, errors
 
 
-def line(name: str, times: list[float], extra: str = "") -> str:
-    cuts = statistics.quantiles(times, n=100) if len(times) > 1 else [times[0]] * 99
-    return f"{name:<28} p50 {cuts[49] * 1000:8.1f} ms  p95 {cuts[94] * 1000:8.1f} ms  {extra}"
+def loads(server: Server) -> None:
+    results = {}
+    for name, path in (*SERVED, *LIVE):
+        server.get(path)  # warm the worker's cache entry, as a first reader would
+        p50, p95, requests, errors = wrk(server.port, path)
+        results[name] = p95
+        target = f", target p95 < {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""
+        print(f"{name:<26} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  {requests / ARGS.seconds:7.1f} req/s, "
+              f"{errors} errors{target}", flush=True)
+    for served, live in (("dashboard page", "live ORM: stats"), ("stats API", "live ORM: stats"),
+                         ("filtered chart (CSV)", "live ORM: filtered chart")):
+        print(f"  p95 {live} / {served} = {results[live] / results[served]:.1f}x")
+
+
+# --- A decision's way to the journalists' preview ------------------------------------------------
+
+
+class Worker:
+    def __init__(self):
+        from config.queues import queue_names
+
+        self.log = open(VAR_DIR / "worker.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
+             "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", ",".join(queue_names(QUEUE)), "-n", f"{QUEUE}@%h"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+
+
+def preview(server: Server, incident: Incident) -> None:
+    moderator = User.objects.create(username="bench-mod", email="mod@bench.invalid", role=Role.MODERATOR)
+    journalist = User.objects.create(username="bench-journo", email="j@bench.invalid", role=Role.JOURNALIST)
+    cookie = session_cookie(journalist)
+    page, api = "/incidents/bench/?preview=1", "/api/v1/incidents/bench/stats/?preview=1"
+    status, headers, _ = server.get(page, cookie)
+    if status != 200:
+        raise RuntimeError(f"the preview page answered {status}")
+    worker = Worker()
+    try:
+        time.sleep(8)  # the worker's start, outside the timings
+        import json
+
+        chosen = Report.objects.filter(incident=incident, status="needs_review", verified_loss_usd__lt=5000,
+                                       ).order_by("pk").values_list("pk", flat=True)[:ARGS.decisions]
+        waits = []
+        for report_id in chosen:
+            before = json.loads(server.get(api, cookie)[2])["by_status"]["rejected"]
+            etag = server.get(page, cookie)[1].get("ETag")
+            report_claim(report_id=report_id, moderator=moderator)
+            version = report_version(report_id=report_id)
+            report_decide(report_id=report_id, moderator=moderator, status="rejected",
+                          reason="evidence_insufficient", note="bench decision", version=version)
+            committed = time.perf_counter()  # report_decide's transaction has committed when it returns
+            while time.perf_counter() - committed < 120:
+                status, headers, _ = server.get(page, cookie)
+                if headers.get("ETag") != etag:
+                    break
+                time.sleep(0.01)
+            shown = time.perf_counter() - committed
+            after = json.loads(server.get(api, cookie)[2])["by_status"]["rejected"]
+            waits.append(shown)
+            print(f"decision on report {report_id}: preview page changed {shown * 1000:.0f} ms after the "
+                  f"commit; preview API rejected {before} -> {after}", flush=True)
+        print(f"decision commit -> preview page (HTTP, one worker): median "
+              f"{statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms over {len(waits)}; "
+              f"target under 1 s")
+    finally:
+        worker.stop()
+    breakdown(incident, moderator)
+
+
+def breakdown(incident: Incident, moderator) -> None:
+    """One more decision, its rebuild's steps timed in this process (no worker): where the time goes."""
+    from dashboards.models import IncidentSummary
+    from dashboards.services import facts_store, incident_fingerprint, summary_rebuild
+    from dashboards.sums import sql_stats
+
+    report_id = Report.objects.filter(incident=incident, status="needs_review", verified_loss_usd__lt=5000
+                                      ).order_by("-pk").values_list("pk", flat=True).first()
+    report_claim(report_id=report_id, moderator=moderator)
+    report_decide(report_id=report_id, moderator=moderator, status="rejected", reason="evidence_insufficient",
+                  note="bench decision", version=report_version(report_id=report_id))
+    steps = {
+        "register of the one report -> its fact rows": lambda: facts_store(incident=incident,
+                                                                           report_ids=[report_id]),
+        "SQL sums (dashboards.sums)": lambda: sql_stats(incident_id=incident.pk, as_of=None, release=None),
+        "sweep fingerprint (after the commit)": lambda: incident_fingerprint(incident=incident)}
+    for name, step in steps.items():
+        began = time.perf_counter()
+        step()
+        steps[name] = time.perf_counter() - began
+    IncidentSummary.objects.filter(incident=incident).update(stale=True)
+    began = time.perf_counter()
+    summary_rebuild(incident_id=incident.pk)
+    whole = time.perf_counter() - began
+    print("in process, one decision's rebuild: "
+          + ", ".join(f"{name} {spent * 1000:.0f} ms" for name, spent in steps.items())
+          + f"; whole summary_rebuild {whole * 1000:.0f} ms (fingerprint included)")
 
 
 def main() -> None:
+    uptime = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"load average at start: {' '.join(uptime)} ({os.cpu_count()} cores)")
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     incident = build()
-    print(f"built {ARGS.reports} reports, {ARGS.reports * ARGS.claims} claims "
-          f"in {time.perf_counter() - began:.1f} s")
+    print(f"built {ARGS.reports} reports, {ARGS.reports * ARGS.claims} claims (COPY) "
+          f"in {time.perf_counter() - began:.1f} s", flush=True)
+    if not ARGS.preview_only:
+        began = time.perf_counter()
+        release = release_publish(incident=incident)
+        print(f"published release {release.number} (signed register in every format + stats) "
+              f"in {time.perf_counter() - began:.1f} s", flush=True)
     began = time.perf_counter()
-    release = release_publish(incident=incident)
-    print(f"published release {release.number} (register files + stats) "
-          f"in {time.perf_counter() - began:.1f} s")
-    baseline = timed(lambda: live_sums(incident), ARGS.seconds)
-    print(line("live ORM sums (baseline)", baseline, f"{len(baseline)} runs, one client, in process"))
-    in_process(baseline)
+    summary_build_now(incident=incident)
+    print(f"first (full) build of the live summary: {time.perf_counter() - began:.1f} s", flush=True)
     server = Server()
     try:
         server.wait_ready()
-        results = {}
-        for name, path in ENDPOINTS:
-            server.get(path)  # warm the worker's cache entry, as a first reader would
-            times, errors, count = load(server, path)
-            results[name] = times
-            target = f", target p95 < {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""
-            print(line(name, times, f"{count / ARGS.seconds:7.1f} req/s, {errors} errors, "
-                                    f"{ARGS.clients} clients{target}"))
-        base95 = statistics.quantiles(baseline, n=100)[94]
-        for name, times in results.items():
-            ratio = base95 / statistics.quantiles(times, n=100)[94]
-            print(f"  {name}: p95 ratio live ORM / served = {ratio:.1f}x")
+        if not ARGS.preview_only:
+            loads(server)
+        preview(server, incident)
     finally:
         server.stop()
-    preview(incident)
-
-
-def preview(incident: Incident) -> None:
-    """Time a decision's way to the preview: the notice, then the rebuild the task runs."""
-    began = time.perf_counter()
-    summary_build_now(incident=incident)
-    print(f"first (full) build of the live summary: {time.perf_counter() - began:.2f} s")
-    report = Report.objects.filter(incident=incident).first()
-    began = time.perf_counter()
-    Report.objects.filter(pk=report.pk).update(status="verified", decided_at=datetime.now(UTC))
-    summary_mark_stale_for_reports(report_ids=[report.pk])
-    marked = time.perf_counter()
-    summary_rebuild(incident_id=incident.pk)
-    done = time.perf_counter()
-    print(f"decision to preview: mark stale {(marked - began) * 1000:.1f} ms, incremental rebuild "
-          f"{done - marked:.2f} s (plus the task's pick-up by a worker); target under 1 s")
+    print(f"load average at end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":
+    import psycopg
+
+    with psycopg.connect(ARGS.database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
     try:
         main()
     finally:
-        if ARGS.database_url:
-            from django.db import connections
-
-            connections.close_all()
-            import psycopg
-
-            with psycopg.connect(ARGS.database_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}"')
+        connection.close()
+        with psycopg.connect(ARGS.database_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        shutil.rmtree(VAR_DIR, ignore_errors=True)

@@ -15,7 +15,6 @@ class IncidentSummary(models.Model):
     # The next rebuild starts from scratch (first build, periodic sweep) rather than from the
     # reports listed in DirtyReport.
     full = models.BooleanField(default=True)
-    facts = models.JSONField(default=dict)  # report_ref -> fact (registry.stats.Fact)
     stats = models.JSONField(default=dict)
     # What the incident's rows looked like when built: the periodic sweep compares it to now.
     fingerprint = models.CharField(max_length=64, blank=True)
@@ -40,6 +39,45 @@ class DirtyReport(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.report_id}"
+
+
+class ReportFact(models.Model):
+    """What the live summary needs of one report, as its register row says (registry.stats.Fact).
+
+    Rewritten for the reports a rebuild takes (or all of them on a full one); the summary and the
+    preview's filtered views are summed from these rows in SQL (dashboards.sums).
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    report_id = models.BigIntegerField(unique=True)  # no foreign key, as DirtyReport
+    source = models.CharField(max_length=8)  # sheet | web | api
+    exchange = models.CharField(max_length=100, null=True)  # noqa: DJ001 - None: none named, as the stats say
+    tier = models.CharField(max_length=4)
+    status = models.CharField(max_length=32)
+    claimed = models.BigIntegerField()  # cents
+    verified = models.BigIntegerField()  # cents
+    day = models.DateField(null=True)
+    asset = models.CharField(max_length=20, null=True)  # noqa: DJ001 - None: not stated
+    ticket_status = models.CharField(max_length=32)
+    ticket_cited = models.BooleanField()
+    police = models.BooleanField()
+    bound = models.BooleanField()
+    contested = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"facts of report {self.report_id}"
+
+
+class ReportFlow(models.Model):
+    """One verified transfer of a report to an attacker address (a Fact's flows), for the address chart."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    report_id = models.BigIntegerField(db_index=True)
+    target = models.CharField(max_length=300)  # "CHAIN ADDRESS": one column to group and exclude by
+    usd = models.BigIntegerField()  # cents
+
+    def __str__(self) -> str:
+        return f"{self.target} of report {self.report_id}"
 
 
 class ReleaseChart(models.Model):

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from dashboards.charts import release_cite
-from dashboards.models import IncidentSummary
 from dashboards.services import summary_build_now
+from dashboards.sums import sql_stats
 from incidents.models import Incident
 from registry.models import Release
 from registry.stats import Filters, stats_build
@@ -85,16 +85,20 @@ def picture_filtered(*, picture: Picture, filters: Filters) -> dict:
     key = f"dashboards:stats:{picture.incident.pk}:{picture.version}:{digest}"
     stats = cache.get(key)
     if stats is None:
-        stats = {**stats_build(facts=_facts(picture), as_of=_as_of(picture.stats),
-                               release=picture.stats["release"], filters=filters), "preview": picture.preview}
+        stats = _filtered(picture, filters)
         cache.set(key, stats, timeout=None if picture.citable else 300)
     return stats
 
 
+def _filtered(picture: Picture, filters: Filters) -> dict:
+    if picture.preview:  # summed in SQL from the live fact rows
+        return {**sql_stats(incident_id=picture.incident.pk, as_of=_as_of(picture.stats), release=None,
+                            filters=filters), "preview": True}
+    return {**stats_build(facts=_facts(picture), as_of=_as_of(picture.stats),
+                          release=picture.stats["release"], filters=filters), "preview": False}
+
+
 def _facts(picture: Picture) -> list:
-    if picture.preview:
-        facts = IncidentSummary.objects.filter(incident=picture.incident).values_list("facts", flat=True)[0]
-        return list(facts.values())
     if picture.release is None:
         return []
     return Release.objects.filter(pk=picture.release.pk).values_list("facts", flat=True)[0]

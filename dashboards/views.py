@@ -49,7 +49,8 @@ def dashboard(request, slug: str):
         return incident_views.incident_detail(request, slug)  # staff see unpublished ones; others 404
     view = _view(request, incident)
     charts = "" if view["too_few"] else _charts_html(request, view)
-    context = {**view, "charts_html": charts, "can_preview": can_preview(request.user),
+    context = {**view, "charts_html": charts, "filters_html": _filters_html(request, view),
+               "can_preview": can_preview(request.user),
                "proven": sum(view["stats"]["by_tier"].get(tier, 0) for tier in ("T2", "T3", "T4"))}
     return _cached(request, view, lambda: render(request, "dashboards/dashboard.html", context))
 
@@ -184,6 +185,21 @@ def _charts_html(request, view: dict) -> str:
     if html is None:
         charts = [_chart_context(request, view, spec) for spec in CHARTS.values()]
         html = render_to_string("dashboards/_charts.html", {"charts": charts, "cite": view["cite"]})
+        cache.set(key, html, timeout=None if view["picture"].citable else 60)
+    return mark_safe(html)  # noqa: S308 - rendered above by our own escaping template
+
+
+def _filters_html(request, view: dict) -> str:
+    """Render the filter form once per picture, query (as typed, errors included) and language.
+
+    Its widgets are most of a page's rendering time, and depend on nothing else.
+    """
+    typed = urlencode(sorted(request.GET.lists()), doseq=True)
+    parts = [view["picture"].version, typed, get_language() or ""]
+    key = "dashboards:filters:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("dashboards/_filters.html", view)
         cache.set(key, html, timeout=None if view["picture"].citable else 60)
     return mark_safe(html)  # noqa: S308 - rendered above by our own escaping template
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, connections
 
@@ -58,6 +59,11 @@ def report_refs_give(reports: Iterable) -> None:
         pass
 
 
+def _reports():
+    """The Report model, looked up in the app registry: incidents.models calls this module."""
+    return apps.get_model("incidents", "Report")
+
+
 def report_refs_derive(report_ids: list[int]) -> tuple[dict[int, str], str]:
     """Return id -> unique ref for reports about to be stored with these ids, and the key's id."""
     key = report_ref_key()
@@ -69,7 +75,7 @@ def report_refs_derive(report_ids: list[int]) -> tuple[dict[int, str], str]:
 
 def report_ids_reserve(count: int, *, using: str) -> list[int]:
     """Take ``count`` ids from the reports' sequence (PostgreSQL), so that refs can go in the INSERT."""
-    from incidents.models import Report
+    Report = _reports()
 
     table = Report._meta.db_table
     with connections[using].cursor() as cursor:
@@ -95,7 +101,7 @@ def _given(reports: Iterable):
 
 def _store(refs: dict[int, str], key_id: str) -> None:
     """Write the refs in one UPDATE joined to a VALUES list (bulk_update's CASE costs seconds per 1,000)."""
-    from incidents.models import Report  # the model calls this module
+    Report = _reports()
 
     table = connection.ops.quote_name(Report._meta.db_table)
     values = ", ".join(["(%s, %s)"] * len(refs))
@@ -107,7 +113,7 @@ def _store(refs: dict[int, str], key_id: str) -> None:
 
 
 def _taken(candidates: list[str]) -> set[str]:
-    from incidents.models import Report
+    Report = _reports()
 
     if connection.vendor == "postgresql":  # one array parameter: the ORM's IN list costs more than the lookup
         with connection.cursor() as cursor:

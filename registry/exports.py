@@ -26,7 +26,8 @@ REPORT_HEADER = ["report_ref", "source", "exchange", "claimed_loss_usd", "verifi
                  "status", "flags", "evidence_kinds", "transfers_claimed", "transfers_verified",
                  "ticket_status", "decided_at", "decision_reason", "resolved_flags", "police_report_cited"]
 CLAIM_HEADER = ["report_ref", "kind", "chain", "tx_hash", "log_index", "asset", "amount", "from_address",
-                "to_address", "block_number", "block_time", "usd_value", "status", "reasons"]
+                "to_address", "block_number", "block_time", "usd_value", "status", "reasons", "period_start",
+                "period_end"]
 # What a spreadsheet would read as a formula (or DDE) when a text cell starts with it.
 FORMULA_START = frozenset("=+-@\t\r")
 # Excel's and LibreOffice's rows per sheet, header included; longer tables continue on "claims 2".
@@ -82,9 +83,10 @@ def claim_rows(*, incident: Incident, report_ids: list[int] | None = None) -> It
     """Yield claims.csv rows (typed cells) for the claims of the incident's non-withdrawn reports."""
     claims = register_claims(incident=incident, report_ids=report_ids)
     for (ref, kind, chain, tx_hash, log_index, asset, amount, from_address, to_address,
-         block_number, block_time, usd_value, status, reasons) in claims:
+         block_number, block_time, usd_value, status, reasons, period_start, period_end) in claims:
         yield [ref, kind, chain, tx_hash, log_index, asset, exact(amount), from_address, to_address,
-               block_number, iso_utc(block_time), usd_value, status, ";".join(reasons or [])]
+               block_number, iso_utc(block_time), usd_value, status, ";".join(reasons or []),
+               iso_utc(period_start), iso_utc(period_end)]
 
 
 class CsvSink:

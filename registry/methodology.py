@@ -40,6 +40,8 @@ CLAIM_COLUMNS = [
     ("usd_value", "what the transfer proved, in USD at the daily price of the block's UTC date"),
     ("status", "what the checks established (see Claim statuses)"),
     ("reasons", "why, ;-separated machine reasons (see Reasons)"),
+    ("period_start", "for a trade claim: start of the trading period the reporter named, UTC"),
+    ("period_end", "for a trade claim: end of that period, UTC"),
 ]
 
 TIERS = [

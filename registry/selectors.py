@@ -24,7 +24,8 @@ REPORT_FIELDS = ("id", "report_ref", "source", "source_file", "source_row", "exc
                  "decision_reason", "resolved_flags", "police_report", "ticket_status")
 # The stored pseudonym (incidents.refs) comes through the join the incident filter makes anyway.
 CLAIM_FIELDS = ("report__report_ref", "kind", "chain", "tx_hash", "log_index", "asset", "amount",
-                "from_address", "to_address", "block_number", "block_time", "usd_value", "status", "reasons")
+                "from_address", "to_address", "block_number", "block_time", "usd_value", "status", "reasons",
+                "period_start", "period_end")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from registry.methodology import METHODOLOGY_VERSION, methodology_markdown
 from registry.models import Release, ReleaseRow, release_storage
 from registry.selectors import CHUNK, release_last, release_last_number, release_summary
 from registry.signals import release_published
-from registry.stats import facts_from_register, register_extras, stats_build
+from registry.stats import facts_from_register, found_assets, register_extras, stats_build
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 CHANGELOG, METHODOLOGY, PUBLIC_KEY = "changelog.json", "methodology.md", "public_key.pem"
@@ -155,7 +155,8 @@ def register_facts(*, incident: Incident, folder: Path,
                    report_ids: list[int] | None = None) -> dict[str, list]:
     """Read the statistics' facts (report_ref -> fact) back from a register folder just written."""
     cited, bound = register_extras(incident=incident, report_ids=report_ids)
-    return facts_from_register(folder=folder, ticket_cited=cited, bound=bound)
+    return facts_from_register(folder=folder, ticket_cited=cited, bound=bound,
+                               found_assets=found_assets(incident=incident, report_ids=report_ids))
 
 
 def _record(*, incident: Incident, staging: Path, manifest: dict, facts: list[list]) -> Release:

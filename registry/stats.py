@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from incidents.models import Claim, ClaimStatus, Report, ReportStatus, Tier
+from incidents.vocabulary import CheckName
+from verification.models import CheckResult
 
 # A breakdown row describing fewer reports than this is folded into the "other" row.
 SMALL_CELL = 5
@@ -35,8 +37,8 @@ class Fact(NamedTuple):
     status: str
     claimed: str  # decimal text, as in reports.csv
     verified: str
-    day: str | None  # UTC date of the report's earliest (verified, else any) transfer block
-    asset: str | None  # the asset of the report's largest claim
+    day: str | None  # UTC date of the report's earliest (verified, else any) block or trade period
+    asset: str | None  # the asset of the report's largest claim (as stated, else as the check found it)
     ticket_status: str
     ticket_cited: bool
     police: bool
@@ -48,9 +50,16 @@ class Fact(NamedTuple):
 # --- Facts, read from a register folder ----------------------------------------------------
 
 
-def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str]) -> dict[str, list]:
-    """Read reports.csv and claims.csv of ``folder`` into report_ref -> fact (a JSON list), in order."""
+def facts_from_register(*, folder: Path, ticket_cited: set[str], bound: set[str],
+                        found_assets: dict[tuple, str] | None = None) -> dict[str, list]:
+    """Read reports.csv and claims.csv of ``folder`` into report_ref -> fact (a JSON list), in order.
+
+    ``found_assets`` (claim_key -> symbol) names the asset the checks found for claims stating none.
+    """
     claims = _claims_by_report(folder / "claims.csv")
+    for rows in claims.values():
+        for claim in rows:
+            claim["found_asset"] = claim["asset"] or (found_assets or {}).get(claim_key(claim))
     with open(folder / "reports.csv", newline="", encoding="utf-8") as handle:
         return {row["report_ref"]: list(_fact(row, claims.get(row["report_ref"], []), ticket_cited, bound))
                 for row in csv.DictReader(handle)}
@@ -82,13 +91,36 @@ def source_kind(source: str) -> str:
 
 
 def _day(claims: list[dict]) -> str | None:
-    days = sorted(c["block_time"][:10] for c in claims if c["block_time"])
+    """The earliest UTC date among the claims' blocks or trade periods' starts (claims.csv's columns)."""
+    days = sorted(moment[:10] for c in claims if (moment := c["block_time"] or c.get("period_start")))
     return days[0] if days else None
 
 
 def _asset(claims: list[dict]) -> str | None:
     ranked = sorted(claims, key=lambda c: Decimal(c["usd_value"] or "0"), reverse=True)
-    return next((c["asset"] for c in ranked if c["asset"]), None)
+    return next((c["found_asset"] for c in ranked if c["found_asset"]), None)
+
+
+def claim_key(claim: dict) -> tuple[str, str, str, str]:
+    """Identify a claims.csv row: report_ref, chain, tx_hash, log_index (as the file writes them)."""
+    return claim["report_ref"], claim["chain"], claim["tx_hash"], claim["log_index"] or ""
+
+
+def found_assets(*, incident, report_ids: list[int] | None = None) -> dict[tuple, str]:
+    """Return claim_key -> asset symbol the transfer check found, for claims that state no asset.
+
+    An imported sheet row often names no asset; the check read it from the chain (the chain's
+    native coin, or the incident's token whose ERC-20 Transfer log it matched). The dashboard
+    groups by it; claims.csv keeps the reporter's own (empty) statement.
+    """
+    results = CheckResult.objects.filter(report__incident=incident, check_name=CheckName.AMOUNT_MATCHES,
+                                         claim__asset="", claim__report__status__in=PUBLIC_STATUSES)
+    results = results if report_ids is None else results.filter(report_id__in=report_ids)
+    rows = results.values_list("claim__report__report_ref", "claim__chain", "claim__tx_hash",
+                               "claim__log_index", "raw__asset")
+    return {(ref, chain, tx_hash, "" if log_index is None else str(log_index)): asset
+            for ref, chain, tx_hash, log_index, asset in rows.iterator(chunk_size=5000)
+            if isinstance(asset, str) and asset}
 
 
 def register_extras(*, incident, report_ids: list[int] | None = None) -> tuple[set[str], set[str]]:
@@ -213,10 +245,19 @@ def _address_rows(rows: list[Fact], claimed: list[int]) -> list[dict]:
 
 def folded_keys(cells: dict) -> set:
     """Return the keys to fold: every small cell, plus the smallest others until the fold is safe."""
-    small = {key for key, cell in cells.items() if len(cell.reports) < SMALL_CELL}
+    return fold_keys({key: len(cell.reports) for key, cell in cells.items()},
+                     lambda keys: len(_union(cells, keys)))
+
+
+def fold_keys(sizes: dict, union_size) -> set:
+    """The folding rule on cell sizes (reports per key); ``union_size(keys)`` counts distinct reports.
+
+    Shared by the in-memory sums here and the SQL sums of the live preview (dashboards.sums).
+    """
+    small = {key for key, size in sizes.items() if size < SMALL_CELL}
     # A fold of fewer than SMALL_CELL reports would give its cells away (total minus named rows).
-    rest = sorted((k for k in cells if k not in small), key=lambda k: (len(cells[k].reports), str(k)))
-    while small and len(_union(cells, small)) < SMALL_CELL and rest:
+    rest = sorted((k for k in sizes if k not in small), key=lambda k: (sizes[k], str(k)))
+    while small and union_size(small) < SMALL_CELL and rest:
         small.add(rest.pop(0))
     return small
 
@@ -273,7 +314,11 @@ def _responses(rows: list[Fact], cells: dict) -> list[dict]:
 
 
 def _answers(rows: list[Fact]) -> dict:
-    counts = {"reports": len(rows), **_tickets(rows)}
+    return answers_row({"reports": len(rows), **_tickets(rows)})
+
+
+def answers_row(counts: dict) -> dict:
+    """Add the share the exchange answered ((attested + denied) / cited) to a response row's counts."""
     answered = counts["attested"] + counts["denied"]
     share = Decimal(answered) / counts["cited"] if counts["cited"] else ZERO
     return {**counts, "answered_share": f"{share:.2f}"}

@@ -16,6 +16,7 @@ from accounts.models import Role
 from dashboards.services import summary_mark_stale_for_reports
 from incidents.models import Exchange, Report, ReportStatus
 from registry.services import release_publish
+from registry.stats import Fact
 from tests.conftest import ANVIL_CAIP2, wait_for
 from tests.dashboards.conftest import CANARY_EXCHANGE
 from tests.factories import UserFactory
@@ -98,6 +99,15 @@ def test_the_stats_and_every_chart_agree_with_the_register_of_the_same_moment(ve
     _partitions_add_up(stats, charts)
     assert {row["measure"]: int(row["reports"]) for row in charts["verification"]}["police_reports"] == 9
     assert {row["tier"]: int(row["reports"]) for row in charts["by-tier"]} == stats["by_tier"]
+    _assets_found_on_chain(stats, claims, release)
+
+
+def _assets_found_on_chain(stats, claims, release) -> None:
+    """The sheet names no asset: the dashboard groups by what the check found, the register keeps it empty."""
+    assert {claim["asset"] for claim in claims} == {""}
+    assert Counter(Fact(*fact).asset for fact in release.facts) == {"ETH": 19, "TUSD": 3, None: 3}
+    named = [row["asset"] for row in stats["by_asset"] if not row.get("other")]
+    assert named == ["ETH"] and stats["by_asset"][-1]["reports"] == 6  # TUSD (3) and none found (3)
 
 
 def read_text(text: str) -> list[dict]:

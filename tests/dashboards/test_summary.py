@@ -1,5 +1,8 @@
 """The live summary: marked stale cheaply, rebuilt once by one coalescing task, swept for missed changes."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 
 from dashboards import tasks
@@ -14,6 +17,7 @@ from incidents.models import Report
 from incidents.signals import reports_changed
 from registry.exports import register_write as real_write
 from tests.dashboards.conftest import add_reports
+from tests.factories import ClaimFactory, ExchangeFactory, IncidentFactory, ReportFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +119,19 @@ def test_a_withdrawn_report_leaves_the_live_summary(crowd, queued):
     summary_rebuild(incident_id=crowd.incident.pk)
 
     assert IncidentSummary.objects.get(incident=crowd.incident).stats["reports"] == 26
+
+
+def test_a_trade_loss_counts_on_the_day_its_period_starts(crowd, queued):
+    incident = IncidentFactory(slug="trades")
+    exchange = ExchangeFactory(incident=incident, name="Binance")
+    for n in range(5):
+        report = ReportFactory(incident=incident, status="needs_review", claimed_loss_usd=Decimal("500"))
+        ClaimFactory(report=report, kind="trade_loss", tx_hash="", chain="", asset="", exchange=exchange,
+                     period_start=datetime(2022, 11, 13, 22, n, tzinfo=UTC),
+                     period_end=datetime(2022, 11, 14, 2, 0, tzinfo=UTC))
+
+    summary_mark_stale(incident_ids=[incident.pk])
+    summary_rebuild(incident_id=incident.pk)
+
+    by_day = IncidentSummary.objects.get(incident=incident).stats["by_day"]
+    assert [(row["day"], row["reports"]) for row in by_day] == [("2022-11-13", 5)]

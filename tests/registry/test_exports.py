@@ -23,7 +23,7 @@ DESIGN_REPORTS = ("report_ref,source,exchange,claimed_loss_usd,verified_loss_usd
                   "evidence_kinds,transfers_claimed,transfers_verified,ticket_status,decided_at,"
                   "decision_reason,resolved_flags,police_report_cited")
 DESIGN_CLAIMS = ("report_ref,kind,chain,tx_hash,log_index,asset,amount,from_address,to_address,"
-                 "block_number,block_time,usd_value,status,reasons")
+                 "block_number,block_time,usd_value,status,reasons,period_start,period_end")
 
 
 def export(world, folder: Path) -> Path:
@@ -67,10 +67,11 @@ def test_claims_csv_has_designs_columns_and_one_row_per_claim(world, tmp_path):
 
     assert ",".join(rows[0]) == DESIGN_CLAIMS
     assert rows[1] == [verified, "transfer", "eip155:31337", TX_A, "3", "ETH", "0.5", "0x" + "11" * 20,
-                       "0x" + "22" * 20, "16000000", "2022-11-15T10:00:00Z", "1234.50", "verified", ""]
-    assert rows[3] == [verified, "trade_loss", "", "", "", "", "", "", "", "", "", "", "unchecked", ""]
+                       "0x" + "22" * 20, "16000000", "2022-11-15T10:00:00Z", "1234.50", "verified", "",
+                       "", ""]
+    assert rows[3] == [verified, "trade_loss", *[""] * 10, "unchecked", "", "", ""]
     assert rows[4][0] == imported and rows[4][6] == "2.000001"
-    assert rows[4][12:] == ["mismatch", "amount_mismatch;sender_mismatch"]
+    assert rows[4][12:] == ["mismatch", "amount_mismatch;sender_mismatch", "", ""]
     assert len(rows) == 1 + 5
 
 
