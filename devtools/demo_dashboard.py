@@ -62,6 +62,7 @@ def demo_crowd_seed(*, node: AnvilNode, out_dir: Path | None = None) -> Journali
     with transaction.atomic():
         _web_reports(incident, [row for n, row in enumerate(rows) if n % SHEET_SHARE])
         _contested(incident, rows[0])
+        _ticket_only(incident)
         journalist = _journalist()
     _sheet(incident, [row for n, row in enumerate(rows) if not n % SHEET_SHARE], out_dir)
     return journalist
@@ -134,6 +135,19 @@ def _contested(incident: Incident, row: dict) -> None:
                       notes=f"{NOTE} Cites a transfer another report cites.",
                       claims=[{"chain": CHAIN, "tx_hash": row["tx"], "asset": row["asset"],
                                "amount": row["amount"]}], police_report="" if n == 1 else "Demo police ref X")
+
+
+def _ticket_only(incident: Incident) -> None:
+    """Five victims who kept only the exchange's support thread: no transfer, so no asset to show.
+
+    They give the by-asset view a "Not stated" row of its own (the few other reports naming no asset
+    join it), so no named asset has to be folded to hide a small cell.
+    """
+    for n, name in enumerate(("Binance", "Kraken", "OKX", "Coinbase", "Binance")):
+        exchange = incident.exchanges.get(name=name)
+        report_create(incident=incident, exchange=exchange, claimed_loss_usd=Decimal(700 + 150 * n),
+                      support_ticket_id=ticket_for(exchange, 3_900_000 + n),
+                      notes=f"{NOTE} Only the support thread is left; the transfer is not known.", claims=[])
 
 
 def _sheet(incident: Incident, rows: list[dict], out_dir: Path) -> None:
