@@ -2,22 +2,20 @@
 
 import hashlib
 import json
-import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from functools import reduce
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
-from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus, Tier
+from incidents.models import Claim, Evidence, Report, ReportMessage, ReportStatus, Tier
 from moderation.models import Decision, DecisionState, ReportHold
 from verification.models import CheckResult
-from verification.verdict import FRAUD_FLAGS
 
 # What a moderator reads before deciding; a change to any of these makes a decision stale.
 VERSION_FIELDS = ("status", "tier", "flags", "verified_loss_usd", "resolved_flags", "decided_at",
@@ -39,8 +37,9 @@ def report_version(*, report_id: int) -> str:
 
 WAITING = [ReportStatus.NEEDS_REVIEW]
 SORTS = {
-    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss.
-    "flags": ["-fraud", "-verified_loss_usd", "submitted_at", "pk"],
+    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss. Each
+    # sort is an index on Report (status first), so the first page is read in order, not sorted.
+    "flags": ["-open_fraud_flags", "-verified_loss_usd", "submitted_at", "pk"],
     "loss": ["-verified_loss_usd", "submitted_at", "pk"],
     "age": ["submitted_at", "pk"],
 }
@@ -75,23 +74,15 @@ def has_flag(flag: str) -> Q:
     return Q(flags__icontains=f'"{flag}"')
 
 
-def _fraud_flagged() -> Q:
-    if connection.vendor == "postgresql":
-        return Q(flags__has_any_keys=sorted(FRAUD_FLAGS))  # jsonb ?| also matches a list's strings
-    return reduce(operator.or_, (has_flag(flag) for flag in sorted(FRAUD_FLAGS)))
-
-
 def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
     """Return the reports the filters select, sorted, with what a queue row shows loaded."""
     now = timezone.now()
-    # Only the columns a queue row shows, and no join before the sort: the sort reads every row
-    # of the view; incident and exchange are fetched for the page's rows only.
+    # Only the columns a queue row shows, and no join before the sort: open fraud flags and
+    # contested transfers are stored columns (incidents.queue_state), so the sort reads an index;
+    # incident, exchange and the pending decision are fetched for the page's rows only.
     reports = (Report.objects.filter(_queue_q(filters, moderator, now)).only(*QUEUE_COLUMNS)
                .prefetch_related("incident", "exchange")
-               .annotate(fraud=Case(When(_fraud_flagged(), then=Value(1)), default=Value(0)),
-                         contested=Exists(Claim.objects.filter(report=OuterRef("pk"),
-                                                               status=ClaimStatus.CONTESTED)),
-                         pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
+               .annotate(pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
                                                                 state=DecisionState.PENDING)))
                .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
                                           .select_related("moderator"))))
@@ -99,7 +90,7 @@ def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
 
 
 QUEUE_COLUMNS = ("id", "incident_id", "exchange_id", "status", "tier", "flags", "resolved_flags",
-                 "claimed_loss_usd", "verified_loss_usd", "submitted_at")
+                 "claimed_loss_usd", "verified_loss_usd", "submitted_at", "open_fraud_flags", "contested")
 
 
 def _queue_q(filters: QueueFilters, moderator, now) -> Q:
@@ -116,7 +107,7 @@ def _queue_q(filters: QueueFilters, moderator, now) -> Q:
     if filters.older_than_days is not None:
         q &= Q(submitted_at__lte=now - timedelta(days=filters.older_than_days))
     if filters.contested:
-        q &= Q(pk__in=Claim.objects.filter(status=ClaimStatus.CONTESTED).values("report_id"))
+        q &= Q(contested=True)
     if filters.awaiting_second:
         q &= Q(pk__in=Decision.objects.filter(state=DecisionState.PENDING).values("report_id"))
     return q & _held_q(filters.held_by, moderator, now)
@@ -139,7 +130,40 @@ def _held_q(held_by: str, moderator, now) -> Q:
     return Q()
 
 
-def queue_counts(*, reports: QuerySet[Report]) -> dict:
+def queue_counts(*, reports: QuerySet[Report], filters: QueueFilters, moderator) -> dict:
+    """Return the view's counts (``_count``) as counted at most COUNTS_SECONDS ago.
+
+    Counting reads every report of the view, about 100,000 in the unfiltered one, so the counts of
+    each view are kept in the cache for a short time and shared by all moderators (paging, coming
+    back from a review page and other moderators read them from there). Counters kept up to date
+    on each write could only serve a fixed set of views, and the filters combine freely. Every
+    moderator's write makes new counts (``queue_changed``); a verdict shows within COUNTS_SECONDS.
+    """
+    scope = moderator.pk if filters.held_by == "me" else ""
+    view = hashlib.sha256(repr((replace(filters, sort=""), scope)).encode()).hexdigest()[:32]
+    key = f"{COUNTS_KEY}:{cache.get(GENERATION_KEY, 0)}:{view}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = {**_count(reports), "counted_at": timezone.now()}
+        cache.set(key, counts, COUNTS_SECONDS)
+    return counts
+
+
+COUNTS_SECONDS = 20
+COUNTS_KEY = "moderation:queue-counts"
+GENERATION_KEY = "moderation:queue-generation"
+
+
+def queue_changed() -> None:
+    """Retire every cached count: a moderator changed a report or who holds one."""
+    if not cache.add(GENERATION_KEY, 1, timeout=None):
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # evicted between the two calls
+            cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+def _count(reports: QuerySet[Report]) -> dict:
     """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
     # One pass over the view: every count is a filtered aggregate of the same scan. The queue's
     # filters join nothing that repeats a report (subqueries, one-to-one), so plain counts are exact.

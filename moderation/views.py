@@ -31,6 +31,7 @@ from moderation.evidence import IMAGE_TYPES, evidence_image, evidence_view
 from moderation.forms import BindForm, DecisionForm, FlagForm, QueueFilterForm, SecondReviewForm
 from moderation.models import Decision, DecisionState, ReportHold
 from moderation.selectors import (
+    COUNTS_SECONDS,
     moderators_holding,
     queue_counts,
     queue_reports,
@@ -72,16 +73,24 @@ def _filtered(request):
 @require_GET
 def queue(request):
     form, filters, reports = _filtered(request)
-    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(reports=reports, filters=filters, moderator=request.user)
+    page = _Counted(reports, PAGE_SIZE, total=counts["total"]).get_page(request.GET.get("page"))
     query = {k: v for k, v in request.GET.lists() if k != "page"}
     back = urlencode({**query, "page": page.number}, doseq=True)
-    counts = queue_counts(reports=reports)
     return render(request, "moderation/queue.html", {
         "form": form, "filters": filters, "page": page, "counts": counts,
-        "count_links": _count_links(query, counts),
-        "query": urlencode(query, doseq=True), "back": back,
+        "count_links": _count_links(query, counts), "counts_seconds": COUNTS_SECONDS,
+        "fraud_flags": FRAUD_FLAGS, "query": urlencode(query, doseq=True), "back": back,
         "moderators": User.objects.filter(role=Role.MODERATOR, is_active=True).order_by("username"),
     })
+
+
+class _Counted(Paginator):
+    """A paginator given the view's total (the counts' one), so that it does not count a second time."""
+
+    def __init__(self, object_list, per_page, *, total: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = total  # Paginator.count is a cached_property
 
 
 @moderator_page
