@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from incidents.models import Claim, Evidence, Report, ReportMessage, ReportStatus, Tier
-from moderation.models import Decision, DecisionState, ReportHold
+from moderation.models import Decision, DecisionState, ReportHold, ReportTag
 from verification.models import CheckResult
 
 # What a moderator reads before deciding; a change to any of these makes a decision stale.
@@ -63,6 +63,7 @@ class QueueFilters:
     held_by: str = ""  # "me", "nobody", "anyone" or a moderator's id
     contested: bool = False
     awaiting_second: bool = False
+    tag: str = ""
     sort: str = "flags"
 
 
@@ -86,7 +87,9 @@ def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
                .annotate(pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
                                                                 state=DecisionState.PENDING)))
                .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
-                                          .select_related("moderator"), to_attr="live_hold")))
+                                          .select_related("moderator"), to_attr="live_hold"),
+                                 Prefetch("moderation_tags", queryset=ReportTag.objects.only(
+                                     "report_id", "name"))))
     return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
 
 
@@ -111,6 +114,8 @@ def _queue_q(filters: QueueFilters, moderator, now) -> Q:
         q &= Q(contested=True)
     if filters.awaiting_second:
         q &= Q(pk__in=Decision.objects.filter(state=DecisionState.PENDING).values("report_id"))
+    if filters.tag:
+        q &= Q(pk__in=ReportTag.objects.filter(name=filters.tag).values("report_id"))
     return q & _held_q(filters.held_by, moderator, now)
 
 
@@ -191,6 +196,14 @@ FLAG_NAMES = ("tx_not_found", "tx_contested", "tx_claimed_elsewhere", "mail_forg
               "ticket_reused", "claim_exceeds_proof")
 
 
+def tag_names() -> list[str]:
+    """Return the tags in use (the bulk form's suggestions), read off their index."""
+    return list(ReportTag.objects.order_by("name").values_list("name", flat=True).distinct()[:TAGS_MAX])
+
+
+TAGS_MAX = 200
+
+
 def moderators_holding() -> QuerySet:
     """Return the moderators who hold a report now (the "claimed by" filter's choices)."""
     from accounts.models import User
@@ -215,7 +228,7 @@ def report_for_review(*, report_id: int) -> Report | None:
         Prefetch("messages", queryset=ReportMessage.objects.select_related("author")),
         Prefetch("decisions", queryset=Decision.objects.select_related(
             "moderator", "second_moderator", "claim")),
-        "attestations",
+        "attestations", "moderation_tags",
     ).filter(pk=report_id).first())
 
 

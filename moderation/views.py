@@ -39,6 +39,7 @@ from moderation.selectors import (
     report_for_review,
     report_history,
     report_version,
+    tag_names,
 )
 from verification.models import ProviderCall
 from verification.verdict import FRAUD_FLAGS
@@ -83,6 +84,7 @@ def queue(request):
         "count_links": _count_links(query, counts), "counts_seconds": COUNTS_SECONDS,
         "fraud_flags": FRAUD_FLAGS, "query": urlencode(query, doseq=True), "back": back,
         "moderators": User.objects.filter(role=Role.MODERATOR, is_active=True).order_by("username"),
+        "tag_names": tag_names(),
     })
 
 
@@ -264,6 +266,29 @@ def assign(request):
             messages.error(request, refusal)
         assigned = len(set(ids)) - len(refusals)
         messages.success(request, _("%(count)d report(s) assigned.") % {"count": assigned})
+    back = request.POST.get("q", "")
+    return redirect(reverse("moderation:queue") + (f"?{back}" if back else ""))
+
+
+@moderator_page
+@require_POST
+def tag(request):
+    """Add a tag to the ticked reports of the queue, or remove it; nothing here decides."""
+    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
+    remove = request.POST.get("tag_action") == "remove"
+    if not ids:
+        messages.error(request, _("Tick the reports to tag first."))
+    else:
+        try:
+            changed, refusals = services.reports_tag(report_ids=ids, tag=request.POST.get("tag", ""),
+                                                     moderator=request.user, remove=remove)
+        except services.ModerationRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            for refusal in refusals:
+                messages.error(request, refusal)
+            done = _("Tag removed from %(count)d report(s).") if remove else _("%(count)d report(s) tagged.")
+            messages.success(request, done % {"count": changed})
     back = request.POST.get("q", "")
     return redirect(reverse("moderation:queue") + (f"?{back}" if back else ""))
 
