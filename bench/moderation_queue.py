@@ -25,13 +25,16 @@ migration runs, and times it. Then:
   - baseline: the admin's changelist of the same reports (``/admin/incidents/report/``).
 
 It prints p50/p95 per run, the machine's load, the median p95 over the runs and the same-run
-ratio of each page's p95 to the baseline's. Target: p95 under 150 ms. Figures are printed, never
+ratio of each page's p95 to the baseline's, and the CPU each request cost gunicorn's workers and
+the database's backends (read from /proc): on a shared machine the latencies grow with what else
+runs, the CPU per request hardly does. Target: p95 under 150 ms. Figures are printed, never
 asserted.
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import argparse
 import base64
+import contextlib
 import os
 import secrets
 import shutil
@@ -257,6 +260,11 @@ class Server:
             time.sleep(0.3)
         raise RuntimeError("gunicorn did not answer:\n" + (VAR_DIR / "gunicorn.log").read_text()[-2000:])
 
+    def pids(self) -> list[int]:
+        """gunicorn's workers."""
+        pid = self.process.pid
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -268,15 +276,53 @@ class Server:
         self.listener.close()
 
 
-def wrk(port: int, path: str, cookie: str, script: Path) -> dict:
-    """Run wrk on one page; return requests, errors and p50/p95/p99 in ms."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL's backends serving the benchmark's database (their title names it); none for SQLite."""
+    if connection.vendor != "postgresql":
+        return []
+    title = f" {connection.settings_dict['NAME']} ".encode()
+    pids = []
+    for folder in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if title in (folder / "cmdline").read_bytes():
+                pids.append(int(folder.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process has used so far, from /proc/PID/stat."""
+    seconds = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def wrk(port: int, path: str, cookie: str, script: Path, server: "Server") -> dict:
+    """Run wrk on one page; return requests, errors, p50/p95/p99 in ms and CPU ms per request.
+
+    The CPU a request costs (gunicorn's workers and the database's backends) does not depend on
+    what else the machine runs, unlike the latencies: on a shared machine it is the steadier figure.
+    """
+    web, db = server.pids(), database_pids()
+    web_before, db_before = cpu_seconds(web), cpu_seconds(db)
     out = subprocess.run(["wrk", "-t1", f"-c{ARGS.connections}", f"-d{ARGS.seconds}s", "--timeout", "30s",
                           "-s", str(script), "-H", f"Cookie: {cookie}", f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, check=True).stdout
+    web_cpu, db_cpu = cpu_used(web_before, cpu_seconds(web)), cpu_used(db_before, cpu_seconds(db))
     fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
     requests, status_errors, socket_errors = map(int, fields[:3])
     p50, p95, p99 = map(float, fields[3:])
-    return {"requests": requests, "errors": status_errors + socket_errors, "p50": p50, "p95": p95, "p99": p99}
+    return {"requests": requests, "errors": status_errors + socket_errors, "p50": p50, "p95": p95, "p99": p99,
+            "web_cpu": 1000 * web_cpu / max(requests, 1), "db_cpu": 1000 * db_cpu / max(requests, 1)}
 
 
 def cookie_of(client: Client) -> str:
@@ -308,11 +354,12 @@ def main() -> None:
                 cookie = cookies["admin" if "admin" in name else "moderator"]
                 status = server.get(url, cookie)  # signed in, not sent to a sign-in page
                 assert status == 200, (url, status)
-                result = wrk(server.port, url, cookie, script)
+                result = wrk(server.port, url, cookie, script, server)
                 results[name].append(result)
-                print(f"run {run} {name:34} p50 {result['p50']:7.1f} ms  p95 {result['p95']:7.1f} ms  "
-                      f"p99 {result['p99']:7.1f} ms  {result['requests'] / ARGS.seconds:6.1f} req/s  "
-                      f"{result['errors']} errors  (load before the run: {load:.2f})")
+                print(f"run {run} {name:30} p50 {result['p50']:7.1f} ms  p95 {result['p95']:7.1f} ms  "
+                      f"p99 {result['p99']:7.1f} ms  {result['requests'] / ARGS.seconds:5.1f} req/s  "
+                      f"{result['errors']} errors  cpu/request: web {result['web_cpu']:5.1f} ms, "
+                      f"db {result['db_cpu']:4.1f} ms  (load {load:.2f})")
     finally:
         server.stop()
     summary(results)
@@ -325,8 +372,9 @@ def summary(results: dict[str, list[dict]]) -> None:
         p95 = statistics.median(r["p95"] for r in runs)
         ratios = ", ".join(f"{b / r['p95']:.1f}x" for b, r in zip(base, runs, strict=True))
         verdict = "" if "admin" in name else (" (target met)" if p95 < TARGET_MS else " (target missed)")
+        cpu = statistics.median(r["web_cpu"] + r["db_cpu"] for r in runs)
         print(f"{name:34} p50 {statistics.median(r['p50'] for r in runs):7.1f} ms  p95 {p95:7.1f} ms"
-              f"{verdict}  ratio {ratios}")
+              f"{verdict}  ratio {ratios}  cpu/request {cpu:.1f} ms")
 
 
 if __name__ == "__main__":
