@@ -147,7 +147,7 @@ def queue_counts(*, reports: QuerySet[Report], filters: QueueFilters, moderator)
     """
     scope = moderator.pk if filters.held_by == "me" else ""
     view = hashlib.sha256(repr((replace(filters, sort=""), scope)).encode()).hexdigest()[:32]
-    key = f"{COUNTS_KEY}:{cache.get(GENERATION_KEY, 0)}:{view}"
+    key = f"{COUNTS_KEY}:{queue_generation()}:{view}"
     counts = cache.get(key)
     if counts is None:
         counts = {**_count(reports), "counted_at": timezone.now()}
@@ -158,6 +158,11 @@ def queue_counts(*, reports: QuerySet[Report], filters: QueueFilters, moderator)
 COUNTS_SECONDS = 20
 COUNTS_KEY = "moderation:queue-counts"
 GENERATION_KEY = "moderation:queue-generation"
+
+
+def queue_generation() -> int:
+    """Return the number of the moderators' latest write, which cached counts and pieces of page carry."""
+    return cache.get(GENERATION_KEY, 0)
 
 
 def queue_changed() -> None:

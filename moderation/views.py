@@ -34,6 +34,7 @@ from moderation.selectors import (
     COUNTS_SECONDS,
     moderators_holding,
     queue_counts,
+    queue_generation,
     queue_reports,
     related_reports,
     report_for_review,
@@ -84,7 +85,7 @@ def queue(request):
         "count_links": _count_links(query, counts), "counts_seconds": COUNTS_SECONDS,
         "fraud_flags": FRAUD_FLAGS, "query": urlencode(query, doseq=True), "back": back,
         "moderators": User.objects.filter(role=Role.MODERATOR, is_active=True).order_by("username"),
-        "tag_names": tag_names(),
+        "tag_names": tag_names(), "generation": queue_generation(),
     })
 
 
