@@ -89,7 +89,7 @@ def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
                .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
                                           .select_related("moderator"), to_attr="live_hold"),
                                  Prefetch("moderation_tags", queryset=ReportTag.objects.only(
-                                     "report_id", "name"))))
+                                     "report_id", "name"), to_attr="tag_list")))
     return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
 
 
