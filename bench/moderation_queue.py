@@ -158,7 +158,8 @@ def backfill() -> None:
 def pages(report_id: int) -> dict[str, str]:
     return {"queue": "/moderation/",
             "queue, filtered": "/moderation/?flag=ticket_reused&verified_min=1000&sort=loss",
-            "review (50 claims, 20 files)": f"/moderation/reports/{report_id}/",
+            # As a moderator opens it from the queue: with the queue's view, for j and k.
+            "review (50 claims, 20 files)": f"/moderation/reports/{report_id}/?q=page%3D1",
             "baseline: admin changelist": "/admin/incidents/report/"}
 
 

@@ -222,8 +222,9 @@ def _neighbours(request, report_id: int) -> dict:
         return {"back": "", "previous_id": None, "next_id": None}
     form = QueueFilterForm(_as_querydict(back), holders=moderators_holding())
     reports = queue_reports(filters=form.filters(), moderator=request.user)
-    page = Paginator(reports.values_list("pk", flat=True), PAGE_SIZE).get_page(params.get("page"))
-    ids = list(page.object_list)
+    # The page's ids only, read off the sort's index: counting the view is not needed for j and k.
+    number = int(params["page"]) if params.get("page", "").isdigit() and int(params["page"]) > 0 else 1
+    ids = list(reports.values_list("pk", flat=True)[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
     at = ids.index(report_id) if report_id in ids else -1
     return {"back": back, "previous_id": ids[at - 1] if at > 0 else None,
             "next_id": ids[at + 1] if 0 <= at < len(ids) - 1 else None}

@@ -137,3 +137,15 @@ def test_the_queue_costs_the_same_queries_with_few_or_many_reports(mod_client, q
         ClaimFactory(report=reviewable(loss="500", flags=["ticket_reused"]), status=ClaimStatus.CONTESTED)
 
     assert queries() == few
+
+
+def test_the_review_page_links_the_previous_and_next_report_of_the_queue_page_it_came_from(mod_client):
+    first, middle, last = (reviewable(loss=loss) for loss in ("900", "500", "100"))  # sorted by loss
+    url = reverse("moderation:review", args=[middle.pk])
+
+    html = mod_client.get(url, {"q": "sort=loss&page=1"}).content.decode()
+    beyond = mod_client.get(url, {"q": "sort=loss&page=2"}).content.decode()
+
+    assert f'/moderation/reports/{first.pk}/?q=sort%3Dloss%26page%3D1" rel="prev"' in html
+    assert f'/moderation/reports/{last.pk}/?q=sort%3Dloss%26page%3D1" rel="next"' in html
+    assert 'rel="prev"' not in beyond and 'rel="next"' not in beyond
