@@ -142,31 +142,42 @@ def queue_counts(*, reports: QuerySet[Report], filters: QueueFilters, moderator)
     Counting reads every report of the view, about 100,000 in the unfiltered one, so the counts of
     each view are kept in the cache for a short time and shared by all moderators (paging, coming
     back from a review page and other moderators read them from there). Counters kept up to date
-    on each write could only serve a fixed set of views, and the filters combine freely. Every
-    moderator's write makes new counts (``queue_changed``); a verdict shows within COUNTS_SECONDS.
+    on each write could only serve a fixed set of views, and the filters combine freely. A
+    moderator who just acted (``queue_acted``) has their next view recounted, and shares it: they
+    see their own action counted, and one action costs one recount, not one per moderator and view.
+    What the verdict or other moderators change shows within COUNTS_SECONDS.
     """
     scope = moderator.pk if filters.held_by == "me" else ""
     view = hashlib.sha256(repr((replace(filters, sort=""), scope)).encode()).hexdigest()[:32]
-    key = f"{COUNTS_KEY}:{queue_generation()}:{view}"
-    counts = cache.get(key)
+    key, acted = f"{COUNTS_KEY}:{queue_generation()}:{view}", f"{ACTED_KEY}:{moderator.pk}"
+    found = cache.get_many([key, acted])
+    counts = None if found.get(acted) else found.get(key)
     if counts is None:
         counts = {**_count(reports), "counted_at": timezone.now()}
         cache.set(key, counts, COUNTS_SECONDS)
+        if acted in found:
+            cache.delete(acted)
     return counts
 
 
 COUNTS_SECONDS = 20
 COUNTS_KEY = "moderation:queue-counts"
 GENERATION_KEY = "moderation:queue-generation"
+ACTED_KEY = "moderation:queue-acted"
+
+
+def queue_acted(*, moderator_id: int) -> None:
+    """Have this moderator's next queue view recounted: they just changed a report or a hold."""
+    cache.set(f"{ACTED_KEY}:{moderator_id}", True, COUNTS_SECONDS)
 
 
 def queue_generation() -> int:
-    """Return the number of the moderators' latest write, which cached counts and pieces of page carry."""
+    """Return the generation the cached counts and pieces of the queue page carry."""
     return cache.get(GENERATION_KEY, 0)
 
 
 def queue_changed() -> None:
-    """Retire every cached count: a moderator changed a report or who holds one."""
+    """Retire every cached count and piece of the queue page (a fresh start: tests, benchmarks)."""
     if not cache.add(GENERATION_KEY, 1, timeout=None):
         try:
             cache.incr(GENERATION_KEY)

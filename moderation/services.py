@@ -30,7 +30,7 @@ from incidents.models import (
 )
 from incidents.signals import reports_changed
 from moderation.models import Decision, DecisionKind, DecisionState, ReportHold, ReportTag
-from moderation.selectors import queue_changed, report_version
+from moderation.selectors import report_version
 from verification.services import reports_recompute
 from verification.verdict import FRAUD_FLAGS
 
@@ -267,10 +267,6 @@ def _locked(report_id: int) -> Report:
     report = Report.objects.select_for_update().filter(pk=report_id).first()
     if report is None:
         raise ModerationRefused(_("This report no longer exists."))
-    # Every write locks first: the queue's counts are recounted now and once the write is committed
-    # (a count taken meanwhile would still see the report as it was).
-    queue_changed()
-    transaction.on_commit(queue_changed)
     return report
 
 

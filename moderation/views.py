@@ -33,6 +33,7 @@ from moderation.models import Decision, DecisionState, ReportHold
 from moderation.selectors import (
     COUNTS_SECONDS,
     moderators_holding,
+    queue_acted,
     queue_counts,
     queue_generation,
     queue_reports,
@@ -58,7 +59,10 @@ def moderator_page(view):
             raise Http404
         if not session_has_second_factor(request):  # the middleware sends them to enrol first
             raise Http404
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if request.method == "POST":  # every moderator action: their next queue view is recounted
+            queue_acted(moderator_id=request.user.pk)
+        return response
     return wrapper
 
 

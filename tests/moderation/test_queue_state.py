@@ -99,16 +99,23 @@ def test_the_refresh_and_the_migration_backfill_store_what_the_verdict_would():
 # --- Counts and queries ------------------------------------------------------------------------------
 
 
-def test_counts_are_shared_for_a_while_and_recounted_after_a_moderators_action(mod_client, moderator):
+def test_counts_are_shared_for_a_while_and_recounted_after_a_moderators_action(
+        client, mod_client, second_moderator):
     first = reviewable()
     reviewable()
+    login_with_second_factor(other := client.__class__(), second_moderator)
     assert "2 reports in this view" in mod_client.get(reverse("moderation:queue")).content.decode()
 
     reviewable()  # a report the verdict sends to review: counted within COUNTS_SECONDS
     assert "2 reports in this view" in mod_client.get(reverse("moderation:queue")).content.decode()
+    assert "2 reports in this view" in other.get(reverse("moderation:queue")).content.decode()
 
-    claimed(first, moderator)
+    mod_client.post(reverse("moderation:claim", args=[first.pk]))  # any action of theirs
     assert "3 reports in this view" in mod_client.get(reverse("moderation:queue")).content.decode()
+    # The recount is shared: the other moderator reads it too, without counting again.
+    with CaptureQueriesContext(connection) as captured:
+        assert "3 reports in this view" in other.get(reverse("moderation:queue")).content.decode()
+    assert not any("COUNT(" in query["sql"] for query in captured.captured_queries)
 
 
 def test_counts_of_the_reports_i_hold_are_mine_alone(client, mod_client, moderator, second_moderator):
