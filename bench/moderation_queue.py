@@ -16,8 +16,9 @@ migration runs, and times it. Then:
 - the first queue view after a moderator's action, in this process: the view's counts are
   recounted then (a cache miss), and this is its cost;
 - over HTTP: gunicorn (production settings, ``--workers`` sync workers) on a loopback port, and
-  ``wrk`` (``--connections`` closed-loop connections, ``--seconds`` each) with the moderator's
-  or the admin's session cookie, on each page in turn, ``--repeat`` times:
+  ``wrk`` (``--connections`` closed-loop connections, ``--seconds`` each, after 2 s of unmeasured
+  warm-up per page) with the moderator's or the admin's session cookie, on each page in turn,
+  ``--repeat`` times:
 
   - the queue's first page, without filters (fraud flags first);
   - the queue's first page with filters (a flag, a verified-loss floor, sorted by loss);
@@ -307,6 +308,15 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
+def warm_up(server: "Server", urls: dict[str, str], cookies: dict[str, str]) -> None:
+    """Request every page through each connection first: a worker's first requests load its code,
+    compile its templates and open its database connection, which no later request pays."""
+    for name, url in urls.items():
+        cookie = cookies["admin" if "admin" in name else "moderator"]
+        subprocess.run(["wrk", "-t1", f"-c{ARGS.connections}", "-d2s", "-H", f"Cookie: {cookie}",
+                        f"http://127.0.0.1:{server.port}{url}"], capture_output=True, check=True)
+
+
 def wrk(port: int, path: str, cookie: str, script: Path, server: "Server") -> dict:
     """Run wrk on one page; return requests, errors, p50/p95/p99 in ms and CPU ms per request.
 
@@ -347,6 +357,7 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in pages(report.pk)}
     try:
         server.wait_ready(cookies["moderator"])
+        warm_up(server, pages(report.pk), cookies)
         print(f"wrk: {ARGS.connections} connections, {ARGS.seconds} s per run; "
               f"gunicorn: {ARGS.workers} workers")
         for run in range(1, ARGS.repeat + 1):
