@@ -13,8 +13,9 @@ class AccountsConfig(AppConfig):
 
 
 def _second_factor_enrolled(sender, request, user, authenticator, **kwargs):
-    """Count enrolment as this session's second factor: the person just typed a valid code."""
+    """Count enrolment as this session's second factor: the person just typed a valid code, or their
+    security key just signed the enrolment challenge."""
     from allauth.account.internal.flows.login import record_authentication
 
-    if authenticator.type == authenticator.Type.TOTP:
-        record_authentication(request, user, "mfa", type="totp", id=authenticator.pk)
+    if authenticator.type in (authenticator.Type.TOTP, authenticator.Type.WEBAUTHN):
+        record_authentication(request, user, "mfa", type=authenticator.type, id=authenticator.pk)

@@ -19,7 +19,11 @@ def needs_second_factor(user) -> bool:
 
 
 def has_second_factor(user) -> bool:
-    """Say whether the account has enrolled a second factor (TOTP)."""
+    """Say whether the account has enrolled a second factor (TOTP or a security key)."""
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return Authenticator.objects.filter(user=user, type__in=SECOND_FACTOR_TYPES).exists()
+
+
+# Recovery codes come with a second factor and are not one on their own.
+SECOND_FACTOR_TYPES = ("totp", "webauthn")

@@ -37,6 +37,8 @@ class AuditAction(models.TextChoices):
     TRANSFER_BIND = "transfer_bind", _("Transfer bound by decision")
     REPORT_TAKEOVER = "report_takeover", _("Imported row taken over by its reporter")
     REPORT_MERGE = "report_merge", _("Duplicate report merged")
+    REPORT_TAG = "report_tag", _("Report tagged by a moderator")
+    REPORT_UNTAG = "report_untag", _("Moderator's tag removed from a report")
     # From this event on, each hash is an HMAC under AUDIT_KEY; events before it stay plain sha256.
     AUDIT_REKEY = "audit_rekey", _("Audit chain keyed")
 

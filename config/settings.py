@@ -344,9 +344,15 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
 }
 
-# Second factor (django-allauth MFA): TOTP with recovery codes. A used TOTP code is remembered
-# in the cache until it expires, so several web processes need a shared CACHE_URL.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Second factor (django-allauth MFA): TOTP with recovery codes, and security keys (WebAuthn, through
+# the fido2 package allauth's mfa extra brings) beside them. Enrolment starts with TOTP; a key is
+# added from the account's two-factor page. A used TOTP code is remembered in the cache until it
+# expires, so several web processes need a shared CACHE_URL.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Browsers offer WebAuthn only on https and on http://localhost; allauth accepts the latter in
+# development only. Keys are a second factor here, never a way to sign in without the password.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Lossproof")
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 

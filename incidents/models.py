@@ -304,6 +304,11 @@ class Report(models.Model):
     # kept, with the id of the REPORT_REF_KEY that made it: rotating the key changes no stored ref.
     report_ref = models.CharField(max_length=16, null=True, blank=True, unique=True, editable=False)
     report_ref_key = models.CharField(max_length=8, blank=True, editable=False)
+    # What the moderators' queue sorts and filters on, stored by the verdict whenever it stores the
+    # report (incidents.queue_state), so that the queue reads an index, not every report's flags
+    # and claims: the fraud flags no moderator has resolved, and whether a transfer is contested.
+    open_fraud_flags = models.PositiveSmallIntegerField(default=0)
+    contested = models.BooleanField(default=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -329,6 +334,15 @@ class Report(models.Model):
                 fields=["incident", "import_fingerprint"], name="report_import_fingerprint_unique",
                 condition=~Q(import_fingerprint=""),
             ),
+        ]
+        # The queue's sorts within a status (moderation.selectors.SORTS): its first page is read off
+        # one of these in order, whatever the number of reports.
+        indexes = [
+            models.Index(fields=["status", "-open_fraud_flags", "-verified_loss_usd", "submitted_at", "id"],
+                         name="report_queue_flags"),
+            models.Index(fields=["status", "-verified_loss_usd", "submitted_at", "id"],
+                         name="report_queue_loss"),
+            models.Index(fields=["status", "submitted_at", "id"], name="report_queue_age"),
         ]
 
     def __str__(self) -> str:

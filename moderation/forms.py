@@ -33,6 +33,7 @@ class QueueFilterForm(forms.Form):
     held_by = forms.ChoiceField(label=_("Claimed by"), required=False)
     contested = forms.BooleanField(label=_("Only with a contested transfer"), required=False)
     awaiting_second = forms.BooleanField(label=_("Only awaiting a second moderator"), required=False)
+    tag = forms.SlugField(label=_("Tag"), required=False, max_length=40)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
     def __init__(self, data, *, holders):

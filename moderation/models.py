@@ -73,3 +73,22 @@ class ReportHold(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.report_id} held by {self.moderator_id} until {self.expires_at}"
+
+
+class ReportTag(models.Model):
+    """A moderator's label on a report ("needs-translation", "police-asked"…): it sorts the work
+    between moderators and decides nothing; tags are added and removed from the queue in bulk."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="moderation_tags")
+    name = models.SlugField(max_length=40, allow_unicode=False)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                 related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["report", "name"], name="report_tag_once")]
+        indexes = [models.Index(fields=["name", "report"], name="report_tag_by_name")]
+
+    def __str__(self) -> str:
+        return f"Report {self.report_id} tagged {self.name}"

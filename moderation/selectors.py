@@ -2,23 +2,22 @@
 
 import hashlib
 import json
-import operator
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from functools import reduce
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
-from incidents.models import Claim, ClaimStatus, Evidence, Report, ReportMessage, ReportStatus, Tier
+from incidents.models import Claim, Evidence, Report, ReportMessage, ReportStatus, Tier
 from incidents.vocabulary import CheckName
-from moderation.models import Decision, DecisionState, ReportHold
+from moderation.models import Decision, DecisionState, ReportHold, ReportTag
 from verification.models import CheckResult
-from verification.verdict import FRAUD_FLAGS
 
 # What a moderator reads before deciding; a change to any of these makes a decision stale.
 VERSION_FIELDS = ("status", "tier", "flags", "verified_loss_usd", "resolved_flags", "decided_at",
@@ -40,8 +39,9 @@ def report_version(*, report_id: int) -> str:
 
 WAITING = [ReportStatus.NEEDS_REVIEW]
 SORTS = {
-    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss.
-    "flags": ["-fraud", "-verified_loss_usd", "submitted_at", "pk"],
+    # Fraud flags first (they cap a tier until someone looks), then the largest proven loss. Each
+    # sort is an index on Report (status first), so the first page is read in order, not sorted.
+    "flags": ["-open_fraud_flags", "-verified_loss_usd", "submitted_at", "pk"],
     "loss": ["-verified_loss_usd", "submitted_at", "pk"],
     "age": ["submitted_at", "pk"],
 }
@@ -64,6 +64,7 @@ class QueueFilters:
     held_by: str = ""  # "me", "nobody", "anyone" or a moderator's id
     contested: bool = False
     awaiting_second: bool = False
+    tag: str = ""
     sort: str = "flags"
 
 
@@ -76,31 +77,25 @@ def has_flag(flag: str) -> Q:
     return Q(flags__icontains=f'"{flag}"')
 
 
-def _fraud_flagged() -> Q:
-    if connection.vendor == "postgresql":
-        return Q(flags__has_any_keys=sorted(FRAUD_FLAGS))  # jsonb ?| also matches a list's strings
-    return reduce(operator.or_, (has_flag(flag) for flag in sorted(FRAUD_FLAGS)))
-
-
 def queue_reports(*, filters: QueueFilters, moderator) -> QuerySet[Report]:
     """Return the reports the filters select, sorted, with what a queue row shows loaded."""
     now = timezone.now()
-    # Only the columns a queue row shows, and no join before the sort: the sort reads every row
-    # of the view; incident and exchange are fetched for the page's rows only.
+    # Only the columns a queue row shows, and no join before the sort: open fraud flags and
+    # contested transfers are stored columns (incidents.queue_state), so the sort reads an index;
+    # incident, exchange and the pending decision are fetched for the page's rows only.
     reports = (Report.objects.filter(_queue_q(filters, moderator, now)).only(*QUEUE_COLUMNS)
                .prefetch_related("incident", "exchange")
-               .annotate(fraud=Case(When(_fraud_flagged(), then=Value(1)), default=Value(0)),
-                         contested=Exists(Claim.objects.filter(report=OuterRef("pk"),
-                                                               status=ClaimStatus.CONTESTED)),
-                         pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
+               .annotate(pending=Exists(Decision.objects.filter(report=OuterRef("pk"),
                                                                 state=DecisionState.PENDING)))
                .prefetch_related(Prefetch("hold", queryset=ReportHold.objects.filter(expires_at__gt=now)
-                                          .select_related("moderator"))))
+                                          .select_related("moderator"), to_attr="live_hold"),
+                                 Prefetch("moderation_tags", queryset=ReportTag.objects.only(
+                                     "report_id", "name"), to_attr="tag_list")))
     return reports.order_by(*SORTS.get(filters.sort, SORTS["flags"]))
 
 
 QUEUE_COLUMNS = ("id", "incident_id", "exchange_id", "status", "tier", "flags", "resolved_flags",
-                 "claimed_loss_usd", "verified_loss_usd", "submitted_at")
+                 "claimed_loss_usd", "verified_loss_usd", "submitted_at", "open_fraud_flags", "contested")
 
 
 def _queue_q(filters: QueueFilters, moderator, now) -> Q:
@@ -117,9 +112,11 @@ def _queue_q(filters: QueueFilters, moderator, now) -> Q:
     if filters.older_than_days is not None:
         q &= Q(submitted_at__lte=now - timedelta(days=filters.older_than_days))
     if filters.contested:
-        q &= Q(pk__in=Claim.objects.filter(status=ClaimStatus.CONTESTED).values("report_id"))
+        q &= Q(contested=True)
     if filters.awaiting_second:
         q &= Q(pk__in=Decision.objects.filter(state=DecisionState.PENDING).values("report_id"))
+    if filters.tag:
+        q &= Q(pk__in=ReportTag.objects.filter(name=filters.tag).values("report_id"))
     return q & _held_q(filters.held_by, moderator, now)
 
 
@@ -140,24 +137,88 @@ def _held_q(held_by: str, moderator, now) -> Q:
     return Q()
 
 
-def queue_counts(*, reports: QuerySet[Report]) -> dict:
-    """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
-    # One pass over the view: every count is a filtered aggregate of the same scan. The queue's
-    # filters join nothing that repeats a report (subqueries, one-to-one), so plain counts are exact.
-    counts = {f"status:{v}": Count("pk", filter=Q(status=v)) for v in ReportStatus.values}
-    counts |= {f"tier:{v}": Count("pk", filter=Q(tier=v)) for v in Tier.values}
-    counts |= {f"flag:{flag}": Count("pk", filter=has_flag(flag)) for flag in FLAG_NAMES}
-    totals = reports.order_by().aggregate(total=Count("pk"), **counts,
-                                          oldest=Min("submitted_at", filter=Q(status__in=WAITING)))
-    def group(prefix: str) -> dict:
-        return {key.split(":", 1)[1]: n for key, n in totals.items() if key.startswith(prefix) and n}
+def queue_counts(*, reports: QuerySet[Report], filters: QueueFilters, moderator) -> dict:
+    """Return the view's counts (``_count``) as counted at most COUNTS_SECONDS ago.
 
-    return {"total": totals["total"], "by_status": group("status:"), "by_tier": group("tier:"),
-            "by_flag": group("flag:"), "oldest_waiting_since": totals["oldest"]}
+    Counting reads every report of the view, about 100,000 in the unfiltered one, so the counts of
+    each view are kept in the cache for a short time and shared by all moderators (paging, coming
+    back from a review page and other moderators read them from there). Counters kept up to date
+    on each write could only serve a fixed set of views, and the filters combine freely. A
+    moderator who just acted (``queue_acted``) has their next view recounted, and shares it: they
+    see their own action counted, and one action costs one recount, not one per moderator and view.
+    What the verdict or other moderators change shows within COUNTS_SECONDS.
+    """
+    scope = moderator.pk if filters.held_by == "me" else ""
+    view = hashlib.sha256(repr((replace(filters, sort=""), scope)).encode()).hexdigest()[:32]
+    key, acted = f"{COUNTS_KEY}:{queue_generation()}:{view}", f"{ACTED_KEY}:{moderator.pk}"
+    found = cache.get_many([key, acted])
+    counts = None if found.get(acted) else found.get(key)
+    if counts is None:
+        counts = {**_count(reports), "counted_at": timezone.now()}
+        cache.set(key, counts, COUNTS_SECONDS)
+        if acted in found:
+            cache.delete(acted)
+    return counts
+
+
+COUNTS_SECONDS = 20
+COUNTS_KEY = "moderation:queue-counts"
+GENERATION_KEY = "moderation:queue-generation"
+ACTED_KEY = "moderation:queue-acted"
+
+
+def queue_acted(*, moderator_id: int) -> None:
+    """Have this moderator's next queue view recounted: they just changed a report or a hold."""
+    cache.set(f"{ACTED_KEY}:{moderator_id}", True, COUNTS_SECONDS)
+
+
+def queue_generation() -> int:
+    """Return the generation the cached counts and pieces of the queue page carry."""
+    return cache.get(GENERATION_KEY, 0)
+
+
+def queue_changed() -> None:
+    """Retire every cached count and piece of the queue page (a fresh start: tests, benchmarks)."""
+    if not cache.add(GENERATION_KEY, 1, timeout=None):
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # evicted between the two calls
+            cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+def _count(reports: QuerySet[Report]) -> dict:
+    """Count the filtered reports by status, tier and flag, and find the oldest one still waiting."""
+    # One pass over the view, grouped by what is counted (a few dozen groups), so that each row is
+    # read once instead of once per count. The queue's filters join nothing that repeats a report
+    # (subqueries, one-to-one), so plain counts are exact.
+    groups = (reports.order_by().values("status", "tier", "flags")
+              .annotate(n=Count("pk"), oldest=Min("submitted_at", filter=Q(status__in=WAITING))))
+    by_status, by_tier, by_flag = Counter(), Counter(), Counter()
+    oldest = None
+    for group in groups:
+        by_status[group["status"]] += group["n"]
+        by_tier[group["tier"]] += group["n"]
+        for flag in set(group["flags"] or ()):
+            by_flag[flag] += group["n"]
+        if group["oldest"] is not None and (oldest is None or group["oldest"] < oldest):
+            oldest = group["oldest"]
+    return {"total": sum(by_status.values()),
+            "by_status": {v: by_status[v] for v in ReportStatus.values if by_status[v]},
+            "by_tier": {v: by_tier[v] for v in Tier.values if by_tier[v]},
+            "by_flag": {flag: by_flag[flag] for flag in FLAG_NAMES if by_flag[flag]},
+            "oldest_waiting_since": oldest}
 
 
 FLAG_NAMES = ("tx_not_found", "tx_contested", "tx_claimed_elsewhere", "mail_forged", "mail_wrong_domain",
               "ticket_reused", "claim_exceeds_proof")
+
+
+def tag_names() -> list[str]:
+    """Return the tags in use (the bulk form's suggestions), read off their index."""
+    return list(ReportTag.objects.order_by("name").values_list("name", flat=True).distinct()[:TAGS_MAX])
+
+
+TAGS_MAX = 200
 
 
 def moderators_holding() -> QuerySet:
@@ -184,7 +245,7 @@ def report_for_review(*, report_id: int) -> Report | None:
         Prefetch("messages", queryset=ReportMessage.objects.select_related("author")),
         Prefetch("decisions", queryset=Decision.objects.select_related(
             "moderator", "second_moderator", "claim")),
-        "attestations",
+        "attestations", "moderation_tags",
     ).filter(pk=report_id).first())
 
 

@@ -4,6 +4,7 @@ Every function here locks the report first, checks who is acting and what they s
 one audit row, and refuses with a ModerationRefused whose message the moderator reads.
 """
 
+import re
 import unicodedata
 from datetime import timedelta
 from decimal import Decimal
@@ -28,7 +29,7 @@ from incidents.models import (
     ReportStatus,
 )
 from incidents.signals import reports_changed
-from moderation.models import Decision, DecisionKind, DecisionState, ReportHold
+from moderation.models import Decision, DecisionKind, DecisionState, ReportHold, ReportTag
 from moderation.selectors import report_version
 from verification.services import reports_recompute
 from verification.verdict import FRAUD_FLAGS
@@ -103,6 +104,50 @@ def _assign(report_id: int, assignee, moderator) -> None:
                                                                  "expires_at": expires})
     audit_record(actor=moderator, action=AuditAction.MODERATOR_CLAIM, subject=f"report:{report.pk}",
                  data={"expires": expires.isoformat(), "assigned_to": assignee.pk})
+
+
+def reports_tag(*, report_ids: list[int], tag: str, moderator, remove: bool = False) -> tuple[int, list[str]]:
+    """Add a tag to reports, or remove it (a bulk action: it labels, it never decides).
+
+    Return how many reports changed and the refusals. Each report changed writes one audit row;
+    a report that already had (or lacked) the tag is left alone and writes none.
+    """
+    if not is_moderator(moderator):
+        raise ModerationRefused(_("Only moderators tag reports."))
+    name = tag_clean(tag)
+    changed, refusals = 0, []
+    for report_id in sorted(set(report_ids))[:ASSIGN_MAX]:
+        try:
+            changed += _tag(report_id, name, moderator, remove)
+        except ModerationRefused as refused:
+            refusals.append(f"#{report_id}: {refused}")
+    return changed, refusals
+
+
+def tag_clean(tag: str) -> str:
+    """Return the tag as stored (lower case letters, digits and dashes), or refuse it."""
+    name = unicodedata.normalize("NFKC", tag or "").strip().lower().replace(" ", "-")
+    if not TAG_PATTERN.fullmatch(name):
+        raise ModerationRefused(_("A tag is 1 to 40 lower-case letters, digits or dashes, such as "
+                                  "“needs-translation”."))
+    return name
+
+
+TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+@transaction.atomic
+def _tag(report_id: int, name: str, moderator, remove: bool) -> bool:
+    report = _may_act(_locked(report_id), moderator)
+    if remove:
+        changed = ReportTag.objects.filter(report=report, name=name).delete()[0] > 0
+    else:
+        changed = ReportTag.objects.get_or_create(report=report, name=name,
+                                                  defaults={"added_by": moderator})[1]
+    if changed:
+        audit_record(actor=moderator, action=AuditAction.REPORT_UNTAG if remove else AuditAction.REPORT_TAG,
+                     subject=f"report:{report.pk}", data={"tag": name})
+    return changed
 
 
 @transaction.atomic

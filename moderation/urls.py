@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("queue.csv", views.queue_csv, name="queue-csv"),
     path("assign/", views.assign, name="assign"),
+    path("tag/", views.tag, name="tag"),
     path("reports/<int:report_id>/", views.review, name="review"),
     path("reports/<int:report_id>/claim/", views.claim, name="claim"),
     path("reports/<int:report_id>/release/", views.release, name="release"),

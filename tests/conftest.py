@@ -190,6 +190,14 @@ def stored_names(storage, folder: str = "") -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_queue_counts():
+    """Start every test without the moderators' queue counts another test left in the cache."""
+    from moderation.selectors import queue_changed
+
+    queue_changed()
+
+
+@pytest.fixture(autouse=True)
 def english():
     """Start every test in the default language: a request in Spanish leaves its thread in Spanish."""
     from django.utils import translation

@@ -7,7 +7,8 @@ from decimal import Decimal
 import factory
 
 from accounts.models import Role, User
-from incidents.models import Claim, Exchange, Incident, IncidentChain, Report
+from incidents.models import Claim, ClaimStatus, Exchange, Incident, IncidentChain, Report
+from incidents.queue_state import report_queue_state
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -57,11 +58,17 @@ class ReportFactory(factory.django.DjangoModelFactory):
     reporter = factory.SubFactory(UserFactory)
     claimed_loss_usd = Decimal("1000")
     submitted_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    flags = factory.LazyFunction(list)
+    resolved_flags = factory.LazyFunction(list)
+    # What the verdict would store for these flags (incidents.queue_state); ClaimFactory sets contested.
+    open_fraud_flags = factory.LazyAttribute(lambda report: report_queue_state(
+        flags=report.flags, resolved_flags=report.resolved_flags, claim_statuses=())["open_fraud_flags"])
 
 
 class ClaimFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Claim
+        skip_postgeneration_save = True
 
     report = factory.SubFactory(ReportFactory)
     chain = "eip155:31337"
@@ -72,6 +79,13 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     # What the claim's own checks gave: the status a test sets, unless it is a cross-report one.
     checked_status = factory.LazyAttribute(
         lambda claim: "verified" if claim.status in ("contested", "duplicate") else claim.status)
+
+    @factory.post_generation
+    def report_contested(claim, create, extracted, **kwargs):
+        """Mark the report contested, as the verdict would store it (incidents.queue_state)."""
+        if create and claim.status == ClaimStatus.CONTESTED:
+            Report.objects.filter(pk=claim.report_id).update(contested=True)
+            claim.report.contested = True
 
 
 def login_with_second_factor(client, user) -> str:

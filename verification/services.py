@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
+from incidents.queue_state import QUEUE_STATE_FIELDS, queue_state_set
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from verification.bulk import rows_insert, rows_update
@@ -252,7 +253,7 @@ def reports_recompute(*, report_ids: list[int]) -> None:
         _apply(report, report_verdict(_facts(report, tickets[report.pk])))
     rows_update(Claim, claims, ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
-                                  "decided_at", "decision_reason"])
+                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
     reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
 
 
@@ -353,6 +354,7 @@ def _apply(report: Report, verdict) -> None:
         report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
     report.tier, report.flags = verdict.tier, list(verdict.flags)
     report.verified_loss_usd = verdict.verified_loss_usd
+    queue_state_set(report)  # the moderators' queue columns (incidents.queue_state)
 
 
 def _facts(report: Report, ticket: tuple[str, set[str]]) -> ReportFacts:

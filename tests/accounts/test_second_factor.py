@@ -132,3 +132,74 @@ def test_the_admin_signs_in_through_allauth(client):
     response = client.get("/admin/login/?next=/admin/")
 
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+
+
+# --- Security keys (WebAuthn) beside TOTP ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("debug", "insecure_origin"), [("1", "True"), ("0", "False")])
+def test_security_keys_are_offered_beside_totp_and_never_instead_of_the_password(debug, insecure_origin):
+    """The settings as each environment reads them: http://localhost is accepted in development only."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DEBUG": debug, "SECRET_KEY": "x" * 64, "ALLOWED_HOSTS": "lossproof.example",
+           "REPORT_REF_KEY": "r" * 40, "AUDIT_KEY": "a" * 40, "EMAIL_HOST": "smtp.lossproof.example",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    code = ("from django.conf import settings as s; "
+            "print(s.MFA_SUPPORTED_TYPES, s.MFA_PASSKEY_LOGIN_ENABLED, s.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN)")
+    result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env,
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+
+    assert result.stdout.split("] ")[1].split() == ["False", insecure_origin], result.stderr
+    assert {"'totp'", "'recovery_codes'", "'webauthn'"} <= set(result.stdout.split("]")[0][1:].split(", "))
+
+
+def test_a_moderator_with_a_second_factor_can_open_the_security_key_page(client):
+    from tests.factories import login_with_second_factor
+
+    user = account(role=Role.MODERATOR)
+    login_with_second_factor(client, user)
+
+    page = client.get(reverse("mfa_add_webauthn"))
+    if page.status_code == 302:  # allauth asks for the password again before a factor changes
+        client.post(page.url, {"password": PASSWORD})
+        page = client.get(reverse("mfa_add_webauthn"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="mfa_webauthn_add"' in html and "mfa/js/webauthn.js" in html
+    assert "<script>" not in html.replace('<script type="application/json"', "")  # CSP: no inline script
+    assert reverse("mfa_add_webauthn") in client.get(reverse("mfa_index")).content.decode()
+
+
+def security_key(user, name: str = "key") -> Authenticator:
+    # What allauth stores once a key signed the enrolment challenge; no real key is needed to read it.
+    return Authenticator.objects.create(user=user, type=Authenticator.Type.WEBAUTHN,
+                                        data={"name": name, "credential": {}, "passwordless": False})
+
+
+def test_a_security_key_counts_as_enrolled_and_the_next_sign_in_asks_for_a_second_factor(client):
+    user = account(role=Role.MODERATOR)
+    security_key(user)
+    sign_in(client, user)
+
+    response = client.get(reverse("moderation:queue"))
+
+    # Enrolled: sent to prove the second factor, not to set up TOTP first.
+    assert response.status_code == 302 and reverse("mfa_activate_totp") not in response.url
+
+
+def test_a_moderators_only_security_key_stays_and_a_spare_one_can_go():
+    from accounts.adapter import MFAAdapter
+
+    user = account(role=Role.MODERATOR)
+    only = security_key(user)
+    assert MFAAdapter().can_delete_authenticator(only) is False
+    spare = security_key(user, "spare")
+    assert MFAAdapter().can_delete_authenticator(spare) is True
+    reporter_key = security_key(account(role=Role.REPORTER))
+    assert MFAAdapter().can_delete_authenticator(reporter_key) is True
