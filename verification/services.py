@@ -90,13 +90,20 @@ def reports_verify(*, report_ids: list[int]) -> None:
     _mark_checking(report_ids)
     parts = _parts(report_ids)
     contexts: dict[int, IncidentContext] = {}  # an incident's reference data, read once per batch
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
-        pending = reader.submit(_read_chains, parts[0][1]) if parts else None
-        for index, (ids, claims) in enumerate(parts):
-            snapshots, failures, calls = pending.result()
-            if index + 1 < len(parts):
-                pending = reader.submit(_read_chains, parts[index + 1][1])
-            _write(ids, claims, _judge(claims, snapshots, failures, contexts), calls)
+    changed: set[int] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
+            pending = reader.submit(_read_chains, parts[0][1]) if parts else None
+            for index, (ids, claims) in enumerate(parts):
+                snapshots, failures, calls = pending.result()
+                if index + 1 < len(parts):
+                    pending = reader.submit(_read_chains, parts[index + 1][1])
+                changed |= _write(ids, claims, _judge(claims, snapshots, failures, contexts), calls)
+    finally:
+        # One notice for the whole batch, after its last commit, rather than one per part: each
+        # notice makes the dashboards mark (and read) the incident's summary again.
+        if changed:
+            reports_changed.send(sender=Report, report_ids=sorted(changed))
 
 
 def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
@@ -111,7 +118,8 @@ def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[
     return parts
 
 
-def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> None:
+def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> set[int]:
+    """Store one part's findings and verdicts; return the reports whose verdicts were recomputed."""
     with transaction.atomic():
         # A report withdrawn (erased) while its chain was read has nothing left to write to.
         present = set(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk")
@@ -119,7 +127,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        reports_recompute(report_ids=ids)
+        recomputed = reports_recompute(report_ids=ids, checked=claims, notify=False)
         Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
@@ -127,6 +135,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
                   if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
         lease_release(model=Report, ids=[pk for pk in ids if pk not in failed])
         lease_release(model=Report, ids=sorted(failed), failed=True)  # the provider is asked later
+    return recomputed
 
 
 def _mark_checking(report_ids: list[int]) -> None:
@@ -208,7 +217,11 @@ def _provider(error: ChainError) -> str:
 
 
 def _store(claims: list[Claim], findings: dict) -> None:
-    """Replace each claim's check results and write the claim's own status."""
+    """Replace each claim's check results and set (in memory) the claim's own status.
+
+    The claims are written once, by ``reports_recompute(checked=claims)``, with their status
+    among the reports citing the same transfer.
+    """
     CheckResult.objects.filter(claim__in=claims).delete()
     now = timezone.now()
     results = []
@@ -224,15 +237,17 @@ def _store(claims: list[Claim], findings: dict) -> None:
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
     rows_insert(CheckResult, results)
-    rows_update(Claim, claims, CLAIM_FIELDS)
 
 
 @transaction.atomic
-def reports_recompute(*, report_ids: list[int]) -> None:
+def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notify: bool = True) -> set[int]:
     """Recompute tier, flags and verified loss of these reports and of every rival they have.
 
     Rivals are the other reports citing one of their transfers or their ticket: a binding or a
     verified ticket here changes what the rivals' citations prove, whichever finished first.
+    ``checked``: claims of these reports just checked and not written yet (``_store``); their
+    own findings are written here with their status, in the same statement. ``notify=False``:
+    the caller sends ``reports_changed`` for the returned ids itself (once for many calls).
     """
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     # Two tasks checking one report at once (its transfers and its support mail) would each see
@@ -245,15 +260,23 @@ def reports_recompute(*, report_ids: list[int]) -> None:
                    .prefetch_related("claims", "attestations",
                                      Prefetch("check_results", queryset=report_level)))
     claims = [c for r in reports for c in r.claims.all() if c.kind == ClaimKind.TRANSFER]
+    fresh = {claim.pk: claim for claim in checked}
+    for claim in claims:
+        if claim.pk in fresh:
+            for name in CLAIM_FIELDS:
+                setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports)
     _weigh_citations(claims)
     tickets = _tickets(reports)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk])))
-    rows_update(Claim, claims, ["status", "reasons", "binding"])
+    rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
+    rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
                                   "decided_at", "decision_reason"])
-    reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
+    if notify:
+        reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
+    return set(ids)
 
 
 def _bind(reports: list[Report]) -> None:
