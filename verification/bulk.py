@@ -2,15 +2,12 @@
 
 Django's bulk_update builds one CASE expression per field over every row, which costs more
 than the chain reads it follows (measured in bench/verify_throughput.py). On PostgreSQL a batch
-of rows is written with one statement: ``COPY`` for inserts, ``UPDATE … FROM (VALUES …)`` for
-updates. Elsewhere (SQLite) one prepared statement is sent with executemany: SQLite runs in the
-worker's own process, so a statement costs no round trip there.
+of rows is written with one statement: ``COPY`` for inserts, ``UPDATE … FROM unnest(…)`` (one
+array per column) for updates. Elsewhere (SQLite) one prepared statement is sent with
+executemany: SQLite runs in the worker's own process, so a statement costs no round trip there.
 """
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
-
-# Rows per UPDATE … FROM (VALUES …): PostgreSQL takes at most 65,535 parameters a statement.
-VALUES_PARAMETERS = 60_000
 
 
 def _real_connection():
@@ -39,21 +36,18 @@ def rows_update(model: type[models.Model], objects: list[models.Model], fields: 
 
 
 def _update_from_values(connection, meta, columns: list, params: list[list]) -> None:
-    """One UPDATE joined to a VALUES list per slice of rows, each value cast to its column's type."""
+    """One UPDATE joined to the rows given as one array per column (unnest): one statement, few values."""
     quote = connection.ops.quote_name
     names = [f"c{n}" for n in range(len(columns))]
     casts = [field.db_type(connection) for field in columns] + [meta.pk.db_type(connection)]
-    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
     pairs = zip(columns, names, strict=True)
     assignments = ", ".join(f"{quote(field.column)} = v.{name}" for field, name in pairs)
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    per_statement = max(1, VALUES_PARAMETERS // len(casts))
+    sql = (f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "  # noqa: S608
+           f"AS v({', '.join([*names, 'pk'])}) WHERE {table}.{pk} = v.pk")
     with connection.cursor() as cursor:
-        for start in range(0, len(params), per_statement):
-            rows = params[start:start + per_statement]
-            sql = (f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(rows))}) "  # noqa: S608
-                   f"AS v({', '.join([*names, 'pk'])}) WHERE {table}.{pk} = v.pk")
-            cursor.execute(sql, [value for values in rows for value in values])
+        cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
 
 
 def rows_insert(model: type[models.Model], objects: list[models.Model]) -> None:
