@@ -222,14 +222,14 @@ def _store(claims: list[Claim], findings: dict) -> None:
     The claims are written once, by ``reports_recompute(checked=claims)``, with their status
     among the reports citing the same transfer.
     """
-    CheckResult.objects.filter(claim__in=claims).delete()
+    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims]).delete()
     now = timezone.now()
     results = []
     for claim in claims:
         found, provider, started = findings[claim.pk]
-        results += [CheckResult(report_id=claim.report_id, claim=claim, check_name=o.name, outcome=o.outcome,
-                                reasons=o.reasons, raw=o.raw, provider=provider[:200], started_at=started,
-                                finished_at=now) for o in found.outcomes]
+        results += [CheckResult(report_id=claim.report_id, claim_id=claim.pk, check_name=o.name,
+                                outcome=o.outcome, reasons=o.reasons, raw=o.raw, provider=provider[:200],
+                                started_at=started, finished_at=now) for o in found.outcomes]
         verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
         # Its own checks' word; reports_recompute weighs the other reports citing the transfer.
         claim.status = claim.checked_status = verdict.status
@@ -313,7 +313,8 @@ def _weigh_citations(claims: list[Claim]) -> None:
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
             results.append(_citation_result(claim, status, others))
-    CheckResult.objects.filter(claim__in=claims, check_name="not_claimed_elsewhere").delete()
+    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims],
+                               check_name="not_claimed_elsewhere").delete()
     rows_insert(CheckResult, results)
 
 
