@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
+SLICE = 10_000
+
 
 def _free(now) -> Q:
     return Q(check_queued_until__isnull=True) | Q(check_queued_until__lt=now)
@@ -30,20 +32,27 @@ def lease_claim(*, model: type[Model], ids: list[int], sweep: bool = False,
     """
     if not ids:
         return []
-    now = timezone.now()
+    now, ids = timezone.now(), sorted(set(ids))  # slices lock in id order: two callers cannot deadlock
+    claimed: list[int] = []
+    with transaction.atomic():
+        for start in range(0, len(ids), SLICE):  # SQLite takes at most 32,766 variables a query
+            claimed += _claim_slice(model, ids[start:start + SLICE], now, sweep=sweep, where=where)
+    return sorted(claimed)
+
+
+def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where: Q | None) -> list[int]:
     rows = model.objects.filter(_free(now), pk__in=ids)
     if sweep:
         rows = rows.filter(check_attempts__lt=settings.TASK_MAX_DELIVERIES)
-    with transaction.atomic():
-        claimed = sorted(rows.select_for_update().values_list("pk", flat=True))
-        if where is not None and claimed:
-            # A second statement, after the locks: a check that freed a row while we waited for
-            # its lock has committed, and this statement sees what it wrote (the row no longer
-            # matches), so the report is not queued for a second check.
-            claimed = sorted(model.objects.filter(where, pk__in=claimed).values_list("pk", flat=True))
-        model.objects.filter(pk__in=claimed).update(
-            check_queued_until=now + timedelta(seconds=settings.VERIFY_LEASE_SECONDS),
-            check_attempts=F("check_attempts") + 1)
+    claimed = sorted(rows.select_for_update().values_list("pk", flat=True))
+    if where is not None and claimed:
+        # A second statement, after the locks: a check that freed a row while we waited for
+        # its lock has committed, and this statement sees what it wrote (the row no longer
+        # matches), so the report is not queued for a second check.
+        claimed = sorted(model.objects.filter(where, pk__in=claimed).values_list("pk", flat=True))
+    model.objects.filter(pk__in=claimed).update(
+        check_queued_until=now + timedelta(seconds=settings.VERIFY_LEASE_SECONDS),
+        check_attempts=F("check_attempts") + 1)
     return claimed
 
 

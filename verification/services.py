@@ -14,6 +14,7 @@ from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Repo
 from incidents.queue_state import QUEUE_STATE_FIELDS, queue_state_set
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
+from incidents.vocabulary import CheckName
 from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import (
@@ -91,13 +92,20 @@ def reports_verify(*, report_ids: list[int]) -> None:
     _mark_checking(report_ids)
     parts = _parts(report_ids)
     contexts: dict[int, IncidentContext] = {}  # an incident's reference data, read once per batch
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
-        pending = reader.submit(_read_chains, parts[0][1]) if parts else None
-        for index, (ids, claims) in enumerate(parts):
-            snapshots, failures, calls = pending.result()
-            if index + 1 < len(parts):
-                pending = reader.submit(_read_chains, parts[index + 1][1])
-            _write(ids, claims, _judge(claims, snapshots, failures, contexts), calls)
+    changed: set[int] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-read") as reader:
+            pending = reader.submit(_read_chains, parts[0][1]) if parts else None
+            for index, (ids, claims) in enumerate(parts):
+                snapshots, failures, calls = pending.result()
+                if index + 1 < len(parts):
+                    pending = reader.submit(_read_chains, parts[index + 1][1])
+                changed |= _write(ids, claims, _judge(claims, snapshots, failures, contexts), calls)
+    finally:
+        # One notice for the whole batch, after its last commit, rather than one per part: each
+        # notice makes the dashboards mark (and read) the incident's summary again.
+        if changed:
+            reports_changed.send(sender=Report, report_ids=sorted(changed))
 
 
 def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
@@ -112,7 +120,8 @@ def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[
     return parts
 
 
-def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> None:
+def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> set[int]:
+    """Store one part's findings and verdicts; return the reports whose verdicts were recomputed."""
     with transaction.atomic():
         # A report withdrawn (erased) while its chain was read has nothing left to write to.
         present = set(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk")
@@ -120,7 +129,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        reports_recompute(report_ids=ids)
+        recomputed = reports_recompute(report_ids=ids, checked=claims, notify=False)
         Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
@@ -128,6 +137,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
                   if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
         lease_release(model=Report, ids=[pk for pk in ids if pk not in failed])
         lease_release(model=Report, ids=sorted(failed), failed=True)  # the provider is asked later
+    return recomputed
 
 
 def _mark_checking(report_ids: list[int]) -> None:
@@ -200,7 +210,7 @@ def _claim_input(claim: Claim) -> ClaimInput:
 
 def _failed(error: ChainError) -> TransferFindings:
     reason = "provider_error" if error.transient else "provider_refused"
-    return TransferFindings([CheckOutcome("tx_exists", Outcome.ERROR, [reason],
+    return TransferFindings([CheckOutcome(CheckName.TX_EXISTS, Outcome.ERROR, [reason],
                                           {"error": str(error), **error.detail})])
 
 
@@ -209,15 +219,19 @@ def _provider(error: ChainError) -> str:
 
 
 def _store(claims: list[Claim], findings: dict) -> None:
-    """Replace each claim's check results and write the claim's own status."""
-    CheckResult.objects.filter(claim__in=claims).delete()
+    """Replace each claim's check results and set (in memory) the claim's own status.
+
+    The claims are written once, by ``reports_recompute(checked=claims)``, with their status
+    among the reports citing the same transfer.
+    """
+    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims]).delete()
     now = timezone.now()
     results = []
     for claim in claims:
         found, provider, started = findings[claim.pk]
-        results += [CheckResult(report_id=claim.report_id, claim=claim, check_name=o.name, outcome=o.outcome,
-                                reasons=o.reasons, raw=o.raw, provider=provider[:200], started_at=started,
-                                finished_at=now) for o in found.outcomes]
+        results += [CheckResult(report_id=claim.report_id, claim_id=claim.pk, check_name=o.name,
+                                outcome=o.outcome, reasons=o.reasons, raw=o.raw, provider=provider[:200],
+                                started_at=started, finished_at=now) for o in found.outcomes]
         verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
         # Its own checks' word; reports_recompute weighs the other reports citing the transfer.
         claim.status = claim.checked_status = verdict.status
@@ -225,15 +239,17 @@ def _store(claims: list[Claim], findings: dict) -> None:
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
     rows_insert(CheckResult, results)
-    rows_update(Claim, claims, CLAIM_FIELDS)
 
 
 @transaction.atomic
-def reports_recompute(*, report_ids: list[int]) -> None:
+def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notify: bool = True) -> set[int]:
     """Recompute tier, flags and verified loss of these reports and of every rival they have.
 
     Rivals are the other reports citing one of their transfers or their ticket: a binding or a
     verified ticket here changes what the rivals' citations prove, whichever finished first.
+    ``checked``: claims of these reports just checked and not written yet (``_store``); their
+    own findings are written here with their status, in the same statement. ``notify=False``:
+    the caller sends ``reports_changed`` for the returned ids itself (once for many calls).
     """
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     # Two tasks checking one report at once (its transfers and its support mail) would each see
@@ -246,15 +262,23 @@ def reports_recompute(*, report_ids: list[int]) -> None:
                    .prefetch_related("claims", "attestations",
                                      Prefetch("check_results", queryset=report_level)))
     claims = [c for r in reports for c in r.claims.all() if c.kind == ClaimKind.TRANSFER]
+    fresh = {claim.pk: claim for claim in checked}
+    for claim in claims:
+        if claim.pk in fresh:
+            for name in CLAIM_FIELDS:
+                setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports)
     _weigh_citations(claims)
     tickets = _tickets(reports)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk])))
-    rows_update(Claim, claims, ["status", "reasons", "binding"])
+    rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
+    rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
                                   "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
-    reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
+    if notify:
+        reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
+    return set(ids)
 
 
 def _bind(reports: list[Report]) -> None:
@@ -262,7 +286,7 @@ def _bind(reports: list[Report]) -> None:
     for report in reports:
         results = list(report.check_results.all())
         signers = [r.raw.get("recovered") or "" for r in results
-                   if r.check_name == "ownership_signature" and r.outcome == Outcome.PASS]
+                   if r.check_name == CheckName.OWNERSHIP_SIGNATURE and r.outcome == Outcome.PASS]
         mailed = {tx for r in results if _binding_mail(r) for tx in r.raw.get("tx_hashes", [])}
         for claim in report.claims.all():
             if claim.kind == ClaimKind.TRANSFER:
@@ -274,7 +298,7 @@ def _bind(reports: list[Report]) -> None:
 def _binding_mail(result: CheckResult) -> bool:
     """Say whether a mail can bind: the exchange's own signature covers it and it is to the reporter."""
     raw = result.raw
-    return (result.check_name == "dkim_signature" and raw.get("signature_verified") is True
+    return (result.check_name == CheckName.DKIM_SIGNATURE and raw.get("signature_verified") is True
             and raw.get("addressed_to_reporter") is True)
 
 
@@ -291,7 +315,8 @@ def _weigh_citations(claims: list[Claim]) -> None:
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
             results.append(_citation_result(claim, status, others))
-    CheckResult.objects.filter(claim__in=claims, check_name="not_claimed_elsewhere").delete()
+    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims],
+                               check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
     rows_insert(CheckResult, results)
 
 
@@ -313,7 +338,7 @@ def _citation_result(claim: Claim, status: str, others: list[Claim]) -> CheckRes
     now = timezone.now()
     raw = {"binding": claim.binding or None, "other_reports": sorted({c.report_id for c in others}),
            "bound_elsewhere": status == ClaimStatus.DUPLICATE}
-    return CheckResult(report_id=claim.report_id, claim=claim, check_name="not_claimed_elsewhere",
+    return CheckResult(report_id=claim.report_id, claim=claim, check_name=CheckName.NOT_CLAIMED_ELSEWHERE,
                        outcome=outcome.get(status, Outcome.PASS), reasons=reasons.get(status, []), raw=raw,
                        provider="register", started_at=now, finished_at=now)
 
@@ -338,7 +363,7 @@ def _same_ticket(a: Report, b: Report) -> bool:
 
 
 def _ticket_base(report: Report) -> tuple[str, set[str]]:
-    mails = [r for r in report.check_results.all() if r.check_name == "dkim_signature"]
+    mails = [r for r in report.check_results.all() if r.check_name == CheckName.DKIM_SIGNATURE]
     return ticket_outcome(mails, list(report.attestations.all()), cites_ticket=bool(report.support_ticket_id))
 
 
@@ -369,9 +394,9 @@ def _facts(report: Report, ticket: tuple[str, set[str]]) -> ReportFacts:
         claims=tuple(ClaimSummary(c.kind, c.status, c.usd_value, c.binding) for c in claims),
         claimed_loss_usd=report.claimed_loss_usd, tolerance=report.incident.tolerance,
         has_reference=has_reference, ticket_status=ticket[0], mail_flags=frozenset(ticket[1]),
-        trade_loss_proven=passed(results, "trade_loss_consistent"),
+        trade_loss_proven=passed(results, CheckName.TRADE_LOSS_CONSISTENT),
         trade_loss_usd=sum((Decimal(r.raw.get("verified_loss_usd", "0")) for r in results
-                            if r.check_name == "trade_loss_consistent" and r.outcome == Outcome.PASS),
+                            if r.check_name == CheckName.TRADE_LOSS_CONSISTENT and r.outcome == Outcome.PASS),
                            Decimal("0")),
         resolved_flags=frozenset(report.resolved_flags or []),
     )
@@ -390,7 +415,7 @@ def ticket_key(ticket_id: str) -> str:
 def ticket_outcome(results: list, attestations: list, *, cites_ticket: bool = True) -> tuple[str, set[str]]:
     """Return the ticket status a report's own mails and liaison answers give, and its mail flags."""
     mails = [MailView(r.raw.get("ticket_status", "unsigned"), tuple(r.raw.get("flags", [])),
-                      r.raw.get("ticket_id")) for r in results if r.check_name == "dkim_signature"]
+                      r.raw.get("ticket_id")) for r in results if r.check_name == CheckName.DKIM_SIGNATURE]
     answers = [attestations[0].answer] if attestations else []  # newest answer first (model ordering)
     return ticket_base(cites_ticket=cites_ticket, mails=mails, answers=answers)
 

@@ -114,3 +114,29 @@ def test_the_sweep_requeues_unsettled_claims_and_lost_reports(db, anvil, chain_s
     requeued = {pk for batch in queued for pk in batch}
     assert {shallow.pk, lost.pk} <= requeued
     assert fresh.pk not in requeued
+
+
+def test_verify_wait_and_the_leases_cover_every_slice_of_a_long_list_of_reports(db, monkeypatch):
+    # A long list goes to the database in slices (SQLite takes 32,766 variables a query): with a
+    # slice of two, five reports take three, and the report waited on sits in the last one.
+    from tests.factories import ClaimFactory
+    from verification import leases
+    from verification.management.commands import verify
+
+    monkeypatch.setattr(verify, "POLL_SLICE", 2)
+    monkeypatch.setattr(leases, "SLICE", 2)
+    claims = [ClaimFactory(report__status="checking") for _ in range(5)]
+    ids = [c.report_id for c in claims]
+    started = timezone.now()
+
+    assert leases.lease_claim(model=Report, ids=list(reversed(ids))) == sorted(ids)
+    assert leases.lease_claim(model=Report, ids=ids) == []  # each is in flight now
+
+    Report.objects.filter(pk__in=ids[:4]).update(status="needs_review")
+    with pytest.raises(CommandError, match="did not finish"):
+        verify.Command(stdout=StringIO())._wait_for(ids, 1.0, started, busy=set(ids))
+
+    Report.objects.filter(pk=ids[4]).update(status="needs_review")
+    out = StringIO()
+    verify.Command(stdout=out)._wait_for(ids, 5.0, started, busy=set(ids))
+    assert "5/5 claims" in out.getvalue()
