@@ -19,12 +19,11 @@ from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_
 from dashboards.models import DirtyReport, IncidentSummary, ReleaseChart, ReportFact, ReportFlow
 from dashboards.sums import sql_stats
 from incidents.models import Claim, Incident, Report, TicketAttestation
-from incidents.vocabulary import CheckName
 from registry.exports import register_write
 from registry.models import Release
 from registry.services import register_facts
 from registry.stats import Fact, cents
-from verification.models import CheckResult
+from verification.selectors import mail_checks_count
 
 logger = logging.getLogger(__name__)
 REBUILD_TASK = "dashboards.tasks.rebuild_summary_task"
@@ -183,7 +182,7 @@ def incident_fingerprint(*, incident: Incident) -> str:
               .order_by("status", "asset"))
     answers = TicketAttestation.objects.filter(report__incident=incident).values_list("answer").annotate(
         n=Count("id")).order_by("answer")
-    mails = CheckResult.objects.filter(report__incident=incident, check_name=CheckName.DKIM_SIGNATURE).count()
+    mails = mail_checks_count(incident=incident)
     state = [list(reports), list(claims), list(answers), mails]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 

@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from incidents.models import Claim, Evidence, Report, ReportMessage, ReportStatus, Tier
 from incidents.vocabulary import CheckName
 from moderation.models import Decision, DecisionState, ReportHold, ReportTag
-from verification.models import CheckResult
+from verification.selectors import checks_outside_claims
 
 # What a moderator reads before deciding; a change to any of these makes a decision stale.
 VERSION_FIELDS = ("status", "tier", "flags", "verified_loss_usd", "resolved_flags", "decided_at",
@@ -234,7 +234,7 @@ def moderators_holding() -> QuerySet:
 
 def report_for_review(*, report_id: int) -> Report | None:
     """Load a report with its claims, checks, evidence, messages and decisions in a few queries."""
-    outside_claims = CheckResult.objects.filter(claim__isnull=True)
+    outside_claims = checks_outside_claims()
     return (Report.objects.select_related("incident", "exchange", "reporter").prefetch_related(
         Prefetch("claims", queryset=Claim.objects.select_related("exchange")
                  .prefetch_related("check_results")),

@@ -29,10 +29,10 @@ from incidents.models import (
     ReportStatus,
 )
 from incidents.signals import reports_changed
+from incidents.vocabulary import FRAUD_FLAGS
 from moderation.models import Decision, DecisionKind, DecisionState, ReportHold, ReportTag
 from moderation.selectors import report_version
 from verification.services import reports_recompute
-from verification.verdict import FRAUD_FLAGS
 
 FINAL = frozenset({ReportStatus.VERIFIED, ReportStatus.PARTIALLY_VERIFIED, ReportStatus.REJECTED})
 # The reason codes that fit each decided status; anything else is refused as a slip of the hand.

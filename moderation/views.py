@@ -27,6 +27,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from incidents.guidance import check_sentence, decision_meaning, flag_notes, tier_meaning
 from incidents.models import ClaimStatus, Evidence, ReportStatus
+from incidents.vocabulary import FRAUD_FLAGS
 from moderation import services
 from moderation.evidence import IMAGE_TYPES, evidence_image, evidence_view
 from moderation.forms import BindForm, DecisionForm, FlagForm, QueueFilterForm, SecondReviewForm
@@ -44,8 +45,7 @@ from moderation.selectors import (
     report_version,
     tag_names,
 )
-from verification.models import ProviderCall
-from verification.verdict import FRAUD_FLAGS
+from verification.selectors import provider_calls_between
 
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
@@ -207,7 +207,7 @@ def _check_rows(results) -> list[dict]:
             for r in sorted(results, key=lambda r: (r.claim_id or 0, r.check_name))]
 
 
-def _provider_calls(report) -> list[ProviderCall]:
+def _provider_calls(report) -> list:
     """Return the chain requests made while this report's transfers were checked."""
     results = [r for c in report.claims.all() for r in c.check_results.all()]
     if not results:
@@ -215,8 +215,7 @@ def _provider_calls(report) -> list[ProviderCall]:
     chains = {c.chain for c in report.claims.all() if c.chain}
     start = min(r.started_at for r in results) - timedelta(seconds=2)
     end = max(r.finished_at for r in results) + timedelta(seconds=2)
-    return list(ProviderCall.objects.filter(chain__in=chains, created_at__range=(start, end))
-                .order_by("created_at")[:50])
+    return provider_calls_between(chains=chains, start=start, end=end, limit=50)
 
 
 def _neighbours(request, report_id: int) -> dict:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models import Min
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
@@ -11,7 +11,7 @@ from config.celery import app
 from config.queues import queue_names
 from incidents.models import Report, ReportStatus
 from operations.models import BeatLease, FileSweep
-from verification.models import CheckResult, ProviderCall, TaskDelivery, WorkerHeartbeat
+from verification import selectors as results
 
 # Provider errors and latency are read over this recent window (the alert rules assume it).
 PROVIDER_WINDOW = timedelta(minutes=15)
@@ -41,8 +41,8 @@ def snapshot() -> Snapshot:
         beat_age_seconds=_age(lease.renewed_at) if lease and lease.holder else None,
         beat_holder=lease.holder if lease else "",
         workers=[{"hostname": w.hostname, "age_seconds": _age(w.seen_at)}
-                 for w in WorkerHeartbeat.objects.order_by("hostname")],
-        tasks_given_up=TaskDelivery.objects.filter(gave_up=True).count(),
+                 for w in results.worker_heartbeats()],
+        tasks_given_up=results.tasks_given_up_count(),
         last_sweep=FileSweep.objects.order_by("-ran_at").first(),
     )
 
@@ -60,16 +60,12 @@ def oldest_unchecked_seconds() -> float | None:
 
 def checks_per_outcome() -> list[dict]:
     """Stored check results per check and outcome."""
-    return list(CheckResult.objects.values("check_name", "outcome").annotate(count=Count("id"))
-                .order_by("check_name", "outcome"))
+    return results.checks_per_outcome()
 
 
 def provider_calls() -> list[dict]:
     """Calls, errors and latency per chain endpoint over the recent window."""
-    recent = ProviderCall.objects.filter(created_at__gte=timezone.now() - PROVIDER_WINDOW)
-    return list(recent.values("chain", "provider").annotate(
-        calls=Count("id"), errors=Count("id", filter=Q(ok=False)),
-        avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms")).order_by("chain", "provider"))
+    return results.provider_calls_since(since=timezone.now() - PROVIDER_WINDOW)
 
 
 def queue_depths() -> dict[str, int | None]:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from incidents.models import Claim, ClaimStatus, Report, ReportStatus, Tier
-from incidents.vocabulary import CheckName
-from verification.models import CheckResult
+from verification.selectors import found_asset_rows
 
 # A breakdown row describing fewer reports than this is folded into the "other" row.
 SMALL_CELL = 5
@@ -113,11 +112,7 @@ def found_assets(*, incident, report_ids: list[int] | None = None) -> dict[tuple
     native coin, or the incident's token whose ERC-20 Transfer log it matched). The dashboard
     groups by it; claims.csv keeps the reporter's own (empty) statement.
     """
-    results = CheckResult.objects.filter(report__incident=incident, check_name=CheckName.AMOUNT_MATCHES,
-                                         claim__asset="", claim__report__status__in=PUBLIC_STATUSES)
-    results = results if report_ids is None else results.filter(report_id__in=report_ids)
-    rows = results.values_list("claim__report__report_ref", "claim__chain", "claim__tx_hash",
-                               "claim__log_index", "raw__asset")
+    rows = found_asset_rows(incident=incident, statuses=PUBLIC_STATUSES, report_ids=report_ids)
     return {(ref, chain, tx_hash, "" if log_index is None else str(log_index)): asset
             for ref, chain, tx_hash, log_index, asset in rows.iterator(chunk_size=5000)
             if isinstance(asset, str) and asset}

@@ -1,15 +1,20 @@
-"""Reads the verification services reuse: incident reference data, rival citations, prices."""
+"""Reads of verification's stored results: the ones its services reuse (incident reference data,
+rival citations, prices) and the ones the apps above read (check results, provider calls, worker
+heartbeats, deliveries given up). Apps outside `verification/` read results only through here, so
+the way results are stored can change without touching the pages, the register or the dashboards.
+"""
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
+from incidents.vocabulary import CheckName
 from verification.checks.transfers import AssetInfo, IncidentContext
-from verification.models import CheckResult, Price
+from verification.models import CheckResult, Price, ProviderCall, TaskDelivery, WorkerHeartbeat
 
 
 def incident_context(*, incident: Incident) -> IncidentContext:
@@ -114,3 +119,61 @@ def evidence_to_verify(*, incident: Incident | None = None) -> QuerySet:
     if incident is not None:
         evidence = evidence.filter(report__incident=incident)
     return evidence.order_by("id")
+
+
+# --- Reads for the apps above (register, moderation, dashboards, operations, devtools) ------------
+
+
+def found_asset_rows(*, incident: Incident, statuses: list[str], report_ids: list[int] | None = None):
+    """Rows (report_ref, chain, tx_hash, log_index, asset found) of the amount checks on claims that
+    state no asset, for reports in these statuses (and these reports, when given)."""
+    results = CheckResult.objects.filter(report__incident=incident, check_name=CheckName.AMOUNT_MATCHES,
+                                         claim__asset="", claim__report__status__in=statuses)
+    results = results if report_ids is None else results.filter(report_id__in=report_ids)
+    return results.values_list("claim__report__report_ref", "claim__chain", "claim__tx_hash",
+                               "claim__log_index", "raw__asset")
+
+
+def mail_checks_count(*, incident: Incident) -> int:
+    """How many mail signature checks this incident's reports hold."""
+    return CheckResult.objects.filter(report__incident=incident, check_name=CheckName.DKIM_SIGNATURE).count()
+
+
+def checks_outside_claims() -> QuerySet[CheckResult]:
+    """Check results attached to no claim (evidence and report checks), for a prefetch."""
+    return CheckResult.objects.filter(claim__isnull=True)
+
+
+def provider_calls_between(*, chains: set[str], start: datetime, end: datetime, limit: int = 50) -> list:
+    """The chain requests made on these chains in this span, oldest first, at most ``limit``."""
+    return list(ProviderCall.objects.filter(chain__in=chains, created_at__range=(start, end))
+                .order_by("created_at")[:limit])
+
+
+def provider_calls_since(*, since: datetime) -> list[dict]:
+    """Calls, errors and latency per chain endpoint since this moment."""
+    recent = ProviderCall.objects.filter(created_at__gte=since)
+    return list(recent.values("chain", "provider").annotate(
+        calls=Count("id"), errors=Count("id", filter=Q(ok=False)),
+        avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms")).order_by("chain", "provider"))
+
+
+def checks_per_outcome() -> list[dict]:
+    """Stored check results per check and outcome."""
+    return list(CheckResult.objects.values("check_name", "outcome").annotate(count=Count("id"))
+                .order_by("check_name", "outcome"))
+
+
+def worker_heartbeats() -> list[WorkerHeartbeat]:
+    """The last heartbeat of every worker, by host name."""
+    return list(WorkerHeartbeat.objects.order_by("hostname"))
+
+
+def worker_seen_since(moment: datetime) -> bool:
+    """Whether some worker has recorded a heartbeat since this moment."""
+    return WorkerHeartbeat.objects.filter(seen_at__gte=moment).exists()
+
+
+def tasks_given_up_count() -> int:
+    """How many task deliveries were given up after their last retry."""
+    return TaskDelivery.objects.filter(gave_up=True).count()

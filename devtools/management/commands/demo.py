@@ -18,7 +18,7 @@ from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
 from devtools.demo_dashboard import demo_crowd_seed, demo_decide_and_publish
 from devtools.moderation_demo import moderation_demo_seed
 from incidents.models import Report, ReportStatus
-from verification.models import WorkerHeartbeat
+from verification.selectors import worker_seen_since
 from verification.tasks import record_heartbeat_task
 
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             if worker.poll() is not None:
                 raise CommandError("the Celery worker exited; see var/log/worker.log")
-            if WorkerHeartbeat.objects.filter(seen_at__gte=started).exists():
+            if worker_seen_since(started):
                 return
             time.sleep(0.5)
         raise CommandError(f"the Celery worker did not answer within {timeout:.0f} s; see var/log/worker.log")
