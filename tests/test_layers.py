@@ -52,6 +52,11 @@ def test_the_tree_keeps_every_contract():
      "dashboards is not allowed to import operations"),
     ("audit/_probe.py", "from accounts import models\n", "audit is not allowed to import accounts"),
     ("registry/_probe.py", "from config import urls\n", "registry._probe -> config.urls"),
+    # Results are read through verification.selectors, never from verification's models.
+    ("moderation/_probe.py", "from verification.models import CheckResult\n",
+     "moderation._probe -> verification.models"),
+    ("registry/_probe.py", "def late():\n    from verification import verdict\n",
+     "registry._probe -> verification.verdict"),
     # The API plumbing every app shares stays below them all.
     ("config/api.py", "from incidents import serializers\n", "config.api -> incidents.serializers"),
     # Tasks import services, never the reverse: a circle between two modules of a package breaks.
