@@ -18,7 +18,7 @@ from incidents.guidance import (
     tier_meaning,
 )
 from incidents.models import ReportStatus, Tier
-from verification.verdict import FRAUD_FLAGS
+from incidents.vocabulary import FRAUD_FLAGS
 
 
 def result(name, outcome, reasons=()):
