@@ -128,12 +128,17 @@ def queue_csv(request):
 
 
 def _count_links(query: dict, counts: dict) -> list[tuple[str, int, str]]:
-    """Link each count to the current view narrowed to it (the filter replaced, the rest kept)."""
+    """Link each count to the current view narrowed to it (the filter replaced, the rest kept).
+
+    A status is named by its label, as in the table; tiers and flags by their register codes.
+    """
+    statuses = {value: str(label) for value, label in ReportStatus.choices}
     links = []
     for key, group in (("status", "by_status"), ("tier", "by_tier"), ("flag", "by_flag")):
         for value, n in counts[group].items():
             narrowed = {**query, key: [value]}
-            links.append((value, n, urlencode(narrowed, doseq=True)))
+            label = statuses.get(value, value) if key == "status" else value
+            links.append((label, n, urlencode(narrowed, doseq=True)))
     return links
 
 

@@ -290,6 +290,7 @@ def test_each_count_links_to_the_view_narrowed_to_it(mod_client):
 
     assert "?tier=T2&amp;sort=loss&amp;flag=ticket_reused" in html
     assert "?tier=T2&amp;sort=loss&amp;status=needs_review" in html
+    assert "<dt>Needs review</dt>" in html and "<dt>needs_review</dt>" not in html  # named as in the table
 
 
 EXPORT = (b"Date(UTC),Market,Type,Price,Amount,Total,Fee,Fee Coin\r\n"
