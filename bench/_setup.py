@@ -1,6 +1,7 @@
 """The benchmarks' shared start: this project's settings and, without DATABASE_URL, a throw-away state."""
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,3 +22,15 @@ def bench_django(**env: str) -> Path | None:
 
     django.setup()
     return var_dir
+
+
+def bench_run(run, args, var_dir: Path | None) -> None:
+    """Run ``run(args)``, then close Django's connections and remove the temporary VAR_DIR, if any."""
+    from django.db import connections
+
+    try:
+        run(args)
+    finally:
+        connections.close_all()
+        if var_dir is not None:
+            shutil.rmtree(var_dir, ignore_errors=True)

@@ -32,7 +32,7 @@ Figures are printed, never asserted (bench/README.md).
 import base64
 import time
 
-from _setup import bench_django
+from _setup import bench_django, bench_run
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -371,13 +371,7 @@ def naive_claims(incident_id: int, traced: bool) -> Phase:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        run(args)
-    finally:
-        connections.close_all()
-        if TEMP_VAR_DIR is not None:
-            shutil.rmtree(TEMP_VAR_DIR, ignore_errors=True)
+    bench_run(run, parse_args(), TEMP_VAR_DIR)
 
 
 def parse_args() -> argparse.Namespace:
