@@ -5,9 +5,11 @@ bench can import it next to ``_setup``. Used by dashboard_load.py, moderation_qu
 submit_load.py.
 """
 
+import base64
 import contextlib
 import http.client
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -19,6 +21,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 Headers = dict[str, str] | None
+
+
+def production_environment(var_dir: Path, **env: str) -> None:
+    """Production settings for this process and the gunicorn it starts (which inherits them), plus ``env``.
+
+    DEBUG off, fresh random keys, warnings only; loopback only, which has no TLS: no redirect to https.
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(var_dir),
+        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
+        "AUDIT_KEY": secrets.token_urlsafe(32),
+        "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", **env})
 
 
 class Server:

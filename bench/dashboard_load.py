@@ -25,9 +25,7 @@ Figures are printed, never asserted.
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import argparse
-import base64
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -37,7 +35,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import ROOT, Server, production_environment, wrk
+
 TARGETS_MS = {"dashboard page": 150, "stats API": 50}
 
 
@@ -63,21 +62,14 @@ QUEUE = f"benchdash{os.getpid()}"
 
 
 def _environment() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR),
-        "DATABASE_URL": urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32),
-        "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0", "CELERY_BROKER_URL": ARGS.redis, "CACHE_URL": ARGS.redis,
-        "CELERY_TASK_DEFAULT_QUEUE": QUEUE, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "1"})
+    production_environment(
+        VAR_DIR, DATABASE_URL=urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")),
+        SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0", CELERY_BROKER_URL=ARGS.redis, CACHE_URL=ARGS.redis,
+        CELERY_TASK_DEFAULT_QUEUE=QUEUE, EMAIL_HOST="127.0.0.1", EMAIL_PORT="1")
 
 
 _environment()
 import django
-from _http import Server, wrk
 
 django.setup()
 from datetime import UTC, datetime, timedelta

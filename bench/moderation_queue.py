@@ -34,17 +34,15 @@ asserted.
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import argparse
-import base64
 import os
-import secrets
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import Server, cpu_seconds, cpu_used, database_pids, production_environment, wrk
+
 TARGET_MS = 150
 
 
@@ -64,20 +62,13 @@ VAR_DIR = Path(tempfile.mkdtemp(prefix="lossproof-bench-queue-"))
 
 def _environment() -> None:
     """Production settings for this process and gunicorn, which inherits them."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32), "EMAIL_HOST": "smtp.invalid",
-        "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
-        "CELERY_BROKER_URL": f"filesystem://{VAR_DIR / 'broker'}"})
+    production_environment(VAR_DIR, EMAIL_HOST="smtp.invalid",
+                           CELERY_BROKER_URL=f"filesystem://{VAR_DIR / 'broker'}")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")
 
 
 _environment()
 import django
-from _http import Server, cpu_seconds, cpu_used, database_pids, wrk
 
 django.setup()
 import random

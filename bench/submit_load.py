@@ -33,13 +33,12 @@ Figures are printed, never asserted (bench/README.md).
 
 import argparse
 import os
-import secrets
-import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import CLOCK_TICKS, Server, cpu_seconds, cpu_used, database_pids, production_environment
+
 P99_TARGET_MS = 300
 
 
@@ -68,19 +67,13 @@ ARGS = parse_args()  # before Django: the database and the broker are chosen fro
 
 def _prepare_environment(args: argparse.Namespace) -> Path:
     """Give Django (and gunicorn, which inherits it) a scratch folder, database, broker, production flags."""
-    sys.path.insert(0, str(ROOT))
     var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(var_dir),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING",
-        "EMAIL_HOST": "smtp.invalid",  # production refuses the console backend; no mail is sent here
-        "API_WRITE_RATE": "100000000/hour", "CELERY_TASK_DEFAULT_QUEUE": f"bench-submit-{os.getpid()}",
-        "CELERY_BROKER_URL": args.broker_url or f"filesystem://{var_dir / 'broker'}",
-        "DATABASE_URL": scratch_database_url(args.database_url) if args.database_url
-        else f"sqlite:///{var_dir / 'lossproof.sqlite3'}",
-    })
+    production_environment(
+        var_dir, EMAIL_HOST="smtp.invalid",  # production refuses the console backend; no mail is sent here
+        API_WRITE_RATE="100000000/hour", CELERY_TASK_DEFAULT_QUEUE=f"bench-submit-{os.getpid()}",
+        CELERY_BROKER_URL=args.broker_url or f"filesystem://{var_dir / 'broker'}",
+        DATABASE_URL=scratch_database_url(args.database_url) if args.database_url
+        else f"sqlite:///{var_dir / 'lossproof.sqlite3'}")
     return var_dir
 
 
@@ -116,7 +109,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.metadata import version
 
-from _http import CLOCK_TICKS, Server, cpu_seconds, cpu_used, database_pids
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
