@@ -25,11 +25,7 @@ Figures are printed, never asserted.
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import argparse
-import base64
-import http.client
 import os
-import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -39,7 +35,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import ROOT, Server, production_environment, wrk
+
 TARGETS_MS = {"dashboard page": 150, "stats API": 50}
 
 
@@ -65,16 +62,10 @@ QUEUE = f"benchdash{os.getpid()}"
 
 
 def _environment() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR),
-        "DATABASE_URL": urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32),
-        "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0", "CELERY_BROKER_URL": ARGS.redis, "CACHE_URL": ARGS.redis,
-        "CELERY_TASK_DEFAULT_QUEUE": QUEUE, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "1"})
+    production_environment(
+        VAR_DIR, DATABASE_URL=urlunsplit(urlsplit(ARGS.database_url)._replace(path=f"/{SCRATCH}")),
+        SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0", CELERY_BROKER_URL=ARGS.redis, CACHE_URL=ARGS.redis,
+        CELERY_TASK_DEFAULT_QUEUE=QUEUE, EMAIL_HOST="127.0.0.1", EMAIL_PORT="1")
 
 
 _environment()
@@ -91,6 +82,7 @@ from django.test import Client
 from accounts.models import Role, User
 from dashboards.services import summary_build_now
 from incidents.models import Claim, Exchange, Incident, Report
+from incidents.refs import report_refs_assign
 from moderation.selectors import report_version
 from moderation.services import report_claim, report_decide
 from registry.services import release_publish
@@ -101,13 +93,6 @@ ASSETS, START = ("ETH", "USDT", "USDC", "WBTC"), datetime(2022, 11, 15, tzinfo=U
 SERVED = (("dashboard page", "/incidents/bench/"), ("stats API", "/api/v1/incidents/bench/stats/"),
           ("filtered chart (CSV)", "/incidents/bench/charts/by-exchange.csv?release=1&min_tier=T2"))
 LIVE = (("live ORM: stats", "/_live/stats/"), ("live ORM: filtered chart", "/_live/chart/"))
-WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d\\n", latency:percentile(50), latency:percentile(95),
-    summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
-end
-"""
 
 
 # --- The world, with COPY --------------------------------------------------------------------
@@ -140,6 +125,8 @@ def build() -> Incident:
                 ("dkim_verified", "attested", "denied", "none")[n % 7 % 4],
                 "import" if n % 5 == 0 else "web", "victims.csv" if n % 5 == 0 else "",
                 n if n % 5 == 0 else None) for n in range(ARGS.reports)))
+    # COPY bypasses the model's save: give the reports their register pseudonym as storing them does.
+    report_refs_assign(Report.objects.filter(incident=incident).only("pk", "report_ref"))
     ids = list(Report.objects.filter(incident=incident).order_by("pk").values_list("pk", flat=True))
     copy_rows(Claim, ["report", "chain", "tx_hash", "log_index", "asset", "amount", "status", "to_address",
                       "block_number", "block_time", "usd_value"],
@@ -155,65 +142,16 @@ def build() -> Incident:
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self):
-        import socket
-
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.port, fd = self.listener.getsockname()[1], self.listener.fileno()
-        self.log = open(VAR_DIR / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(ROOT / "bench"),
-             "dashboard_live_wsgi:application", "--bind", f"fd://{fd}", "--workers", str(ARGS.workers)],
-            cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
-
-    def get(self, path: str, cookie: str = "") -> tuple[int, dict, bytes]:
-        connection_ = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            connection_.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-            response = connection_.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection_.close()
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.get("/api/v1/incidents/bench/stats/")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("gunicorn did not answer:\n" + (VAR_DIR / "gunicorn.log").read_text()[-2000:])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
-
-
-def wrk(port: int, path: str) -> tuple[float, float, int, int]:
-    """Drive one URL with wrk; return p50 and p95 in ms, requests and errors (incl. non-2xx/3xx)."""
-    script = VAR_DIR / "report.lua"
-    script.write_text(WRK_SCRIPT)
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(ARGS.connections), "-d", f"{ARGS.seconds}s",
-                          "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
-                         capture_output=True, text=True, check=True).stdout
-    p50, p95, requests, errors = (int(v) for v in re.search(r"RESULT (\d+) (\d+) (\d+) (\d+)", out).groups())
-    return p50 / 1000, p95 / 1000, requests, errors
-
-
 def loads(server: Server) -> None:
     results = {}
     for name, path in (*SERVED, *LIVE):
         server.get(path)  # warm the worker's cache entry, as a first reader would
-        p50, p95, requests, errors = wrk(server.port, path)
-        results[name] = p95
+        run = wrk(f"http://127.0.0.1:{server.port}{path}", connections=ARGS.connections, seconds=ARGS.seconds,
+                  threads=2)
+        results[name] = run.p95
         target = f", target p95 < {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""
-        print(f"{name:<26} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  {requests / ARGS.seconds:7.1f} req/s, "
-              f"{errors} errors{target}", flush=True)
+        print(f"{name:<26} p50 {run.p50:8.1f} ms  p95 {run.p95:8.1f} ms  {run.requests / ARGS.seconds:7.1f} "
+              f"req/s, {run.errors} errors{target}", flush=True)
     for served, live in (("dashboard page", "live ORM: stats"), ("stats API", "live ORM: stats"),
                          ("filtered chart (CSV)", "live ORM: filtered chart")):
         print(f"  p95 {live} / {served} = {results[live] / results[served]:.1f}x")
@@ -332,9 +270,10 @@ def main() -> None:
     began = time.perf_counter()
     summary_build_now(incident=incident)
     print(f"first (full) build of the live summary: {time.perf_counter() - began:.1f} s", flush=True)
-    server = Server()
+    server = Server(VAR_DIR / "gunicorn.log", workers=ARGS.workers, app="dashboard_live_wsgi:application",
+                    pythonpath=ROOT / "bench")
     try:
-        server.wait_ready()
+        server.wait_ready("/api/v1/incidents/bench/stats/")
         if not ARGS.preview_only:
             loads(server)
         preview(server, incident)

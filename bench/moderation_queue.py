@@ -34,20 +34,15 @@ asserted.
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
 import argparse
-import base64
-import contextlib
 import os
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import Server, cpu_seconds, cpu_used, database_pids, production_environment, wrk
+
 TARGET_MS = 150
 
 
@@ -67,14 +62,8 @@ VAR_DIR = Path(tempfile.mkdtemp(prefix="lossproof-bench-queue-"))
 
 def _environment() -> None:
     """Production settings for this process and gunicorn, which inherits them."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(VAR_DIR),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32), "EMAIL_HOST": "smtp.invalid",
-        "EXPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
-        "CELERY_BROKER_URL": f"filesystem://{VAR_DIR / 'broker'}"})
+    production_environment(VAR_DIR, EMAIL_HOST="smtp.invalid",
+                           CELERY_BROKER_URL=f"filesystem://{VAR_DIR / 'broker'}")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")
 
 
@@ -105,14 +94,6 @@ STATUSES = ["needs_review"] * 6 + ["needs_info", "verified", "rejected", "checki
 TIERS = ["T0", "T1", "T1", "T2", "T2", "T3", "T4"]
 BATCH = 5000
 SLUG = "bench-queue"
-WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %.3f %.3f %.3f\\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000))
-end
-"""
 
 
 def seed(incident: Incident, exchanges: list[Exchange], count: int, offset: int) -> None:
@@ -224,100 +205,15 @@ def recount_cost(client: Client) -> list[float]:
     return times
 
 
-class Server:
-    """gunicorn on a loopback socket this process binds, so no other program can take the port."""
-
-    def __init__(self):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.port, fd = self.listener.getsockname()[1], self.listener.fileno()
-        self.log = open(VAR_DIR / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"fd://{fd}",
-             "--workers", str(ARGS.workers), "--worker-tmp-dir", "/dev/shm"],  # noqa: S108 - as docker/start-web.sh
-            cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
-
-    def get(self, path: str, cookie: str) -> int:
-        import http.client
-
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request("GET", path, headers={"Cookie": cookie})
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        finally:
-            conn.close()
-
-    def wait_ready(self, cookie: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if self.get("/moderation/", cookie) == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("gunicorn did not answer:\n" + (VAR_DIR / "gunicorn.log").read_text()[-2000:])
-
-    def pids(self) -> list[int]:
-        """gunicorn's workers."""
-        pid = self.process.pid
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        self.listener.close()
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def database_pids() -> list[int]:
-    """PostgreSQL's backends serving the benchmark's database (their title names it); none for SQLite."""
-    if connection.vendor != "postgresql":
-        return []
-    title = f" {connection.settings_dict['NAME']} ".encode()
-    pids = []
-    for folder in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            if title in (folder / "cmdline").read_bytes():
-                pids.append(int(folder.name))
-    return pids
-
-
-def cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) each process has used so far, from /proc/PID/stat."""
-    seconds = {}
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return seconds
-
-
-def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
-
-
-def warm_up(server: "Server", urls: dict[str, str], cookies: dict[str, str]) -> None:
+def warm_up(server: Server, urls: dict[str, str], cookies: dict[str, str]) -> None:
     """Request every page through each connection first: a worker's first requests load its code,
     compile its templates and open its database connection, which no later request pays."""
     for name, url in urls.items():
         cookie = cookies["admin" if "admin" in name else "moderator"]
-        subprocess.run(["wrk", "-t1", f"-c{ARGS.connections}", "-d2s", "-H", f"Cookie: {cookie}",
-                        f"http://127.0.0.1:{server.port}{url}"], capture_output=True, check=True)
+        wrk(f"http://127.0.0.1:{server.port}{url}", connections=ARGS.connections, seconds=2, cookie=cookie)
 
 
-def wrk(port: int, path: str, cookie: str, script: Path, server: "Server") -> dict:
+def measured(server: Server, path: str, cookie: str) -> dict:
     """Run wrk on one page; return requests, errors, p50/p95/p99 in ms and CPU ms per request.
 
     The CPU a request costs (gunicorn's workers and the database's backends) does not depend on
@@ -325,15 +221,11 @@ def wrk(port: int, path: str, cookie: str, script: Path, server: "Server") -> di
     """
     web, db = server.pids(), database_pids()
     web_before, db_before = cpu_seconds(web), cpu_seconds(db)
-    out = subprocess.run(["wrk", "-t1", f"-c{ARGS.connections}", f"-d{ARGS.seconds}s", "--timeout", "30s",
-                          "-s", str(script), "-H", f"Cookie: {cookie}", f"http://127.0.0.1:{port}{path}"],
-                         capture_output=True, text=True, check=True).stdout
+    run = wrk(f"http://127.0.0.1:{server.port}{path}", connections=ARGS.connections, seconds=ARGS.seconds,
+              cookie=cookie)
     web_cpu, db_cpu = cpu_used(web_before, cpu_seconds(web)), cpu_used(db_before, cpu_seconds(db))
-    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
-    requests, status_errors, socket_errors = map(int, fields[:3])
-    p50, p95, p99 = map(float, fields[3:])
-    return {"requests": requests, "errors": status_errors + socket_errors, "p50": p50, "p95": p95, "p99": p99,
-            "web_cpu": 1000 * web_cpu / max(requests, 1), "db_cpu": 1000 * db_cpu / max(requests, 1)}
+    return {"requests": run.requests, "errors": run.errors, "p50": run.p50, "p95": run.p95, "p99": run.p99,
+            "web_cpu": 1000 * web_cpu / max(run.requests, 1), "db_cpu": 1000 * db_cpu / max(run.requests, 1)}
 
 
 def cookie_of(client: Client) -> str:
@@ -351,12 +243,10 @@ def main() -> None:
     print(f"queue after a moderator's action (counts recounted, in process): "
           f"p50 {statistics.median(cold):.1f} ms, max {max(cold):.1f} ms")
     cookies = {"moderator": cookie_of(clients["moderator"]), "admin": cookie_of(clients["admin"])}
-    script = VAR_DIR / "report.lua"
-    script.write_text(WRK_SCRIPT)
-    server = Server()
+    server = Server(VAR_DIR / "gunicorn.log", workers=ARGS.workers)
     results: dict[str, list[dict]] = {name: [] for name in pages(report.pk)}
     try:
-        server.wait_ready(cookies["moderator"])
+        server.wait_ready("/moderation/", cookies["moderator"])
         warm_up(server, pages(report.pk), cookies)
         print(f"wrk: {ARGS.connections} connections, {ARGS.seconds} s per run; "
               f"gunicorn: {ARGS.workers} workers")
@@ -364,9 +254,9 @@ def main() -> None:
             load = os.getloadavg()[0]
             for name, url in pages(report.pk).items():
                 cookie = cookies["admin" if "admin" in name else "moderator"]
-                status = server.get(url, cookie)  # signed in, not sent to a sign-in page
+                status = server.get(url, cookie)[0]  # signed in, not sent to a sign-in page
                 assert status == 200, (url, status)
-                result = wrk(server.port, url, cookie, script, server)
+                result = measured(server, url, cookie)
                 results[name].append(result)
                 print(f"run {run} {name:30} p50 {result['p50']:7.1f} ms  p95 {result['p95']:7.1f} ms  "
                       f"p99 {result['p99']:7.1f} ms  {result['requests'] / ARGS.seconds:5.1f} req/s  "

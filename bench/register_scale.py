@@ -32,7 +32,7 @@ Figures are printed, never asserted (bench/README.md).
 import base64
 import time
 
-from _setup import bench_django
+from _setup import bench_django, bench_run
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -371,13 +371,7 @@ def naive_claims(incident_id: int, traced: bool) -> Phase:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        run(args)
-    finally:
-        connections.close_all()
-        if TEMP_VAR_DIR is not None:
-            shutil.rmtree(TEMP_VAR_DIR, ignore_errors=True)
+    bench_run(run, parse_args(), TEMP_VAR_DIR)
 
 
 def parse_args() -> argparse.Namespace:
@@ -398,10 +392,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> None:
-    settings.DEBUG = False  # as in production: Django does not keep a log of every query
-    call_command("migrate", verbosity=0, interactive=False)
-    if Report.objects.exists():
-        sys.exit("The database already holds reports; point DATABASE_URL at an empty scratch database.")
+    """The benchmark, on the migrated empty database bench_run gives it."""
     started = time.perf_counter()
     big = in_child(make_incident, "bench-register-full", args.claims, args.per_report)
     sample = in_child(make_incident, "bench-register-sample", args.sample, args.per_report)

@@ -33,13 +33,12 @@ Figures are printed, never asserted (bench/README.md).
 
 import argparse
 import os
-import secrets
-import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _http import CLOCK_TICKS, Server, cpu_seconds, cpu_used, database_pids, production_environment
+
 P99_TARGET_MS = 300
 
 
@@ -68,19 +67,13 @@ ARGS = parse_args()  # before Django: the database and the broker are chosen fro
 
 def _prepare_environment(args: argparse.Namespace) -> Path:
     """Give Django (and gunicorn, which inherits it) a scratch folder, database, broker, production flags."""
-    sys.path.insert(0, str(ROOT))
     var_dir = Path(tempfile.mkdtemp(prefix="lossproof-bench-"))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "LOSSPROOF_VAR_DIR": str(var_dir),
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "REPORT_REF_KEY": secrets.token_urlsafe(32),
-        "AUDIT_KEY": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING",
-        "EMAIL_HOST": "smtp.invalid",  # production refuses the console backend; no mail is sent here
-        "API_WRITE_RATE": "100000000/hour", "CELERY_TASK_DEFAULT_QUEUE": f"bench-submit-{os.getpid()}",
-        "CELERY_BROKER_URL": args.broker_url or f"filesystem://{var_dir / 'broker'}",
-        "DATABASE_URL": scratch_database_url(args.database_url) if args.database_url
-        else f"sqlite:///{var_dir / 'lossproof.sqlite3'}",
-    })
+    production_environment(
+        var_dir, EMAIL_HOST="smtp.invalid",  # production refuses the console backend; no mail is sent here
+        API_WRITE_RATE="100000000/hour", CELERY_TASK_DEFAULT_QUEUE=f"bench-submit-{os.getpid()}",
+        CELERY_BROKER_URL=args.broker_url or f"filesystem://{var_dir / 'broker'}",
+        DATABASE_URL=scratch_database_url(args.database_url) if args.database_url
+        else f"sqlite:///{var_dir / 'lossproof.sqlite3'}")
     return var_dir
 
 
@@ -106,15 +99,10 @@ if SCRATCH_DB:
 import django
 
 django.setup()
-
 import asyncio
-import contextlib
 import json
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -134,7 +122,6 @@ CHAIN = "eip155:1"
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"
 LENGTH_RE = re.compile(rb"(?im)^content-length:\s*(\d+)")
 REQUEST_TIMEOUT = 60.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the world ---------------------------------------------------------------------------------
@@ -167,81 +154,7 @@ def reporters(name: str, count: int) -> list[Reporter]:
     return [Reporter(ids[email], token) for email, token in zip(emails, tokens, strict=True)]
 
 
-# --- the server --------------------------------------------------------------------------------
-
-
-class Server:
-    """gunicorn on a loopback socket this process binds, so no other program can take the port."""
-
-    def __init__(self, workers: int):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.log = open(TEMP_VAR_DIR / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
-        fd = self.listener.fileno()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"fd://{fd}",
-             "--workers", str(workers), "--backlog", "2048",
-             "--worker-tmp-dir", "/dev/shm"],  # noqa: S108 - gunicorn's heartbeat files, as docker/start-web.sh
-            cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, token: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            if asyncio.run(send(self.port, get_request(self.port, token)))[0] == 200:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within 60 s:\n{self.log_tail()}")
-
-    def pids(self) -> list[int]:
-        """The gunicorn master and its live workers."""
-        pid = self.process.pid
-        return [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        text = (TEMP_VAR_DIR / "gunicorn.log").read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        self.listener.close()
-
-
-def database_pids() -> list[int]:
-    """PostgreSQL's backends serving the scratch database (their title names it); none for SQLite."""
-    if not SCRATCH_DB:
-        return []
-    title = f" {SCRATCH_DB} ".encode()
-    pids = []
-    for folder in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            if title in (folder / "cmdline").read_bytes():
-                pids.append(int(folder.name))
-    return pids
-
-
-def cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) each process has used so far, from /proc/PID/stat."""
-    seconds = {}
-    for pid in pids:
-        with contextlib.suppress(OSError):  # a process that ended between listing and reading
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return seconds
-
-
-def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
-    # A process started during the run counts from zero; one that ended is lost (rare: workers stay).
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+# --- the machine -------------------------------------------------------------------------------
 
 
 def machine_busy() -> float:
@@ -363,13 +276,13 @@ class Load:
         self.outcomes: list[Outcome] = []  # every request of every run, for the loss check
 
     def run(self, kind: str, clients: int, seconds: float) -> Run:
-        server, db = cpu_by_pid(self.server.pids()), cpu_by_pid(database_pids())
+        server, db = cpu_seconds(self.server.pids(master=True)), cpu_seconds(database_pids())
         cpu, busy, started = time.process_time(), machine_busy(), time.perf_counter()
         outcomes = asyncio.run(self._drive(kind, clients, started + seconds))
         wall = time.perf_counter() - started
         self.outcomes += outcomes
-        return Run(clients, wall, outcomes, cpu_since(server, cpu_by_pid(self.server.pids())),
-                   time.process_time() - cpu, cpu_since(db, cpu_by_pid(database_pids())),
+        return Run(clients, wall, outcomes, cpu_used(server, cpu_seconds(self.server.pids(master=True))),
+                   time.process_time() - cpu, cpu_used(db, cpu_seconds(database_pids())),
                    machine_busy() - busy)
 
     async def _drive(self, kind: str, clients: int, deadline: float) -> list[Outcome]:
@@ -530,8 +443,9 @@ def main() -> None:
     try:
         filers, readers = build_world(ARGS.users)
         connections.close_all()  # gunicorn's workers open their own
-        server = Server(ARGS.workers)
-        server.wait_ready(readers[0].token)
+        server = Server(TEMP_VAR_DIR / "gunicorn.log", workers=ARGS.workers, options=("--backlog", "2048"))
+        server.wait_ready("/api/v1/reports/?page_size=1",
+                          headers={"Authorization": f"Token {readers[0].token}"})
         run(Load(server, filers, readers))
     finally:
         if server is not None:

@@ -19,7 +19,7 @@ Figures are printed, never asserted (bench/README.md).
 """
 # ruff: noqa: E402 - Django must be configured before the project's modules are imported.
 
-from _setup import bench_django
+from _setup import bench_django, bench_run
 
 TEMP_VAR_DIR = bench_django()
 
@@ -41,8 +41,7 @@ from importlib.metadata import version
 
 import requests
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
@@ -611,21 +610,11 @@ def _load(values) -> str:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        run(args)
-    finally:
-        connections.close_all()
-        if TEMP_VAR_DIR is not None:
-            shutil.rmtree(TEMP_VAR_DIR, ignore_errors=True)
+    bench_run(run, parse_args(), TEMP_VAR_DIR)
 
 
 def run(args: argparse.Namespace) -> None:
-    settings.DEBUG = False  # as in production: Django does not keep a log of every query
-    call_command("migrate", verbosity=0, interactive=False)
-    if Report.objects.exists():
-        # anvil makes the same transaction hashes every run: old reports would turn claims into duplicates.
-        sys.exit("The database already holds reports; point DATABASE_URL at an empty scratch database.")
+    """The benchmark, on the migrated empty database bench_run gives it."""
     node = anvil_start()
     try:
         settings.CHAIN_RPC_URLS = {CHAIN: [node.url]}
