@@ -98,8 +98,42 @@ def s3_endpoint(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture
+def celery_worker(celery_worker_process, transactional_db):
+    """The session's worker, for a test on committed data; at its end, wait until the worker is quiet.
+
+    A task the test set off may still run after the test's last assertion (the dashboards' rebuild
+    after a verdict, say). The flush that ends a transactional test must not meet it: on PostgreSQL
+    its TRUNCATE and the task's transaction lock tables in opposite orders and deadlock. This
+    fixture depends on transactional_db, so its end runs before the flush.
+    """
+    yield celery_worker_process
+    _wait_until_database_quiet()
+
+
+def _wait_until_database_quiet(*, quiet_for: float = 0.5, timeout: float = 20.0) -> None:
+    """Wait until no other session on the test database has run a statement for ``quiet_for`` s.
+
+    PostgreSQL only: SQLite's flush waits for a writer's lock instead of deadlocking with it.
+    """
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                           "AND state IS DISTINCT FROM 'idle'")
+            busy = cursor.fetchone()[0]
+        now = time.monotonic()
+        quiet_since = None if busy else (quiet_since or now)
+        if quiet_since is not None and now - quiet_since >= quiet_for:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
     """A real `celery -A config worker` process consuming this session's queue, reading anvil."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
