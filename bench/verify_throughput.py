@@ -59,7 +59,7 @@ from incidents.models import (
 )
 from verification import services
 from verification.checks.transfers import ClaimInput, IncidentContext, TransferFindings, transfer_checks
-from verification.clients.evm import TxData, mask_url
+from verification.clients.base import TxData, mask_url
 from verification.models import CheckResult, Price, ProviderCall
 from verification.selectors import incident_context, prices_for
 from verification.verdict import CheckView, claim_verdict

@@ -24,8 +24,8 @@ from verification.checks.transfers import (
     TransferFindings,
     transfer_checks,
 )
-from verification.clients.esplora import esplora_client_for
-from verification.clients.evm import ChainError, ChainSnapshot, TxData, client_for
+from verification.clients import client_for
+from verification.clients.base import ChainError, ChainSnapshot, TxData
 from verification.leases import lease_release
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
@@ -152,7 +152,7 @@ def _read_chains(claims: list[Claim]) -> tuple[dict[str, ChainSnapshot], dict[st
     for chain, group in claims_by_chain(claims).items():
         client = None
         try:
-            client = esplora_client_for(chain) if chain.startswith("bip122:") else client_for(chain)
+            client = client_for(chain)
             snapshots[chain] = client.fetch_transactions([c.tx_hash for c in group])
         except ChainError as exc:
             failures[chain] = exc

@@ -12,11 +12,13 @@ import pytest
 
 from incidents.models import ClaimStatus
 from tests.verification.esplora_fakes import FakeEsplora, block_hash, closed_port_url, esplora_tx, txid
+from verification import clients
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.transfers import AssetInfo, ClaimInput, IncidentContext
 from verification.clients import esplora
+from verification.clients.base import PermanentChainError, TransientChainError, TxData
 from verification.clients.esplora import TIP, TX, EsploraClient, esplora_client_for
-from verification.clients.evm import PermanentChainError, TransientChainError, TxData
+from verification.clients.evm import EvmClient
 from verification.models import Outcome
 from verification.verdict import CheckView, claim_verdict
 
@@ -504,3 +506,15 @@ def test_endpoints_that_disagree_leave_the_claim_unchecked():
 
     assert outcome_of(findings, "tx_exists") == (Outcome.ERROR, ["providers_disagree"])
     assert status_of(findings) == ClaimStatus.UNCHECKED
+
+
+def test_the_shared_client_for_picks_the_client_by_the_chains_namespace(settings):
+    settings.ESPLORA_URLS = {BITCOIN: ["https://esplora.example/api"]}
+    settings.CHAIN_RPC_URLS = {"eip155:1": ["https://rpc.example"]}
+
+    bitcoin, ethereum = clients.client_for(BITCOIN), clients.client_for("eip155:1")
+
+    assert isinstance(bitcoin, EsploraClient) and bitcoin is esplora_client_for(BITCOIN)
+    assert isinstance(ethereum, EvmClient) and ethereum.urls == ["https://rpc.example"]
+    with pytest.raises(PermanentChainError, match="ESPLORA_URLS"):
+        clients.client_for("bip122:000000000933ea01ad0ee984209779ba")

@@ -9,7 +9,8 @@ import pytest
 from devtools.chain import send_eth
 from tests.verification.rpc_fakes import FakeRpc, Reply, answer_each, closed_port_url, proxy
 from verification.clients import evm
-from verification.clients.evm import EvmClient, PermanentChainError, TransientChainError, client_for, mask_url
+from verification.clients.base import PermanentChainError, TransientChainError, mask_url
+from verification.clients.evm import EvmClient, client_for
 
 pytestmark = pytest.mark.chain
 

@@ -22,7 +22,7 @@ from verification.checks.transfers import (
     TransferFindings,
     _in_window,
 )
-from verification.clients.evm import TxData
+from verification.clients.base import TxData
 from verification.models import Outcome
 
 SATS_PER_BTC = 8  # decimal places between satoshis and bitcoin, whatever the asset row says

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from incidents.vocabulary import CheckName
-from verification.clients.evm import TxData
+from verification.clients.base import TxData
 from verification.models import Outcome
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"

@@ -5,38 +5,32 @@
   agree per transaction, else that transaction gets an error instead of data.
 - ``esplora_client_for(caip2)`` returns the process's client for a chain in ``settings.ESPLORA_URLS``.
 
-Errors, call records and snapshots are the EVM client's, so the verification service treats
+Errors, call records, snapshots, retries, request limits and the per-process cache come from
+``verification.clients.base``, which the EVM client shares, so the verification service treats
 both chain families alike. Providers are named ``scheme://host[:port]`` only, because Esplora
 URLs of paid services carry API keys in their path or query.
 """
 
 import json
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
-from verification.clients.evm import (
-    RECENT_CALLS,
+from verification.clients.base import (
     CallRecord,
+    ChainClient,
     ChainError,
     ChainSnapshot,
     ClientCache,
-    PermanentChainError,
     TxData,
-    _new_session,
-    _read_body,
-    _retry_after,
-    _root_cause,
-    _transient,
     mask_url,
-    with_retries,
+    permanent_error,
+    split_ids,
+    status_error,
+    transient_error,
 )
 
 TXID_RE = re.compile(r"[0-9a-f]{64}")
@@ -45,22 +39,15 @@ TX = "GET /tx/:txid"
 MAX_WORKERS = 8  # requests in flight per fetch; public Esplora servers rate-limit bursts
 
 
-class EsploraClient:
+class EsploraClient(ChainClient):
     """REST client for one Bitcoin chain and its Esplora endpoints, reusing connections."""
 
-    def __init__(self, caip2: str, urls: list[str], *, timeout: float = 5.0, retries: int = 3,
-                 backoff: float = 0.2, backoff_cap: float = 2.0):
-        _check_endpoints(caip2, urls)
-        self.caip2, self.urls = caip2, list(urls)
-        self.timeout, self.retries = timeout, max(0, retries)
-        self.backoff, self.backoff_cap = backoff, backoff_cap
-        self.calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
-        self.session = _new_session(len(self.urls))
-        self._lock = threading.Lock()
+    missing_endpoints = "no Esplora endpoint configured for chain {caip2} (see ESPLORA_URLS)"
+    endpoint_label = "Esplora endpoint"
 
     def fetch_transactions(self, txids: list[str]) -> ChainSnapshot:
         """Read each transaction from every endpoint and keep only what they all agree on."""
-        wanted, invalid = _split_txids(txids)
+        wanted, invalid = split_ids(txids, TXID_RE, "64 hex digits")
         log: list[CallRecord] = []
         try:
             heads, found = self._read_all(wanted, log)
@@ -72,15 +59,6 @@ class EsploraClient:
         snapshot.txs = {txid: _agreed(txid, self.urls, found) for txid in wanted}
         snapshot.txs.update({txid: TxData(txid, error=why) for txid, why in invalid.items()})
         return snapshot
-
-    def drain_records(self) -> list[CallRecord]:
-        """Return and forget the records of every request made since the last drain."""
-        records = []
-        while True:
-            try:
-                records.append(self.calls.popleft())
-            except IndexError:
-                return records
 
     def _read_all(self, txids: list[str], log: list) -> tuple[list[int], dict]:
         """Return every endpoint's tip height and its answer for each transaction."""
@@ -96,8 +74,7 @@ class EsploraClient:
 
     def _get(self, url: str, path: str, method: str, parse: Callable, log: list):
         """GET path under one endpoint up to 1 + retries times, pausing with capped, jittered backoff."""
-        return with_retries(lambda attempt: self._attempt(url, path, method, parse, attempt, log),
-                            retries=self.retries, backoff=self.backoff, backoff_cap=self.backoff_cap)
+        return self.retrying(lambda attempt: self._attempt(url, path, method, parse, attempt, log))
 
     def _attempt(self, url: str, path: str, method: str, parse: Callable, attempt: int, log: list):
         """GET once, parse the answer, and record the attempt whatever its outcome."""
@@ -113,17 +90,7 @@ class EsploraClient:
 
     def _request(self, url: str, path: str) -> tuple[int, bytes]:
         """GET one resource and return its status and body; raise a typed error otherwise."""
-        deadline = time.monotonic() + self.timeout
-        try:
-            # No redirects: the API key in the URL must not be replayed to another host.
-            with self.session.get(_resource(url, path), timeout=self.timeout, stream=True,
-                                  allow_redirects=False) as response:
-                _check_status(url, response)
-                return response.status_code, _read_body(url, response, deadline)
-        except requests.Timeout:
-            raise _transient(url, f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException as error:
-            raise _transient(url, f"connection failed: {_root_cause(error)}") from None
+        return self.request(url, "GET", _resource(url, path), _check_status)
 
     def _record(self, url: str, method: str, attempt: int, started: float, error: ChainError | None,
                 status: int, log: list) -> None:
@@ -133,9 +100,7 @@ class EsploraClient:
             duration_ms=round((time.monotonic() - started) * 1000),
             error=error.detail.get("reason", str(error)) if error else "", attempt=attempt, status=status,
         )
-        with self._lock:  # requests run on several threads; both logs keep one order
-            self.calls.append(record)
-            log.append(record)
+        self.keep_record(record, log)  # requests run on several threads; both logs keep one order
 
 
 # --- concurrency ---------------------------------------------------------------------------------
@@ -158,63 +123,30 @@ def _gather(jobs: dict) -> dict:
 # --- HTTP details --------------------------------------------------------------------------------
 
 
-def _check_endpoints(caip2: str, urls: list[str]) -> None:
-    """Refuse a client without endpoints or with one that is not an http(s) URL."""
-    if not urls:
-        raise PermanentChainError(f"no Esplora endpoint configured for chain {caip2} (see ESPLORA_URLS)")
-    for position, url in enumerate(urls, start=1):
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            # The URL itself stays out of the message: it may hold an API key.
-            raise PermanentChainError(f"Esplora endpoint {position} of chain {caip2} is not an http(s) URL")
-
-
 def _resource(base: str, path: str) -> str:
     """Return the URL of path under an endpoint, keeping the endpoint's query (often its API key)."""
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path}"))
 
 
-def _check_status(url: str, response: requests.Response) -> None:
+def _check_status(url: str, response) -> None:
     """Raise a typed error for any answer but 2xx or 404, saying whether retrying may help."""
     status = response.status_code
     if 200 <= status < 300 or status == 404:
         return
-    reason = f"HTTP {status} {response.reason or ''}".strip()
-    if status in {429, 503}:
-        raise _transient(url, reason, status=status, retry_after=_retry_after(response.headers))
-    if status == 408 or status >= 500:
-        raise _transient(url, reason, status=status)
-    # Redirects and other 4xx: the endpoint or its key is wrong, asking again cannot help.
-    provider = mask_url(url)
-    raise PermanentChainError(f"{provider}: {reason}", provider=provider,
-                              detail={"reason": reason, "status": status})
+    raise status_error(url, response)
 
 
 # --- reading answers -----------------------------------------------------------------------------
 
 
-def _split_txids(txids: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Return distinct well-formed txids (lowercase, in order) and the malformed ones with why."""
-    wanted, invalid = [], {}
-    for txid in dict.fromkeys(str(value).strip().lower() for value in txids):
-        if TXID_RE.fullmatch(txid):
-            wanted.append(txid)
-        else:
-            invalid[txid] = "invalid_hash: expected 64 hex digits"
-    return wanted, invalid
-
-
 def _parse_tip(url: str, status: int, body: bytes) -> int:
     """Return the tip height, or raise: without it nothing can be confirmed."""
     if status == 404:
-        provider = mask_url(url)
-        reason = "HTTP 404 for the tip height: not an Esplora API base URL"
-        raise PermanentChainError(f"{provider}: {reason}", provider=provider,
-                                  detail={"reason": reason, "status": status})
+        raise permanent_error(url, "HTTP 404 for the tip height: not an Esplora API base URL", status=status)
     text = body.decode("ascii", errors="replace").strip()
     if not text.isdigit():
-        raise _transient(url, "tip height is not a number", status=status)
+        raise transient_error(url, "tip height is not a number", status=status)
     return int(text)
 
 
@@ -227,9 +159,9 @@ def _tx_parser(txid: str) -> Callable[[str, int, bytes], dict | None]:
         try:
             answer = json.loads(body)
         except ValueError:
-            raise _transient(url, "answer is not JSON", status=status) from None
+            raise transient_error(url, "answer is not JSON", status=status) from None
         if not _is_transaction(answer, txid):
-            raise _transient(url, f"answer is not the Esplora transaction {txid}", status=status)
+            raise transient_error(url, f"answer is not the Esplora transaction {txid}", status=status)
         return answer
 
     return parse

@@ -7,88 +7,39 @@
   else that transaction gets an error instead of data.
 - ``client_for(caip2)`` returns the process's client for a chain in ``settings.CHAIN_RPC_URLS``.
 
-Every HTTP request leaves a ``CallRecord``. Providers are named ``scheme://host[:port]`` only,
-because RPC URLs often carry API keys in their path or query.
+Errors, call records, retries, request limits and the per-process cache come from
+``verification.clients.base``, which the Esplora client shares. Every HTTP request leaves a
+``CallRecord``; providers are named ``scheme://host[:port]`` only, because RPC URLs often carry
+API keys in their path or query.
 """
 
-import email.utils
-import functools
 import json
-import os
-import random
 import re
-import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
-from urllib.parse import urlsplit
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
 
-import requests
-from django.conf import settings
-from requests.adapters import HTTPAdapter
+from verification.clients.base import (
+    CallRecord,
+    ChainClient,
+    ChainError,
+    ChainSnapshot,
+    ClientCache,
+    PermanentChainError,
+    TransientChainError,
+    TxData,
+    lower,
+    mask_url,
+    permanent_error,
+    split_ids,
+    status_error,
+    transient_error,
+)
 
-T = TypeVar("T")
 TX_HASH_RE = re.compile(r"0x[0-9a-f]{64}")
 # JSON-RPC codes that say our request is wrong for this node; asking again cannot help.
 PERMANENT_RPC_CODES = {-32601: "method not found", -32602: "invalid params"}
-MAX_BODY_BYTES = 64 * 1024 * 1024  # far above a 200-call batch of receipts; stops a runaway answer
-RECENT_CALLS = 10_000  # client.calls keeps this many records; a cached client lives for the process
-
-
-class ChainError(Exception):
-    """Reading a chain failed; ``transient`` says whether trying again later may help."""
-
-    transient = True
-
-    def __init__(self, message: str, *, provider: str = "", detail: dict | None = None):
-        super().__init__(message)
-        self.provider = provider
-        self.detail = detail or {}
-        self.calls: list = []  # CallRecords of the failed operation, for the caller to store
-
-
-class TransientChainError(ChainError):
-    transient = True
-
-
-class PermanentChainError(ChainError):
-    transient = False
-
-
-@dataclass
-class CallRecord:
-    """One HTTP request to one endpoint: what was asked, what came back, how long it took."""
-
-    provider: str
-    methods: dict[str, int]  # method name -> number of calls in the batch
-    ok: bool
-    duration_ms: int
-    error: str = ""
-    attempt: int = 1
-    status: int = 0  # HTTP status; 0 when no answer came back
-
-
-@dataclass
-class TxData:
-    """What the chain says about one transaction (agreed by every endpoint)."""
-
-    tx_hash: str
-    tx: dict | None = None  # eth_getTransactionByHash result; None when not found
-    receipt: dict | None = None  # eth_getTransactionReceipt result; None when not mined/found
-    block: dict | None = None  # {"number": int, "hash": str, "timestamp": int}
-    error: str = ""  # e.g. "providers_disagree: ..."; set instead of data when not trusted
-
-
-@dataclass
-class ChainSnapshot:
-    caip2: str
-    providers: list[str]
-    head: int  # lowest latest block number among endpoints
-    finalized: int | None  # lowest `finalized` block number, None if unsupported
-    txs: dict[str, TxData] = field(default_factory=dict)  # keyed by lowercase tx hash
-    calls: list[CallRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -101,34 +52,20 @@ class _EndpointView:
     txs: dict[str, TxData]
 
 
-@functools.lru_cache(maxsize=256)  # called for every request and transaction; endpoints are few
-def mask_url(url: str) -> str:
-    """Return scheme://host[:port] of an endpoint, dropping credentials, path and query."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    host = f"[{host}]" if ":" in host else host
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-class EvmClient:
+class EvmClient(ChainClient):
     """JSON-RPC client for one EVM chain and its endpoints, reusing connections per endpoint."""
+
+    missing_endpoints = "no RPC endpoint configured for chain {caip2}"
 
     def __init__(self, caip2: str, urls: list[str], *, timeout: float = 5.0, max_batch: int = 200,
                  retries: int = 3, backoff: float = 0.2, backoff_cap: float = 2.0):
-        _check_endpoints(caip2, urls)
-        self.caip2, self.urls = caip2, list(urls)
-        self.timeout, self.max_batch, self.retries = timeout, max(1, max_batch), max(0, retries)
-        self.backoff, self.backoff_cap = backoff, backoff_cap
-        self.calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
-        self.session = _new_session(len(self.urls))
+        super().__init__(caip2, urls, timeout=timeout, retries=retries, backoff=backoff,
+                         backoff_cap=backoff_cap)
+        self.max_batch = max(1, max_batch)
 
     def fetch_transactions(self, tx_hashes: list[str]) -> ChainSnapshot:
         """Read each transaction from every endpoint and keep only what they all agree on."""
-        hashes, invalid = _split_hashes(tx_hashes)
+        hashes, invalid = split_ids(tx_hashes, TX_HASH_RE, "0x and 64 hex digits")
         log: list[CallRecord] = []
         try:
             views = [self._read_endpoint(url, hashes, log) for url in self.urls]
@@ -161,15 +98,6 @@ class EvmClient:
         if strict:
             self._refuse_permanent_errors(url, calls, ordered)
         return ordered
-
-    def drain_records(self) -> list[CallRecord]:
-        """Return and forget the records of every request made since the last drain."""
-        records = []
-        while True:
-            try:
-                records.append(self.calls.popleft())
-            except IndexError:
-                return records
 
     # --- one endpoint's view -------------------------------------------------------------
 
@@ -216,8 +144,7 @@ class EvmClient:
 
     def _send_retrying(self, url: str, batch: list[tuple], log: list | None, retries: int) -> dict:
         """Try one batch up to 1 + retries times, pausing with capped, jittered backoff."""
-        return with_retries(lambda attempt: self._attempt(url, batch, attempt, log), retries=retries,
-                            backoff=self.backoff, backoff_cap=self.backoff_cap)
+        return self.retrying(lambda attempt: self._attempt(url, batch, attempt, log), retries)
 
     def _attempt(self, url: str, batch: list[tuple], attempt: int, log: list | None) -> dict[int, dict]:
         """POST one batch once and record the attempt, whatever its outcome."""
@@ -234,17 +161,8 @@ class EvmClient:
         """POST one JSON-RPC batch and return its answers by id; raise a typed error otherwise."""
         payload = [{"jsonrpc": "2.0", "id": number, "method": method, "params": params}
                    for number, method, params in batch]
-        deadline = time.monotonic() + self.timeout
-        try:
-            # No redirects: a POST must not be replayed, API key and all, to another host.
-            with self.session.post(url, json=payload, timeout=self.timeout, stream=True,
-                                   allow_redirects=False) as response:
-                _check_status(url, response, len(batch))
-                body = _read_body(url, response, deadline)
-        except requests.Timeout:
-            raise _transient(url, f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException as error:
-            raise _transient(url, f"connection failed: {_root_cause(error)}") from None
+        check = partial(_check_status, batch_size=len(batch))
+        _, body = self.request(url, "POST", url, check, json=payload)
         return _parse_batch(url, body, [number for number, _, _ in batch])
 
     def _record(self, url: str, batch: list[tuple], attempt: int, started: float,
@@ -257,9 +175,7 @@ class EvmClient:
             error=detail.get("reason", str(error or "")), attempt=attempt,
             status=detail.get("status", 0 if error else 200),
         )
-        self.calls.append(record)
-        if log is not None:
-            log.append(record)
+        self.keep_record(record, log)
 
     def _refuse_permanent_errors(self, url: str, calls: list[tuple], answers: list[dict]) -> None:
         """Raise PermanentChainError when the node says a call's method or params are wrong."""
@@ -267,115 +183,21 @@ class EvmClient:
             code = _error_code(answer)
             if code in PERMANENT_RPC_CODES:
                 reason = f"{method}: {PERMANENT_RPC_CODES[code]} ({_error_text(answer)})"
-                raise PermanentChainError(f"{mask_url(url)}: {reason}", provider=mask_url(url),
-                                          detail={"reason": reason, "rpc_code": code})
+                raise permanent_error(url, reason, rpc_code=code)
 
 
 # --- HTTP details ------------------------------------------------------------------------------
 
 
-def with_retries(attempt_once: Callable[[int], T], *, retries: int, backoff: float, backoff_cap: float) -> T:
-    """Call ``attempt_once(attempt)`` up to 1 + retries times while it fails transiently; both clients."""
-    attempt = 1
-    while True:
-        try:
-            return attempt_once(attempt)
-        except TransientChainError as error:
-            if attempt > retries or not error.detail.get("retry", True):
-                raise _gave_up(error, attempt) from None
-            pause = _pause(attempt, error, backoff=backoff, backoff_cap=backoff_cap)
-        time.sleep(pause)
-        attempt += 1
-
-
-def _pause(attempt: int, error: ChainError, *, backoff: float, backoff_cap: float) -> float:
-    """Return how long to wait before the next attempt: Retry-After, else full jitter."""
-    retry_after = error.detail.get("retry_after")
-    if retry_after is not None:
-        return min(retry_after, backoff_cap)
-    # Full jitter spreads the retries of many workers hitting the same busy server.
-    return random.uniform(0, min(backoff_cap, backoff * 2 ** (attempt - 1)))  # noqa: S311
-
-
-def _check_endpoints(caip2: str, urls: list[str]) -> None:
-    """Refuse a client without endpoints or with one that is not an http(s) URL."""
-    if not urls:
-        raise PermanentChainError(f"no RPC endpoint configured for chain {caip2}")
-    for position, url in enumerate(urls, start=1):
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            # The URL itself stays out of the message: it may hold an API key.
-            raise PermanentChainError(f"endpoint {position} of chain {caip2} is not an http(s) URL")
-
-
-def _new_session(endpoints: int) -> requests.Session:
-    """Return a Session whose pools keep connections open for many concurrent batches."""
-    session = requests.Session()
-    # Retries are ours (typed, recorded); urllib3 must not retry behind our back.
-    adapter = HTTPAdapter(pool_connections=max(10, endpoints), pool_maxsize=64, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _transient(url: str, reason: str, **detail) -> TransientChainError:
-    provider = mask_url(url)
-    return TransientChainError(f"{provider}: {reason}", provider=provider,
-                               detail={"reason": reason, **detail})
-
-
-def _gave_up(error: ChainError, attempts: int) -> TransientChainError:
-    """Return the error to raise once a batch has used up its attempts."""
-    reason = f"{error.detail.get('reason', error)} (gave up after {attempts} attempt(s))"
-    return TransientChainError(f"{error.provider}: {reason}", provider=error.provider,
-                               detail={**error.detail, "reason": reason, "attempts": attempts})
-
-
-def _check_status(url: str, response: requests.Response, batch_size: int) -> None:
+def _check_status(url: str, response, *, batch_size: int) -> None:
     """Raise a typed error for any answer but 2xx, saying whether retrying or splitting may help."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    reason = f"HTTP {status} {response.reason or ''}".strip()
     if status == 413 and batch_size > 1:
-        raise _transient(url, reason, status=status, split=True, retry=False)
-    if status in {429, 503}:
-        raise _transient(url, reason, status=status, retry_after=_retry_after(response.headers))
-    if status == 408:
-        raise _transient(url, reason, status=status)
-    if status >= 500:
-        raise _transient(url, reason, status=status, split=True)
-    provider = mask_url(url)
-    raise PermanentChainError(f"{provider}: {reason}", provider=provider,
-                              detail={"reason": reason, "status": status})
-
-
-def _retry_after(headers) -> float | None:
-    """Return the seconds a Retry-After header asks for (number or HTTP date), if any."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _read_body(url: str, response: requests.Response, deadline: float) -> bytes:
-    """Read the answer, bounding its total time and size (a trickling node must not hang us)."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(256 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _transient(url, f"answer larger than {MAX_BODY_BYTES} bytes", status=200, split=True)
-        if time.monotonic() > deadline:
-            raise requests.Timeout()
-    return b"".join(chunks)
+        reason = f"HTTP {status} {response.reason or ''}".strip()
+        raise transient_error(url, reason, status=status, split=True, retry=False)
+    raise status_error(url, response, split=True)
 
 
 def _parse_batch(url: str, body: bytes, numbers: list[int]) -> dict[int, dict]:
@@ -383,15 +205,15 @@ def _parse_batch(url: str, body: bytes, numbers: list[int]) -> dict[int, dict]:
     try:
         answer = json.loads(body)
     except ValueError:
-        raise _transient(url, "answer is not JSON", status=200, split=True) from None
+        raise transient_error(url, "answer is not JSON", status=200, split=True) from None
     if not isinstance(answer, list):
         kind = type(answer).__name__
-        raise _transient(url, f"answer is a JSON {kind}, not a batch list", status=200, split=True)
+        raise transient_error(url, f"answer is a JSON {kind}, not a batch list", status=200, split=True)
     by_id = {item["id"]: item for item in answer if _is_answer(item)}
     missing = [number for number in numbers if number not in by_id]
     if missing:
         reason = f"answer misses {len(missing)} of {len(numbers)} ids"
-        raise _transient(url, reason, status=200, split=True)
+        raise transient_error(url, reason, status=200, split=True)
     return {number: by_id[number] for number in numbers}
 
 
@@ -400,30 +222,7 @@ def _is_answer(item) -> bool:
     return isinstance(item, dict) and type(item.get("id")) is int and ("result" in item or "error" in item)
 
 
-def _root_cause(error: BaseException) -> str:
-    """Name the lowest cause of a connection failure; requests' own messages contain the URL."""
-    for _ in range(10):
-        cause = getattr(error, "reason", None) or error.__cause__ or error.__context__
-        if not isinstance(cause, BaseException):
-            break
-        error = cause
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    return type(error).__name__
-
-
 # --- reading answers ---------------------------------------------------------------------------
-
-
-def _split_hashes(tx_hashes: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Return distinct well-formed hashes (lowercase, in order) and the malformed ones with why."""
-    hashes, invalid = [], {}
-    for tx_hash in dict.fromkeys(str(value).strip().lower() for value in tx_hashes):
-        if TX_HASH_RE.fullmatch(tx_hash):
-            hashes.append(tx_hash)
-        else:
-            invalid[tx_hash] = "invalid_hash: expected 0x and 64 hex digits"
-    return hashes, invalid
 
 
 def _hex_int(value) -> int | None:
@@ -480,7 +279,7 @@ def _set_block(provider: str, data: TxData, answer: dict | None) -> None:
     """Attach the receipt's block to data, or turn data into an error when it is unreadable."""
     block = (answer or {}).get("result")
     if isinstance(block, dict):
-        data.block = {"number": _hex_int(block.get("number")), "hash": _lower(block.get("hash")),
+        data.block = {"number": _hex_int(block.get("number")), "hash": lower(block.get("hash")),
                       "timestamp": _hex_int(block.get("timestamp"))}
         return
     detail = f" ({_error_text(answer)})" if answer and "error" in answer else ""
@@ -510,7 +309,7 @@ def _agreed(tx_hash: str, views: list[_EndpointView]) -> TxData:
 
 def _consistent(data: TxData) -> TxData:
     """Return data, or an error when its receipt's block is no longer the block at that height."""
-    if data.block is None or data.block["hash"] == _lower(data.receipt.get("blockHash")):
+    if data.block is None or data.block["hash"] == lower(data.receipt.get("blockHash")):
         return data
     # The chain moved between our two round trips (reorg): the view cannot be trusted yet.
     return TxData(data.tx_hash, error="block_changed: the receipt's block is no longer at its height")
@@ -522,52 +321,24 @@ def _fingerprint(data: TxData) -> dict:
     return {
         "tx presence": data.tx is not None,
         "receipt presence": data.receipt is not None,
-        "tx.from": _lower(tx.get("from")),
-        "tx.to": _lower(tx.get("to")),
+        "tx.from": lower(tx.get("from")),
+        "tx.to": lower(tx.get("to")),
         "tx.value": _hex_int(tx.get("value")),
-        "tx.input": _lower(tx.get("input", tx.get("data"))),
-        "tx.blockHash": _lower(tx.get("blockHash")),
+        "tx.input": lower(tx.get("input", tx.get("data"))),
+        "tx.blockHash": lower(tx.get("blockHash")),
         "receipt.status": _hex_int(receipt.get("status")),
-        "receipt.blockHash": _lower(receipt.get("blockHash")),
+        "receipt.blockHash": lower(receipt.get("blockHash")),
         "receipt.logs": [_log_fingerprint(entry) for entry in receipt.get("logs") or []],
-        "block.hash": _lower(block.get("hash")),
+        "block.hash": lower(block.get("hash")),
     }
 
 
 def _log_fingerprint(entry: dict) -> tuple:
-    topics = tuple(_lower(topic) for topic in entry.get("topics") or [])
-    return _lower(entry.get("address")), topics, _lower(entry.get("data")), _hex_int(entry.get("logIndex"))
-
-
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
+    topics = tuple(lower(topic) for topic in entry.get("topics") or [])
+    return lower(entry.get("address")), topics, lower(entry.get("data")), _hex_int(entry.get("logIndex"))
 
 
 # --- one client per chain per process ------------------------------------------------------------
-
-
-class ClientCache:
-    """One client per chain per process, rebuilt when its URLs change; empty in a forked child."""
-
-    def __init__(self, factory, setting: str, what: str):
-        self.factory, self.setting, self.what = factory, setting, what
-        self._clients: dict = {}
-        self._lock = threading.Lock()
-        # A forked worker must not share the parent's sockets: start it with no clients.
-        os.register_at_fork(after_in_child=self._clients.clear)
-
-    def get(self, caip2: str):
-        """Return the client for ``caip2`` as configured in the setting, building it if needed."""
-        urls = list(getattr(settings, self.setting).get(caip2) or [])
-        if not urls:
-            raise PermanentChainError(
-                f"no {self.what} endpoint configured for chain {caip2} (see {self.setting})"
-            )
-        with self._lock:
-            client = self._clients.get(caip2)
-            if client is None or client.urls != urls:
-                client = self._clients[caip2] = self.factory(caip2, urls, timeout=settings.CHAIN_RPC_TIMEOUT)
-        return client
 
 
 _clients = ClientCache(EvmClient, "CHAIN_RPC_URLS", "RPC")
