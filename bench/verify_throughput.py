@@ -58,7 +58,8 @@ from incidents.models import (
     SafelistedAddress,
 )
 from verification import services
-from verification.checks.transfers import ClaimInput, IncidentContext, TransferFindings, transfer_checks
+from verification.checks.common import ClaimInput, IncidentContext, TransferFindings
+from verification.checks.transfers import transfer_checks
 from verification.clients.base import TxData, mask_url
 from verification.models import CheckResult, Price, ProviderCall
 from verification.selectors import incident_context, prices_for

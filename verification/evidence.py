@@ -20,9 +20,9 @@ from incidents.models import (
 )
 from incidents.services import evidence_preview_store
 from incidents.vocabulary import CheckName
+from verification.checks.common import CheckOutcome
 from verification.checks.mail import ArchivedKey, MailFileError, mail_check
 from verification.checks.ownership import leaked_key_check, ownership_challenge, signature_check
-from verification.checks.transfers import CheckOutcome
 from verification.clients import dns
 from verification.leases import lease_release
 from verification.models import CheckResult, Outcome

@@ -13,7 +13,7 @@ from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
 from incidents.vocabulary import CheckName
-from verification.checks.transfers import AssetInfo, IncidentContext
+from verification.checks.common import AssetInfo, IncidentContext
 from verification.models import CheckResult, Price, ProviderCall, TaskDelivery, WorkerHeartbeat
 
 

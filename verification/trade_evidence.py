@@ -18,6 +18,7 @@ from django.db import transaction
 from incidents import hooks
 from incidents.models import Evidence, Incident, Report, ReportStatus
 from incidents.vocabulary import CheckName
+from verification.checks.common import CheckOutcome
 from verification.checks.trades import (
     ParsedExport,
     SignatureEntry,
@@ -32,7 +33,6 @@ from verification.checks.trades import (
     trade_loss,
     unreadable_export_checks,
 )
-from verification.checks.transfers import CheckOutcome
 from verification.models import CheckResult, Outcome
 from verification.selectors import prices_for
 

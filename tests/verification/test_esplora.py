@@ -14,7 +14,7 @@ from incidents.models import ClaimStatus
 from tests.verification.esplora_fakes import FakeEsplora, block_hash, closed_port_url, esplora_tx, txid
 from verification import clients
 from verification.checks.bitcoin import bitcoin_transfer_checks
-from verification.checks.transfers import AssetInfo, ClaimInput, IncidentContext
+from verification.checks.common import AssetInfo, ClaimInput, IncidentContext
 from verification.clients import esplora
 from verification.clients.base import PermanentChainError, TransientChainError, TxData
 from verification.clients.esplora import TIP, TX, EsploraClient, esplora_client_for

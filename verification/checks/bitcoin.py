@@ -3,25 +3,17 @@
 The same checks, outcomes and reasons as the EVM transfer checks, read from Esplora's view of
 a transaction: a Bitcoin transfer has many inputs and outputs, so the sender is one of the
 addresses the inputs spent from, and the amount is what the outputs paid to attacker addresses.
-Pure functions: nothing here reads the network or the database.
+The rules both families apply alike are in ``common.py``. Pure functions: nothing here reads
+the network or the database.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from incidents.chains import BTC_BECH32_RE
 from incidents.vocabulary import CheckName
-from verification.checks.transfers import (
-    CENTS,
-    AssetInfo,
-    CheckOutcome,
-    ClaimInput,
-    IncidentContext,
-    TransferFindings,
-    _in_window,
-)
+from verification.checks import common
+from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, Prices, TransferFindings
 from verification.clients.base import TxData
 from verification.models import Outcome
 
@@ -52,27 +44,26 @@ class Payment:
 
 
 def bitcoin_transfer_checks(
-    *, claim: ClaimInput, data: TxData, context: IncidentContext, head: int,
-    prices: Mapping[tuple[str, date], Decimal],
+    *, claim: ClaimInput, data: TxData, context: IncidentContext, head: int, prices: Prices
 ) -> TransferFindings:
-    """Run the transfer checks in catalogue order, stopping where later checks have nothing to judge."""
+    """Run the checks on an Esplora transaction in catalogue order; a missing one stops them."""
     exists = _tx_exists(data)
     if exists.outcome != Outcome.PASS:
-        return TransferFindings([exists])
-    block_number, block_time = data.block["number"], datetime.fromtimestamp(data.block["timestamp"], tz=UTC)
+        return TransferFindings([exists])  # later checks would have nothing to judge
+    block_number, mined_at = data.block["number"], common.block_time(data)
     confirmed, settled = _tx_confirmed(block_number, claim.chain, context, head)
     payment = find_payment(claim.chain, data.tx, context)
     native = context.asset_by_contract(claim.chain, None)
-    usd = _usd_value(payment, native, block_time.date(), prices)
+    symbol = native.symbol.upper() if native else None
+    usd = common.usd_outcome(symbol, payment.amount, mined_at.date(), prices)
     outcomes = [
-        exists, _tx_succeeded(), confirmed, _in_window(block_time, context),
+        exists, _tx_succeeded(), confirmed, common.in_window(mined_at, context),
         _sender_matches(claim, payment), _recipient_is_attacker(payment),
         _amount_matches(claim, payment, native, context.amount_tolerance),
         usd,
     ]
-    value = Decimal(usd.raw["usd"]) if usd.outcome == Outcome.PASS else None
     sender = payment.senders[0] if len(payment.senders) == 1 else None
-    return TransferFindings(outcomes, block_number, block_time, value, settled, sender)
+    return TransferFindings(outcomes, block_number, mined_at, common.usd_value(usd), settled, sender)
 
 
 def find_payment(chain: str, tx: dict, context: IncidentContext) -> Payment:
@@ -105,9 +96,9 @@ def _address(value) -> str | None:
 
 
 def _tx_exists(data: TxData) -> CheckOutcome:
-    if data.error:
-        reason = "providers_disagree" if data.error.startswith("providers_disagree") else "provider_error"
-        return CheckOutcome(CheckName.TX_EXISTS, Outcome.ERROR, [reason], {"error": data.error})
+    failed = common.provider_error(data)
+    if failed:
+        return failed
     if data.tx is None:
         return CheckOutcome(CheckName.TX_EXISTS, Outcome.FAIL, [], {"tx": None})
     if data.block is None:
@@ -137,59 +128,28 @@ def _tx_confirmed(
     ok = depth >= required
     outcome = CheckOutcome(CheckName.TX_CONFIRMED, Outcome.PASS if ok else Outcome.INCONCLUSIVE,
                            [] if ok else ["unconfirmed"], raw)
-    # Twice the required depth before re-checks stop: a reorg shallower than that is still caught.
-    return outcome, depth >= max(2 * required, 1)
+    return outcome, common.deep_enough_to_settle(depth, required)
 
 
 def _sender_matches(claim: ClaimInput, payment: Payment) -> CheckOutcome:
     claimed = _address(claim.from_address)
     raw = {"claimed": claimed, "inputs": payment.senders}
-    if not claimed:
-        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.INCONCLUSIVE, [], raw)
-    if claimed not in payment.senders:
-        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.FAIL, ["sender_mismatch"], raw)
-    return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.PASS, [], raw)
+    return common.sender_outcome(claimed, claimed in payment.senders, raw)
 
 
 def _recipient_is_attacker(payment: Payment) -> CheckOutcome:
     raw = {"outputs": payment.outputs, "to_attacker_sats": payment.sats("attacker")}
-    if payment.sats("attacker"):
-        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.PASS, [], raw)
-    if any(output["role"] == "safelisted" for output in payment.outputs):
-        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_safelisted"], raw)
-    return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_not_attacker"], raw)
+    paid_safelisted = any(output["role"] == "safelisted" for output in payment.outputs)
+    return common.recipient_outcome(paid_attacker=bool(payment.sats("attacker")),
+                                    paid_safelisted=paid_safelisted, raw=raw)
 
 
 def _amount_matches(
-    claim: ClaimInput, payment: Payment, native: AssetInfo | None, tolerance: Decimal
+    claim: ClaimInput, payment: Payment, native: common.AssetInfo | None, tolerance: Decimal
 ) -> CheckOutcome:
     """Compare the claimed amount with what the transaction paid, in the chain's native coin."""
-    raw = {"claimed_asset": claim.asset or None,
-           "claimed_amount": str(claim.amount) if claim.amount is not None else None,
-           "tolerance": str(tolerance), "asset": native.symbol if native else None,
-           "amount": str(payment.amount), "basis": payment.basis}
-    if native is None or (claim.asset and claim.asset.strip().casefold() != native.symbol.casefold()):
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["asset_mismatch"], raw)
-    if claim.amount is None:
-        raw["note"] = "no amount claimed: the transferred amount is taken"
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
-    if abs(claim.amount - payment.amount) <= payment.amount * tolerance:
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
-    return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["amount_mismatch"], raw)
-
-
-def _usd_value(
-    payment: Payment, native: AssetInfo | None, day: date, prices: Mapping[tuple[str, date], Decimal]
-) -> CheckOutcome:
-    """Value the paid amount at the imported price of the block's UTC date."""
-    symbol = native.symbol.upper() if native else None
-    price = prices.get((symbol, day)) if symbol else None
-    raw = {"date": day.isoformat(), "symbol": symbol, "price_usd": str(price) if price else None}
-    if symbol is None:
-        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
-    if price is None:
-        # Never a zero: the value is unknown and the reason says so.
-        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["price_missing"], raw)
-    raw["amount"] = str(payment.amount)
-    raw["usd"] = str((payment.amount * price).quantize(CENTS))
-    return CheckOutcome(CheckName.USD_VALUE, Outcome.PASS, [], raw)
+    raw = {"asset": native.symbol if native else None, "amount": str(payment.amount), "basis": payment.basis}
+    asset_ok = native is not None and not (
+        claim.asset and claim.asset.strip().casefold() != native.symbol.casefold()
+    )
+    return common.amount_outcome(claim, payment.amount, asset_ok=asset_ok, tolerance=tolerance, raw=raw)

@@ -37,7 +37,7 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 
 from incidents.ticket_patterns import TICKET_TEXT_MAX, TicketPatternError, ticket_pattern_compile
 from incidents.vocabulary import CheckName
-from verification.checks.transfers import CheckOutcome
+from verification.checks.common import CheckOutcome
 from verification.clients.dns import dkim_txt_lookup
 from verification.mailview import (
     MAX_MAIL_BYTES,

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from incidents.vocabulary import CheckName
-from verification.checks.transfers import CheckOutcome
+from verification.checks.common import CheckOutcome
 from verification.models import Outcome
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")

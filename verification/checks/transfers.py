@@ -2,57 +2,36 @@
 
 Pure functions: they take the claim, the incident's reference data and the agreed chain data,
 and return one outcome per check with the raw data it judged. Nothing here reads the network
-or the database, so every rule is testable on its own.
+or the database, so every rule is testable on its own. The vocabulary and the rules the Bitcoin
+checks (``bitcoin.py``) share are in ``common.py``.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from incidents.vocabulary import CheckName
+from verification.checks.common import (
+    AssetInfo,
+    CheckOutcome,
+    ClaimInput,
+    IncidentContext,
+    Prices,
+    TransferFindings,
+    amount_outcome,
+    block_time,
+    deep_enough_to_settle,
+    in_window,
+    provider_error,
+    recipient_outcome,
+    sender_outcome,
+    usd_outcome,
+    usd_value,
+)
 from verification.clients.base import TxData
 from verification.models import Outcome
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-CENTS = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class AssetInfo:
-    symbol: str
-    decimals: int
-    contract: str | None  # None for the chain's native coin
-
-
-@dataclass
-class IncidentContext:
-    """The reference data a transfer is judged against, for one incident."""
-
-    window_start: datetime
-    window_end: datetime
-    attackers: set[tuple[str, str]]  # (chain, address)
-    safelisted: set[tuple[str, str]]
-    assets: list[tuple[str, AssetInfo]]  # (chain, asset)
-    confirmations: dict[str, int | None]  # chain -> required depth (None: finalized tag)
-    amount_tolerance: Decimal = Decimal("0.001")
-
-    def asset_by_symbol(self, chain: str, symbol: str) -> AssetInfo | None:
-        wanted = symbol.strip().casefold()
-        return next((a for c, a in self.assets if c == chain and a.symbol.casefold() == wanted), None)
-
-    def asset_by_contract(self, chain: str, contract: str | None) -> AssetInfo | None:
-        return next((a for c, a in self.assets if c == chain and a.contract == contract), None)
-
-
-@dataclass(frozen=True)
-class ClaimInput:
-    chain: str
-    tx_hash: str
-    log_index: int | None
-    asset: str
-    amount: Decimal | None
-    from_address: str
 
 
 @dataclass
@@ -71,55 +50,33 @@ class Movement:
         return None if self.asset is None else Decimal(self.units).scaleb(-self.asset.decimals)
 
 
-@dataclass
-class CheckOutcome:
-    name: str
-    outcome: str
-    reasons: list[str] = field(default_factory=list)
-    raw: dict = field(default_factory=dict)
-
-
-@dataclass
-class TransferFindings:
-    """Every check's outcome for one claim, and the facts the claim row keeps."""
-
-    outcomes: list[CheckOutcome]
-    block_number: int | None = None
-    block_time: datetime | None = None
-    usd_value: Decimal | None = None
-    settled: bool = False
-    sender: str | None = None  # who sent the value on-chain: whose signature binds the transfer
-
-
 def transfer_checks(
     *, claim: ClaimInput, data: TxData, context: IncidentContext, head: int, finalized: int | None,
-    prices: Mapping[tuple[str, date], Decimal],
+    prices: Prices,
 ) -> TransferFindings:
     """Run the transfer checks in catalogue order, stopping where later checks have nothing to judge."""
     exists = _tx_exists(data)
     if exists.outcome != Outcome.PASS:
         return TransferFindings([exists])
-    block = data.block
-    block_time = datetime.fromtimestamp(block["timestamp"], tz=UTC)
+    block, mined_at = data.block, block_time(data)
     confirmed, settled = _tx_confirmed(block["number"], claim.chain, context, head, finalized)
-    outcomes = [exists, _tx_succeeded(data), confirmed, _in_window(block_time, context)]
+    outcomes = [exists, _tx_succeeded(data), confirmed, in_window(mined_at, context)]
     movement, asset_problem = find_movement(claim, data, context)
     outcomes += [
         _sender_matches(claim, movement),
         _recipient_is_attacker(claim.chain, movement, context),
         _amount_matches(claim, movement, asset_problem, context.amount_tolerance),
     ]
-    usd = _usd_value(movement, block_time.date(), prices)
+    usd = _usd_value(movement, mined_at.date(), prices)
     outcomes.append(usd)
-    value = Decimal(usd.raw["usd"]) if usd.outcome == Outcome.PASS else None
     sender = movement.sender if movement else None
-    return TransferFindings(outcomes, block["number"], block_time, value, settled, sender)
+    return TransferFindings(outcomes, block["number"], mined_at, usd_value(usd), settled, sender)
 
 
 def _tx_exists(data: TxData) -> CheckOutcome:
-    if data.error:
-        reason = "providers_disagree" if data.error.startswith("providers_disagree") else "provider_error"
-        return CheckOutcome(CheckName.TX_EXISTS, Outcome.ERROR, [reason], {"error": data.error})
+    failed = provider_error(data)
+    if failed:
+        return failed
     if data.tx is None:
         return CheckOutcome(CheckName.TX_EXISTS, Outcome.FAIL, [], {"tx": None, "receipt": None})
     if data.receipt is None or data.block is None:
@@ -153,17 +110,10 @@ def _tx_confirmed(
         settled = ok
     else:
         ok = depth >= required
-        # Twice the required depth before re-checks stop: a reorg shallower than that is still caught.
-        settled = depth >= max(2 * required, 1) or (finalized is not None and block_number <= finalized)
+        in_finalized = finalized is not None and block_number <= finalized
+        settled = deep_enough_to_settle(depth, required) or in_finalized
     outcome = Outcome.PASS if ok else Outcome.INCONCLUSIVE
     return CheckOutcome(CheckName.TX_CONFIRMED, outcome, [] if ok else ["unconfirmed"], raw), settled
-
-
-def _in_window(block_time: datetime, context: IncidentContext) -> CheckOutcome:
-    inside = context.window_start <= block_time <= context.window_end
-    raw = {"block_time": block_time.isoformat(), "window_start": context.window_start.isoformat(),
-           "window_end": context.window_end.isoformat()}
-    return CheckOutcome(CheckName.IN_WINDOW, Outcome.PASS if inside else Outcome.FAIL, [], raw)
 
 
 def find_movement(
@@ -238,52 +188,27 @@ def _movement_raw(movement: Movement | None) -> dict:
 
 def _sender_matches(claim: ClaimInput, movement: Movement | None) -> CheckOutcome:
     raw = {"claimed": claim.from_address or None, **_movement_raw(movement)}
-    if not claim.from_address:
-        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.INCONCLUSIVE, [], raw)
-    if movement is None or movement.sender != claim.from_address:
-        return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.FAIL, ["sender_mismatch"], raw)
-    return CheckOutcome(CheckName.SENDER_MATCHES, Outcome.PASS, [], raw)
+    matches = movement is not None and movement.sender == claim.from_address
+    return sender_outcome(claim.from_address, matches, raw)
 
 
 def _recipient_is_attacker(chain: str, movement: Movement | None, context: IncidentContext) -> CheckOutcome:
-    raw = _movement_raw(movement)
     recipient = (chain, movement.recipient) if movement else None
-    if recipient in context.safelisted:
-        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_safelisted"], raw)
-    if recipient in context.attackers:
-        return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.PASS, [], raw)
-    return CheckOutcome(CheckName.RECIPIENT_IS_ATTACKER, Outcome.FAIL, ["recipient_not_attacker"], raw)
+    safelisted = recipient in context.safelisted
+    return recipient_outcome(paid_attacker=not safelisted and recipient in context.attackers,
+                             paid_safelisted=safelisted, raw=_movement_raw(movement))
 
 
 def _amount_matches(
     claim: ClaimInput, movement: Movement | None, asset_problem: bool, tolerance: Decimal
 ) -> CheckOutcome:
-    raw = {"claimed_asset": claim.asset or None,
-           "claimed_amount": str(claim.amount) if claim.amount is not None else None,
-           "tolerance": str(tolerance), **_movement_raw(movement)}
-    if asset_problem or movement is None or movement.amount is None:
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["asset_mismatch"], raw)
-    if claim.amount is None:
-        raw["note"] = "no amount claimed: the transferred amount is taken"
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
-    if abs(claim.amount - movement.amount) <= movement.amount * tolerance:
-        return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.PASS, [], raw)
-    return CheckOutcome(CheckName.AMOUNT_MATCHES, Outcome.FAIL, ["amount_mismatch"], raw)
+    return amount_outcome(claim, movement.amount if movement else None, asset_ok=not asset_problem,
+                          tolerance=tolerance, raw=_movement_raw(movement))
 
 
 def _usd_value(
-    movement: Movement | None, day: date, prices: Mapping[tuple[str, date], Decimal]
+    movement: Movement | None, day: date, prices: Prices
 ) -> CheckOutcome:
     """Value the moved amount at the imported price of the block's UTC date."""
     symbol = movement.asset.symbol.upper() if movement and movement.asset else None
-    price = prices.get((symbol, day)) if symbol else None
-    raw = {"date": day.isoformat(), "symbol": symbol, "price_usd": str(price) if price else None}
-    if symbol is None or movement.amount is None:
-        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["asset_unknown"], raw)
-    if price is None:
-        # Never a zero: the value is unknown and the reason says so.
-        return CheckOutcome(CheckName.USD_VALUE, Outcome.INCONCLUSIVE, ["price_missing"], raw)
-    raw["amount"] = str(movement.amount)
-    raw["usd"] = str((movement.amount * price).quantize(CENTS))
-    return CheckOutcome(CheckName.USD_VALUE, Outcome.PASS, [], raw)
-
+    return usd_outcome(symbol, movement.amount if movement else None, day, prices)

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from incidents.vocabulary import CheckName
+from verification.checks.common import CheckOutcome
 from verification.checks.trades.model import ParsedExport, Skipped, Trade, TradeFileError
 from verification.checks.trades.valuation import TradeLoss, TradeValue, legs_of
-from verification.checks.transfers import CheckOutcome
 from verification.models import Outcome
 
 MAX_LISTED = 1_000  # rows kept in a check's raw data; matches are always all kept

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 
+from verification.checks.common import CENTS
 from verification.checks.trades.model import Skipped, Trade
-from verification.checks.transfers import CENTS
 
 STABLE = ("USD", "USDT", "USDC", "BUSD", "DAI")
 Prices = Mapping[tuple[str, date], Decimal]
