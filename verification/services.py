@@ -17,13 +17,8 @@ from incidents.signals import reports_changed
 from incidents.vocabulary import CheckName
 from verification.bulk import rows_insert, rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
-from verification.checks.transfers import (
-    CheckOutcome,
-    ClaimInput,
-    IncidentContext,
-    TransferFindings,
-    transfer_checks,
-)
+from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, TransferFindings
+from verification.checks.transfers import transfer_checks
 from verification.clients import client_for
 from verification.clients.base import ChainError, ChainSnapshot, TxData
 from verification.leases import lease_release
