@@ -98,20 +98,7 @@ def s3_endpoint(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def celery_worker(celery_worker_process, transactional_db):
-    """The session's worker, for a test on committed data; at its end, wait until the worker is quiet.
-
-    A task the test set off may still run after the test's last assertion (the dashboards' rebuild
-    after a verdict, say). The flush that ends a transactional test must not meet it: on PostgreSQL
-    its TRUNCATE and the task's transaction lock tables in opposite orders and deadlock. This
-    fixture depends on transactional_db, so its end runs before the flush.
-    """
-    yield celery_worker_process
-    _wait_until_database_quiet()
-
-
-def _wait_until_database_quiet(*, quiet_for: float = 0.5, timeout: float = 20.0) -> None:
+def _wait_until_database_quiet(*, quiet_for: float = 0.3, timeout: float = 20.0) -> None:
     """Wait until no other session on the test database has run a statement for ``quiet_for`` s.
 
     PostgreSQL only: SQLite's flush waits for a writer's lock instead of deadlocking with it.
@@ -132,8 +119,34 @@ def _wait_until_database_quiet(*, quiet_for: float = 0.5, timeout: float = 20.0)
         time.sleep(0.05)
 
 
+_worker_running: list[bool] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_once_the_worker_is_quiet():
+    """End each transactional test only once the session's worker has nothing running on its data.
+
+    Once started, the session's worker consumes every task a later test sends (the dashboards'
+    rebuild after a verdict, say), and may still run one after the test's last assertion. The
+    flush that ends a transactional test must not meet it: on PostgreSQL its TRUNCATE and the
+    task's transaction lock tables in opposite orders and deadlock (seen in CI).
+    """
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        if _worker_running:
+            _wait_until_database_quiet()
+        original(self)
+
+    TransactionTestCase._fixture_teardown = teardown
+    yield
+    TransactionTestCase._fixture_teardown = original
+
+
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, anvil, worker_evidence_root):
     """A real `celery -A config worker` process consuming this session's queue, reading anvil."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
@@ -141,7 +154,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
     env = {"DATABASE_URL": database_url, "CHAIN_RPC_URLS": f"{ANVIL_CAIP2}={anvil.url}",
            "EVIDENCE_ROOT": str(worker_evidence_root), "S3_PREFIX": f"{S3_SESSION_PREFIX}/worker"}
     with worker_process(queue=TEST_QUEUE, env=env, log_path=log_path) as process:
+        _worker_running.append(True)
         yield process
+        _worker_running.clear()
 
 
 @contextmanager
