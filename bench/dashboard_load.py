@@ -43,7 +43,8 @@ TARGETS_MS = {"dashboard page": 150, "stats API": 50}
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="PostgreSQL server; a scratch database is used")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/6", help="cache and broker, a Redis URL with its own db number")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/6",
+                        help="cache and broker, a Redis URL with its own db number")
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--claims", type=int, default=10, help="transfer claims per report (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent wrk connections (default 8)")
