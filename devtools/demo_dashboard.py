@@ -56,8 +56,7 @@ def demo_crowd_seed(*, node: AnvilNode, out_dir: Path | None = None) -> Journali
     out_dir = out_dir or settings.VAR_DIR / "demo"
     incident = Incident.objects.get(slug=SLUG)
     _exchanges(incident)
-    Report.objects.filter(incident=incident, notes__startswith=NOTE).delete()
-    Report.objects.filter(incident=incident, source_file="demo-crowd.csv").delete()
+    demo_crowd_clear()
     rows = _transfers(node, incident)
     with transaction.atomic():
         _web_reports(incident, [row for n, row in enumerate(rows) if n % SHEET_SHARE])
@@ -66,6 +65,14 @@ def demo_crowd_seed(*, node: AnvilNode, out_dir: Path | None = None) -> Journali
         journalist = _journalist()
     _sheet(incident, [row for n, row in enumerate(rows) if not n % SHEET_SHARE], out_dir)
     return journalist
+
+
+def demo_crowd_clear() -> None:
+    """Delete an earlier run's crowd: its reports cite exchanges the demo's incident file does not list,
+    so the next run's load_incident would refuse to drop them (and its chain is gone anyway)."""
+    crowd = Report.objects.filter(incident__slug=SLUG)
+    crowd.filter(notes__startswith=NOTE).delete()
+    crowd.filter(source_file="demo-crowd.csv").delete()
 
 
 def _exchanges(incident: Incident) -> None:

@@ -4,10 +4,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management.base import CommandError
 
 from devtools.chain import anvil_start
 from devtools.demo import SLUG, demo_seed
-from devtools.demo_dashboard import demo_crowd_seed, demo_decide_and_publish
+from devtools.demo_dashboard import demo_crowd_clear, demo_crowd_seed, demo_decide_and_publish
 from incidents.models import Incident, Report
 from tests.conftest import ANVIL_CAIP2
 from tests.registry.conftest import signing_key  # noqa: F401 (a fixture)
@@ -66,3 +67,19 @@ def on_this_chain(anvil) -> None:
         for symbol, usd in (("ETH", Decimal("1300")), ("USDT", Decimal("1"))):
             Price.objects.update_or_create(symbol=symbol, date=(today + timedelta(days=offset)).date(),
                                            defaults={"usd": usd})
+
+
+def test_a_second_demo_run_replaces_the_first_runs_crowd(anvil, tmp_path, settings, monkeypatch):
+    settings.CHAIN_RPC_URLS = {ANVIL_CAIP2: [anvil.url]}
+    monkeypatch.setattr(tasks.verify_reports_task, "delay", lambda ids: None)
+    demo_seed(node=anvil, out_dir=tmp_path)
+    demo_crowd_seed(node=anvil, out_dir=tmp_path)
+    crowd = Report.objects.filter(incident__slug=SLUG).count()
+
+    with pytest.raises(CommandError, match="cannot be removed"):  # the crowd's exchanges are cited
+        demo_seed(node=anvil, out_dir=tmp_path)
+    demo_crowd_clear()
+    demo_seed(node=anvil, out_dir=tmp_path)
+    demo_crowd_seed(node=anvil, out_dir=tmp_path)
+
+    assert Report.objects.filter(incident__slug=SLUG).count() == crowd

@@ -15,7 +15,7 @@ from django.utils import timezone
 from config.queues import queue_names
 from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_port, port_is_free
 from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
-from devtools.demo_dashboard import demo_crowd_seed, demo_decide_and_publish
+from devtools.demo_dashboard import demo_crowd_clear, demo_crowd_seed, demo_decide_and_publish
 from devtools.moderation_demo import moderation_demo_seed
 from incidents.models import Report, ReportStatus
 from verification.selectors import worker_seen_since
@@ -39,6 +39,7 @@ class Command(BaseCommand):
             node = self._chain(chain_port)
             stack.callback(node.stop)
             os.environ["CHAIN_RPC_URLS"] = f"eip155:{ANVIL_CHAIN_ID}={node.url}"
+            demo_crowd_clear()  # a second `make demo` starts on a new chain
             accounts = demo_seed(node=node)
             sign_ins = moderation_demo_seed(node=node)
             journalist = demo_crowd_seed(node=node)
