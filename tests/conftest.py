@@ -204,12 +204,12 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
 
 
 @pytest.fixture(autouse=True)
-def private_evidence_storage(monkeypatch, tmp_path):
+def private_evidence_storage(monkeypatch, tmp_path, settings):
     """Keep every test's evidence files to itself: under its tmp_path, or its own place in the bucket.
 
     Evidence.file resolves its storage when the model loads, so a STORAGES override alone
-    would not reach it. On a bucket, release files get a place of their own as well (locally
-    they follow settings.RELEASES_ROOT).
+    would not reach it. Release files get a place of their own as well: in the bucket, or locally
+    under tmp_path (settings.RELEASES_ROOT), never the checkout's var/releases a `make demo` fills.
     """
     from django.core.files.storage import FileSystemStorage, storages
 
@@ -221,6 +221,7 @@ def private_evidence_storage(monkeypatch, tmp_path):
         monkeypatch.setitem(storages._storages, "releases", session_bucket_storage(f"{place}/releases"))
     else:
         storage = FileSystemStorage(location=tmp_path / "evidence")
+        settings.RELEASES_ROOT = tmp_path / "releases"
     for model, name in ((Evidence, "file"), (Evidence, "preview"), (DraftUpload, "file")):
         monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
     return storage
