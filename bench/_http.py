@@ -55,8 +55,7 @@ class Server:
         path = ["--pythonpath", str(pythonpath)] if pythonpath else []
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), *path, app, "--bind", f"fd://{fd}",
-             "--workers", str(workers), *options,
-             "--worker-tmp-dir", "/dev/shm"],  # noqa: S108 - gunicorn's heartbeat files, as docker/start-web.sh
+             "--workers", str(workers), "--config", str(ROOT / "config" / "gunicorn.conf.py"), *options],
             cwd=ROOT, pass_fds=[fd], stdout=self.log, stderr=subprocess.STDOUT)
 
     def get(self, path: str, cookie: str = "", headers: Headers = None) -> tuple[int, dict, bytes]:

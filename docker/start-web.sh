@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 python manage.py migrate --noinput
 
-# --worker-tmp-dir: gunicorn's heartbeat file on memory, not on the container's overlay disk.
+# config/gunicorn.conf.py: the project loaded once before the workers fork, heartbeat files on memory.
 exec gunicorn config.wsgi \
+    --config config/gunicorn.conf.py \
     --bind 0.0.0.0:8000 \
     --workers "${WEB_CONCURRENCY:-2}" \
-    --access-logfile - \
-    --worker-tmp-dir /dev/shm
+    --access-logfile -
