@@ -111,6 +111,16 @@ def test_the_review_page_shows_checks_in_plain_words_with_raw_data_and_related_r
     assert f"#{other.pk}</a>: same transfer" in html
 
 
+def test_the_review_page_writes_amounts_as_the_register_does(mod_client):
+    report = reviewable(loss="0.00")
+    report.claims.update(amount=Decimal("12.000000000000000000"), asset="ETH")
+
+    html = page(mod_client.get(reverse("moderation:review", args=[report.pk])))
+
+    assert "Claimed 12 ETH; checked value 0.00 USD." in html
+    assert "12.000000000000000000" not in html
+
+
 def test_claiming_then_deciding_through_the_forms(mod_client, moderator):
     report = reviewable()
     mod_client.post(reverse("moderation:claim", args=[report.pk]))
