@@ -16,6 +16,10 @@ from incidents.models import Incident
 from registry.models import Release
 from registry.stats import Filters, stats_build
 
+# A release's narrowed views stay cached this long, not for good: the cache shares its Redis with
+# the broker (docker/compose.yml, no eviction), and valid filter combinations are many.
+FILTERED_SECONDS = 600
+
 # Everything but the facts: lists and pages never load a release's row-level facts.
 LIGHT = ("facts",)
 
@@ -86,7 +90,7 @@ def picture_filtered(*, picture: Picture, filters: Filters) -> dict:
     stats = cache.get(key)
     if stats is None:
         stats = _filtered(picture, filters)
-        cache.set(key, stats, timeout=None if picture.citable else 300)
+        cache.set(key, stats, timeout=FILTERED_SECONDS if picture.citable else 300)
     return stats
 
 

@@ -1,10 +1,13 @@
 """The public dashboard of a published incident, its charts, embeds, release pages and methodology."""
 
 import hashlib
+import secrets
 from decimal import Decimal
 
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +31,14 @@ from dashboards.charts import (
 )
 from dashboards.forms import FilterForm
 from dashboards.models import ReleaseChart
-from dashboards.selectors import Picture, can_preview, picture_filtered, picture_preview, picture_public
+from dashboards.selectors import (
+    FILTERED_SECONDS,
+    Picture,
+    can_preview,
+    picture_filtered,
+    picture_preview,
+    picture_public,
+)
 from dashboards.services import release_chart_png
 from incidents import views as incident_views
 from incidents.models import Incident
@@ -52,7 +62,32 @@ def dashboard(request, slug: str):
     context = {**view, "charts_html": charts, "filters_html": _filters_html(request, view),
                "can_preview": can_preview(request.user),
                "proven": sum(view["stats"]["by_tier"].get(tier, 0) for tier in ("T2", "T3", "T4"))}
-    return _cached(request, view, lambda: render(request, "dashboards/dashboard.html", context))
+    return _cached(request, view, lambda: _page(request, view, context))
+
+
+def _page(request, view: dict, context: dict) -> HttpResponse:
+    """Render the dashboard, or, for an anonymous reader of a whole picture, reuse its page.
+
+    Anonymous readers of one unfiltered picture, address and language get the same page but for the CSRF
+    token of its two forms: it is rendered once with a placeholder, which each answer replaces with
+    the reader's own token. A page naming its reader (signed in) or carrying a one-time message is
+    always rendered for that request.
+    """
+    whole = request.META.get("QUERY_STRING", "") in ("", view["querystring"]) and not view["filters"].active()
+    if request.user.is_authenticated or len(get_messages(request)) or not whole:
+        return render(request, "dashboards/dashboard.html", context)
+    parts = [view["picture"].version, request.get_full_path(), get_language() or "", request.get_host()]
+    key = "dashboards:page:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    stored = cache.get(key)
+    if stored is None:
+        # A fresh random stand-in per rendering: no text of the page can be mistaken for it.
+        placeholder = secrets.token_hex(16)
+        html = render_to_string("dashboards/dashboard.html", {**context, "csrf_token": placeholder},
+                                request=request)
+        stored = (placeholder, html)
+        cache.set(key, stored, timeout=_keep_for(view))
+    placeholder, html = stored
+    return HttpResponse(html.replace(placeholder, get_token(request)))
 
 
 @require_GET
@@ -185,23 +220,35 @@ def _charts_html(request, view: dict) -> str:
     if html is None:
         charts = [_chart_context(request, view, spec) for spec in CHARTS.values()]
         html = render_to_string("dashboards/_charts.html", {"charts": charts, "cite": view["cite"]})
-        cache.set(key, html, timeout=None if view["picture"].citable else 60)
+        cache.set(key, html, timeout=_keep_for(view))
     return mark_safe(html)  # noqa: S308 - rendered above by our own escaping template
 
 
 def _filters_html(request, view: dict) -> str:
-    """Render the filter form once per picture, query (as typed, errors included) and language.
+    """Render the filter form once per picture, query and language (a query the form would not
+    write itself, with errors or unknown parameters, is rendered for its request alone).
 
     Its widgets are most of a page's rendering time, and depend on nothing else.
     """
     typed = urlencode(sorted(request.GET.lists()), doseq=True)
+    if typed not in ("", urlencode(sorted(view["query"].items()))):  # errors, unknown or repeated parameters
+        return mark_safe(render_to_string("dashboards/_filters.html", view))  # noqa: S308 - our template
     parts = [view["picture"].version, typed, get_language() or ""]
     key = "dashboards:filters:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     html = cache.get(key)
     if html is None:
         html = render_to_string("dashboards/_filters.html", view)
-        cache.set(key, html, timeout=None if view["picture"].citable else 60)
+        cache.set(key, html, timeout=_keep_for(view))
     return mark_safe(html)  # noqa: S308 - rendered above by our own escaping template
+
+
+def _keep_for(view: dict) -> int | None:
+    """How long a rendered part of a page stays cached: a release's whole picture for good (one entry
+    per release, language and host), a narrowed one or the preview for a while, so that no stream
+    of different addresses can fill the cache."""
+    if not view["picture"].citable:
+        return 60
+    return FILTERED_SECONDS if view["filters"].active() else None
 
 
 def _chart_context(request, view: dict, spec) -> dict:

@@ -1,9 +1,11 @@
 """The dashboard's pages, downloads and embeds: small groups never named, caching, framing, preview."""
 
 import json
+import re
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from accounts.models import Role
 from dashboards.charts import CHARTS
@@ -197,3 +199,37 @@ def test_a_chart_that_cannot_be_drawn_never_undoes_the_publication(crowd, client
     assert release.pk and not ReleaseChart.objects.filter(release=release).exists()
     monkeypatch.undo()
     assert client.get("/incidents/leak/charts/by-exchange.png").content[:4] == b"\x89PNG"
+
+
+def csrf_field(html: str) -> str:
+    return re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+
+
+def test_anonymous_readers_share_one_rendering_but_each_gets_a_working_token_of_their_own(crowd):
+    publish(crowd.incident)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+
+    one = first.get("/incidents/leak/")
+    two = second.get("/incidents/leak/")
+
+    assert "dashboards/dashboard.html" in [t.name for t in one.templates]
+    assert "dashboards/dashboard.html" not in [t.name for t in two.templates]  # reused
+    assert "27</dd>" in two.content.decode()
+    tokens = csrf_field(two.content.decode())
+    assert len(tokens) == 2 and len(set(tokens)) == 1 and tokens != csrf_field(one.content.decode())
+    switched = second.post("/i18n/setlang/", {"language": "es", "next": "/incidents/leak/",
+                                              "csrfmiddlewaretoken": tokens[0]})
+    assert switched.status_code == 302
+
+
+def test_a_signed_in_reader_and_odd_addresses_get_a_page_of_their_own(crowd, client):
+    publish(crowd.incident)
+    client.get("/incidents/leak/")
+
+    odd = [client.get("/incidents/leak/", {"junk": str(n)}) for n in range(2)]
+    client.force_login(UserFactory(role=Role.REPORTER))
+    signed_in = client.get("/incidents/leak/")
+
+    for response in (*odd, signed_in):
+        assert "dashboards/dashboard.html" in [t.name for t in response.templates]
+    assert "Sign out" in signed_in.content.decode()
