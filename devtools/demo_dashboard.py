@@ -6,15 +6,20 @@ Every transfer is real on the demo chain; only the moderators' decisions are wri
 as the demo's stand-in for moderators at work.
 """
 
+import base64
 import csv
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 from pathlib import Path
 
+import dkim
 from allauth.account.models import EmailAddress
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
@@ -25,13 +30,15 @@ from devtools.chain import AnvilNode, send_eth, send_token, to_base_units
 from devtools.demo import CHAIN, SLUG, USDT_DECIMALS
 from incidents.models import (
     AttestationAnswer,
+    DkimKey,
+    EvidenceKind,
     Exchange,
     Incident,
     Report,
     ReportStatus,
     TicketAttestation,
 )
-from incidents.services import report_create
+from incidents.services import evidence_attach, report_create
 from registry.models import Release
 from registry.services import release_publish
 from verification.tasks import verify_reports_task
@@ -43,6 +50,7 @@ CROWD = [("Binance", 12, "ETH"), ("Kraken", 9, "USDT"), ("OKX", 8, "ETH"), ("Coi
          ("Bitstamp", 3, "ETH"), ("Bybit", 2, "USDT")]
 SHEET_SHARE = 2  # every second crowd report comes from the imported sheet
 DAY_SECONDS = 86_400
+MAIL_SELECTOR = "demo"  # the DKIM selector of the demo's support mails (a key made per run)
 
 
 @dataclass
@@ -61,7 +69,7 @@ def demo_crowd_seed(*, node: AnvilNode, out_dir: Path | None = None) -> Journali
     with transaction.atomic():
         _web_reports(incident, [row for n, row in enumerate(rows) if n % SHEET_SHARE])
         _contested(incident, rows[0])
-        _ticket_only(incident)
+        _ticket_only(incident, mailed_at=_chain_now(node))
         journalist = _journalist()
     _sheet(incident, [row for n, row in enumerate(rows) if not n % SHEET_SHARE], out_dir)
     return journalist
@@ -144,17 +152,61 @@ def _contested(incident: Incident, row: dict) -> None:
                                "amount": row["amount"]}], police_report="" if n == 1 else "Demo police ref X")
 
 
-def _ticket_only(incident: Incident) -> None:
+def _ticket_only(incident: Incident, mailed_at: datetime) -> None:
     """Five victims who kept only the exchange's support thread: no transfer, so no asset to show.
 
-    They give the by-asset view a "Not stated" row of its own (the few other reports naming no asset
-    join it), so no named asset has to be folded to hide a small cell.
+    Each uploads the support desk's reply, DKIM-signed by the exchange's domain (demo_mail_keys), so
+    the dashboard's "DKIM-verified" count has real signatures behind it. They also give the by-asset
+    view a "Not stated" row of its own (the few other reports naming no asset join it), so no named
+    asset has to be folded to hide a small cell.
     """
+    signing = demo_mail_keys(incident)
     for n, name in enumerate(("Binance", "Kraken", "OKX", "Coinbase", "Binance")):
         exchange = incident.exchanges.get(name=name)
-        report_create(incident=incident, exchange=exchange, claimed_loss_usd=Decimal(700 + 150 * n),
-                      support_ticket_id=ticket_for(exchange, 3_900_000 + n),
-                      notes=f"{NOTE} Only the support thread is left; the transfer is not known.", claims=[])
+        ticket, contact = ticket_for(exchange, 3_900_000 + n), f"thread-{n}@demo.lossproof.test"
+        report = report_create(incident=incident, exchange=exchange, claimed_loss_usd=Decimal(700 + 150 * n),
+                               support_ticket_id=ticket, contact_email=contact,
+                               notes=f"{NOTE} Only the support thread is left; the transfer is not known.",
+                               claims=[])
+        mail = support_mail(exchange, ticket=ticket, to=contact, sent=mailed_at + timedelta(hours=n),
+                            key=signing)
+        evidence_attach(report=report, kind=EvidenceKind.SUPPORT_EMAIL, data=mail,
+                        original_name=f"ticket-{ticket}.eml")
+
+
+def demo_mail_keys(incident: Incident) -> bytes:
+    """Make a DKIM key for this run, archive its public half for each exchange's support domain
+    (selector ``demo``), and return the private key (PEM) that signs the demo's support mails."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = private.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    domains = {domain for exchange in incident.exchanges.all() for domain in exchange.support_domains}
+    DkimKey.objects.filter(incident=incident, selector=MAIL_SELECTOR).delete()
+    DkimKey.objects.bulk_create([DkimKey(incident=incident, domain=domain, selector=MAIL_SELECTOR,
+                                         public_key=base64.b64encode(public).decode()) for domain in domains])
+    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+
+def support_mail(exchange: Exchange, *, ticket: str, to: str, sent: datetime, key: bytes) -> bytes:
+    """The exchange's support desk acknowledging the ticket, signed over From, To, Subject and Date."""
+    domain = exchange.support_domains[0]
+    label = f"Ticket #{ticket}" if "Ticket" in (exchange.ticket_id_regex or "") else f"[{ticket}]"
+    headers = [f"From: {exchange.name} Support <support@{domain}>", f"To: {to}",
+               f"Subject: Re: {label} Unauthorised withdrawals from my account",
+               f"Date: {format_datetime(sent)}", f"Message-ID: <{ticket}@{domain}>", "MIME-Version: 1.0",
+               "Content-Type: text/plain; charset=utf-8"]
+    body = (f"Hello,\r\n\r\nWe have received your request ({label}) about withdrawals you did not make. "
+            "Our security team is looking into it.\r\n")
+    raw = ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+    signed = [b"from", b"to", b"subject", b"date", b"message-id"]
+    return dkim.sign(raw, MAIL_SELECTOR.encode(), domain.encode(), key, include_headers=signed) + raw
+
+
+def _chain_now(node: AnvilNode) -> datetime:
+    """The demo chain's clock (its latest block), which the demo's mails follow."""
+    latest = node.rpc.call("eth_getBlockByNumber", "latest", False)
+    return datetime.fromtimestamp(int(latest["timestamp"], 16), tz=UTC)
 
 
 def _sheet(incident: Incident, rows: list[dict], out_dir: Path) -> None:

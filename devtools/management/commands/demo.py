@@ -17,7 +17,7 @@ from devtools.chain import ANVIL_CHAIN_ID, ChainToolError, anvil_start, free_por
 from devtools.demo import GENESIS_TIMESTAMP, SLUG, demo_seed
 from devtools.demo_dashboard import demo_crowd_clear, demo_crowd_seed, demo_decide_and_publish
 from devtools.moderation_demo import moderation_demo_seed
-from incidents.models import Report, ReportStatus
+from incidents.models import Evidence, EvidenceKind, Report, ReportStatus
 from verification.selectors import worker_seen_since
 from verification.tasks import record_heartbeat_task
 
@@ -86,10 +86,12 @@ class Command(BaseCommand):
         raise CommandError(f"the Celery worker did not answer within {timeout:.0f} s; see var/log/worker.log")
 
     def _wait_for_verification(self, worker: subprocess.Popen, timeout: float = 120.0) -> None:
-        """Wait until the worker has checked every demo report, then show what it found."""
+        """Wait until the worker has checked every demo report and support mail, then show what it found."""
         reports = Report.objects.filter(incident__slug=SLUG)
+        mails = Evidence.objects.filter(report__incident__slug=SLUG, kind=EvidenceKind.SUPPORT_EMAIL)
         deadline = time.monotonic() + timeout
-        while reports.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING]).exists():
+        while (reports.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING]).exists()
+               or mails.filter(check_results__isnull=True).exists()):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise CommandError("the demo reports were not verified; see var/log/worker.log")
             time.sleep(0.5)
