@@ -3,7 +3,7 @@
 Run (PostgreSQL; a throw-away database is created beside ``--database-url`` and dropped at the end):
 
     .venv/bin/python bench/dashboard_load.py --database-url postgres://postgres@127.0.0.1:5432/postgres \\
-        [--reports 100000] [--claims 10] [--connections 8] [--seconds 10] [--workers 3] \\
+        [--reports 100000] [--claims 10] [--connections 2,8] [--seconds 10] [--workers 3] \\
         [--redis redis://127.0.0.1:6379/6] [--decisions 5]
 
 1. Builds one published incident with ``--reports`` reports (12 exchanges, 4 assets, 30 days, a fifth
@@ -47,7 +47,8 @@ def parse_args() -> argparse.Namespace:
                         help="cache and broker, a Redis URL with its own db number")
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--claims", type=int, default=10, help="transfer claims per report (default 10)")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent wrk connections (default 8)")
+    parser.add_argument("--connections", type=lambda text: [int(n) for n in text.split(",")], default=[8],
+                        help="concurrent wrk connections, or several runs' worth: 2,8 (default 8)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default 10)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
     parser.add_argument("--decisions", type=int, default=5, help="decisions timed to the preview (default 5)")
@@ -143,12 +144,13 @@ def build() -> Incident:
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-def loads(server: Server) -> None:
+def loads(server: Server, connections: int) -> None:
+    print(f"wrk, {connections} connections, {ARGS.seconds} s each:")
     results = {}
     for name, path in (*SERVED, *LIVE):
         server.get(path)  # warm the worker's cache entry, as a first reader would
-        run = wrk(f"http://127.0.0.1:{server.port}{path}", connections=ARGS.connections, seconds=ARGS.seconds,
-                  threads=2)
+        run = wrk(f"http://127.0.0.1:{server.port}{path}", connections=connections, seconds=ARGS.seconds,
+                  threads=min(2, connections))
         results[name] = run.p95
         target = f", target p95 < {TARGETS_MS[name]} ms" if name in TARGETS_MS else ""
         print(f"{name:<26} p50 {run.p50:8.1f} ms  p95 {run.p95:8.1f} ms  {run.requests / ARGS.seconds:7.1f} "
@@ -276,7 +278,8 @@ def main() -> None:
     try:
         server.wait_ready("/api/v1/incidents/bench/stats/")
         if not ARGS.preview_only:
-            loads(server)
+            for connections in ARGS.connections:
+                loads(server, connections)
         preview(server, incident)
     finally:
         server.stop()
