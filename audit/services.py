@@ -115,11 +115,29 @@ def audit_head() -> AuditEvent | None:
     return AuditEvent.objects.order_by("-seq").first()
 
 
-def release_heads(*, root) -> list[tuple[str, int, str]]:
-    """Return (release folder, seq, hash) of the audit head each published manifest recorded."""
+def release_heads(*, storage) -> list[tuple[str, int, str]]:
+    """Return (release folder, seq, hash) of the audit head each published manifest recorded.
+
+    ``storage`` is where releases are published (STORAGES["releases"]: the local folder or the
+    bucket), read as INCIDENT/NUMBER/manifest.json.
+    """
     heads = []
-    for manifest in sorted(root.glob("*/*/manifest.json")):
-        head = json.loads(manifest.read_text()).get("audit_head")
+    for folder in _release_folders(storage):
+        with storage.open(f"{folder}/manifest.json") as manifest:
+            head = json.loads(manifest.read()).get("audit_head")
         if isinstance(head, dict) and isinstance(head.get("seq"), int) and isinstance(head.get("hash"), str):
-            heads.append((str(manifest.parent.relative_to(root)), head["seq"], head["hash"]))
+            heads.append((folder, head["seq"], head["hash"]))
     return heads
+
+
+def _release_folders(storage) -> list[str]:
+    try:
+        incidents, _ = storage.listdir("")
+    except FileNotFoundError:  # a local folder nothing was published into yet
+        return []
+    folders = []
+    for incident in sorted(incidents):
+        numbers, _ = storage.listdir(incident)
+        folders += [f"{incident}/{number}" for number in sorted(numbers)
+                    if storage.exists(f"{incident}/{number}/manifest.json")]
+    return folders

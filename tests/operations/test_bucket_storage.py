@@ -8,15 +8,18 @@ import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_record
 from incidents.models import Evidence
 from incidents.services import evidence_attach, report_withdraw
 from incidents.uploads import evidence_files_undone_on_error
 from registry.models import Release
 from registry.services import ReleaseError, release_copy, release_publish
+from tests.audit.test_chain import tampering
 from tests.factories import ClaimFactory, IncidentFactory, ReportFactory, UserFactory
 from tests.s3 import bucket_keys
 
@@ -110,3 +113,20 @@ def test_a_publication_that_cannot_store_its_files_leaves_neither_files_nor_row(
 
     assert not Release.objects.exists()
     assert bucket_keys(bucket.releases) == [f"{bucket.releases.location}/{incident.slug}/1/manifest.json"]
+
+
+@pytest.mark.usefixtures("signing_key")
+def test_check_audit_holds_the_log_to_the_heads_of_releases_in_the_bucket(bucket, settings, tmp_path):
+    settings.RELEASES_ROOT = tmp_path / "nothing-here"  # the local folder is not where releases are
+    incident = IncidentFactory(published=True)
+    ClaimFactory(report=ReportFactory(incident=incident))
+    recorded = audit_record(actor=None, action=AuditAction.REPORT_TAG, subject="report:1")  # the head then
+    release_publish(incident=incident)
+    call_command("check_audit", stdout=io.StringIO())
+
+    with tampering():
+        AuditEvent.objects.filter(seq__gte=recorded.seq).delete()  # the tail is cut: the chain stays intact
+
+    with pytest.raises(CommandError) as broken:
+        call_command("check_audit", stdout=io.StringIO(), stderr=io.StringIO())
+    assert broken.value.returncode == 2

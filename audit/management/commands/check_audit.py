@@ -1,7 +1,6 @@
 import re
-from pathlib import Path
 
-from django.conf import settings
+from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import audit_anchor_check, audit_head, audit_verify, release_heads
@@ -42,7 +41,7 @@ class Command(BaseCommand):
     def _release_problems(self) -> list[str]:
         """Hold the log to the head each release manifest recorded (signed files outside the database)."""
         problems = []
-        for folder, seq, expected in release_heads(root=Path(settings.RELEASES_ROOT)):
+        for folder, seq, expected in release_heads(storage=storages["releases"]):
             found = audit_anchor_check(seq=seq, expected_hash=expected)
             problems += [f"release {folder}: {problem}" for problem in found]
         return problems
