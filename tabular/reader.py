@@ -2,9 +2,10 @@
 
 Told apart by content, never by name. CSV is UTF-8 (with or without BOM) or, failing that,
 Windows-1252 (what older Excel writes); `,` and `;` are the delimiters people's locales use.
-XLSX is streamed (openpyxl read-only) no wider than the column limit, after its zip directory
-has been judged for bombs. Every refusal is a `TableError` whose message names the row and what
-to do, and whose `code` lets a caller translate or reword it.
+XLSX is streamed (the sheet with expat, its workbook parts through openpyxl: tabular/xlsx.py) no
+wider than the column limit, after its zip directory has been judged for bombs. Every refusal is
+a `TableError` whose message names the row and what to do, and whose `code` lets a caller
+translate or reword it.
 """
 
 import codecs
@@ -74,7 +75,7 @@ class Table:
         self.format = _format(source, limits)
         self.encoding = _encoding(source) if self.format == "csv" else ""
         self._spool = None
-        if self.format == "xlsx" and spool:  # openpyxl is slow: read once, replay from disk
+        if self.format == "xlsx" and spool:  # unzipping and XML cost more than CSV: read once, replay
             self._spool = _spooled(_checked(_xlsx_cells(source, limits), limits))
 
     def rows(self, delimiter: str = ",") -> Generator[tuple[int, list[str]]]:
