@@ -8,6 +8,7 @@ A field the caller does not give takes its model default, computed once per call
 and ``auto_now_add`` fields take the time of the call. No signal is sent (as with bulk_create).
 """
 
+import json
 from collections.abc import Iterable
 
 from django.db import connection, models
@@ -25,25 +26,58 @@ def rows_copy(model: type[models.Model], rows: Iterable[dict], *, given: tuple[s
 
     Columns not in ``given`` take their default; the primary key, when not given, its sequence.
     """
+    fields, defaulted = _columns(model, given)
     now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields
-              if field.attname in given or not field.primary_key]
-    defaults = {field.attname: _default(field, now) for field in fields if field.attname not in given}
-    json_given = {field.attname for field in fields if field.attname in given
-                  and isinstance(field, models.JSONField)}
-    names = [field.attname for field in fields]
+    tail = [_default(field, now) for field in defaulted]
+    json_given = {name for name in given if isinstance(fields[name], models.JSONField)}
     quote = connection.ops.quote_name
-    sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-           "FROM STDIN")
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    columns = ", ".join(quote(field.column) for field in [*(fields[name] for name in given), *defaulted])
+    with connection.cursor() as cursor, \
+            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([
-                (Jsonb(row[name]) if name in json_given else row[name]) if name in row else defaults[name]
-                for name in names])
+            copy.write_row([*_given_values(row, given, json_given), *tail])
+
+
+def rows_insert(model: type[models.Model], rows: Iterable[dict], *, given: tuple[str, ...]) -> None:
+    """INSERT ``rows``, taken as rows_copy takes them, with one executemany (a database without COPY).
+
+    Each value is prepared by its field for the database, as bulk_create prepares it, without a
+    model instance per row; the defaulted columns' values are prepared once per call.
+    """
+    fields, defaulted = _columns(model, given)
+    now = timezone.now()
+    tail = [field.get_db_prep_save(_default_value(field, now), connection) for field in defaulted]
+    prepare = [(name, fields[name].get_db_prep_save) for name in given]
+    quote = connection.ops.quote_name
+    named = [*(fields[name] for name in given), *defaulted]
+    columns = ", ".join(quote(field.column) for field in named)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(named))})"  # noqa: S608 (no value in the text)
+    values = [[prep(row[name], connection) for name, prep in prepare] + tail for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def _columns(model: type[models.Model], given: tuple[str, ...]) -> tuple[dict, list]:
+    """Return {attname: field} of the columns written, and the fields not given, in table order."""
+    fields = {field.attname: field for field in model._meta.concrete_fields
+              if field.attname in given or not field.primary_key}
+    # The given columns first, then the defaulted ones: every row ends with the same values.
+    return fields, [field for name, field in fields.items() if name not in given]
+
+
+def _given_values(row: dict, given: tuple[str, ...], json_given: set[str]) -> list:
+    if not json_given:
+        return [row[name] for name in given]
+    return [Jsonb(row[name]) if name in json_given else row[name] for name in given]
 
 
 def _default(field: models.Field, now):
+    value = _default_value(field, now)
+    # As text, dumped once: psycopg would dump a Jsonb default again for every row.
+    return json.dumps(value) if isinstance(field, models.JSONField) else value
+
+
+def _default_value(field: models.Field, now):
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return now
-    value = field.get_default()
-    return Jsonb(value) if isinstance(field, models.JSONField) else value
+    return field.get_default()

@@ -53,6 +53,13 @@ def report_refs_assign(reports: Iterable) -> None:
         _store({report.pk: refs[report.pk] for report in chunk}, key_id)
 
 
+def report_refs_store(report_ids: list[int]) -> None:
+    """Give reports stored without a ref (known by id only) their pseudonyms, and store them."""
+    refs, key_id = report_refs_derive(report_ids)
+    for start in range(0, len(report_ids), CHUNK):
+        _store({pk: refs[pk] for pk in report_ids[start:start + CHUNK]}, key_id)
+
+
 def report_refs_give(reports: Iterable) -> None:
     """Set the pseudonym of reports that have an id but are not stored yet (no UPDATE needed)."""
     for _chunk in _given(reports):

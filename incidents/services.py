@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from audit.models import AuditAction
 from audit.services import audit_record
 from incidents import hooks
-from incidents.copying import copy_available, rows_copy
+from incidents.copying import copy_available, rows_copy, rows_insert
 from incidents.images import image_decode, image_preview
 from incidents.importers.incident_file import IncidentFileError, IncidentSpec
 from incidents.models import Asset as AssetModel
@@ -38,7 +38,7 @@ from incidents.models import (
     SafelistedAddress,
     evidence_preview_path,
 )
-from incidents.refs import report_ids_reserve, report_refs_derive
+from incidents.refs import report_ids_reserve, report_refs_derive, report_refs_store
 from incidents.secret_files import secret_check_file
 from incidents.secrets import secret_check_text
 from incidents.selectors import imported_rows_for, rivals_of
@@ -256,8 +256,8 @@ def reports_import(*, incident: Incident, rows: list) -> list[int]:
 
 
 def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[int]:
-    if copy_available() and not any(row.evidence for row in rows):
-        report_ids = _reports_copy(incident, rows)
+    if not any(row.evidence for row in rows):
+        report_ids = (_reports_copy if copy_available() else _reports_insert)(incident, rows)
     else:
         reports = Report.objects.bulk_create(
             Report(incident=incident, source=ReportSource.IMPORT, **row.fields) for row in rows
@@ -283,10 +283,30 @@ def _reports_copy(incident: Incident, rows: list) -> list[int]:
     values = ({**origin, **_attnames(row.fields), "id": pk, "report_ref": refs[pk]}
               for pk, row in zip(report_ids, rows, strict=True))
     rows_copy(Report, values, given=REPORT_COPY_FIELDS)
-    claims = ({"report_id": report_id, "kind": ClaimKind.TRANSFER, **claim}
-              for report_id, row in zip(report_ids, rows, strict=True) for claim in row.claims)
-    rows_copy(Claim, claims, given=CLAIM_COPY_FIELDS)
+    rows_copy(Claim, _claim_values(report_ids, rows), given=CLAIM_COPY_FIELDS)
     return report_ids
+
+
+def _reports_insert(incident: Incident, rows: list) -> list[int]:
+    """Store the rows as bulk_create would, one executemany per table: reports, then their refs, claims."""
+    if not rows:
+        return []
+    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT}
+    rows_insert(Report, ({**origin, **_attnames(row.fields)} for row in rows), given=REPORT_INSERT_FIELDS)
+    # Found again by their place in the sheet, which a constraint keeps unique (report_import_row_unique).
+    stored = dict(Report.objects.filter(incident=incident, source=ReportSource.IMPORT,
+                                        source_file=rows[0].fields["source_file"],
+                                        source_row__in=[row.row for row in rows])
+                  .values_list("source_row", "pk"))
+    report_ids = [stored[row.row] for row in rows]
+    report_refs_store(report_ids)
+    rows_insert(Claim, _claim_values(report_ids, rows), given=CLAIM_COPY_FIELDS)
+    return report_ids
+
+
+def _claim_values(report_ids: list[int], rows: list):
+    return ({"report_id": report_id, "kind": ClaimKind.TRANSFER, **claim}
+            for report_id, row in zip(report_ids, rows, strict=True) for claim in row.claims)
 
 
 # What a sheet row sets (incidents.importers.sheet.SheetImport._row); every other field takes its default.
@@ -294,6 +314,9 @@ REPORT_COPY_FIELDS = ("id", "incident_id", "source", "report_ref", "report_ref_k
                       "contact_email", "exchange_id", "claimed_loss_usd", "loss_date", "support_ticket_id",
                       "police_report", "notes", "exchange_email", "import_fingerprint", "source_file",
                       "source_row", "submitted_at")
+# Without COPY, the ids come from the INSERT and the refs after it.
+REPORT_INSERT_FIELDS = tuple(name for name in REPORT_COPY_FIELDS
+                             if name not in ("id", "report_ref", "report_ref_key"))
 CLAIM_COPY_FIELDS = ("report_id", "kind", "chain", "tx_hash", "from_address")
 
 

@@ -2,9 +2,10 @@
 
 Told apart by content, never by name. CSV is UTF-8 (with or without BOM) or, failing that,
 Windows-1252 (what older Excel writes); `,` and `;` are the delimiters people's locales use.
-XLSX is streamed (openpyxl read-only) no wider than the column limit, after its zip directory
-has been judged for bombs. Every refusal is a `TableError` whose message names the row and what
-to do, and whose `code` lets a caller translate or reword it.
+XLSX is streamed (the sheet with expat, its workbook parts through openpyxl: tabular/xlsx.py) no
+wider than the column limit, after its zip directory has been judged for bombs. Every refusal is
+a `TableError` whose message names the row and what to do, and whose `code` lets a caller
+translate or reword it.
 """
 
 import codecs
@@ -20,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 
-import openpyxl
+from tabular.xlsx import xlsx_values
 
 MB = 1024 * 1024
 ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
@@ -74,7 +75,7 @@ class Table:
         self.format = _format(source, limits)
         self.encoding = _encoding(source) if self.format == "csv" else ""
         self._spool = None
-        if self.format == "xlsx" and spool:  # openpyxl is slow: read once, replay from disk
+        if self.format == "xlsx" and spool:  # unzipping and XML cost more than CSV: read once, replay
             self._spool = _spooled(_checked(_xlsx_cells(source, limits), limits))
 
     def rows(self, delimiter: str = ",") -> Generator[tuple[int, list[str]]]:
@@ -196,21 +197,18 @@ def _xlsx_cells(source: _Source, limits: Limits) -> Generator[list[str]]:
     if problem:
         raise TableError(problem, code="zip")
     try:
-        workbook = openpyxl.load_workbook(source.path or io.BytesIO(source.data), read_only=True,
-                                          data_only=True)
+        rows = xlsx_values(source.path or io.BytesIO(source.data), max_col=limits.max_columns + 1)
     except Exception:  # openpyxl fails in many ways on damaged files; all mean the same here
         raise TableError("not a readable XLSX workbook", code="xlsx") from None
     try:
-        sheet = workbook.worksheets[0]
-        # Stated dimensions can be wrong or hostile: read rows as they are, and no wider than needed
-        # to see that a row is too wide (a far-right cell would otherwise widen every row).
-        sheet.reset_dimensions()
-        for values in sheet.iter_rows(max_col=limits.max_columns + 1, values_only=True):
+        # Stated dimensions can be wrong or hostile: rows are read as they are, and no wider than
+        # needed to see that a row is too wide (a far-right cell would otherwise widen every row).
+        for values in rows:
             yield [cell_text(value) for value in values]
     except Exception:  # a damaged sheet, shared-string table or zip member
         raise TableError("the XLSX workbook is damaged and cannot be read to the end", code="xlsx") from None
     finally:
-        workbook.close()
+        rows.close()
 
 
 def cell_text(value: object) -> str:

@@ -21,12 +21,18 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 
-from incidents.chains import normalise_address, normalise_caip2, normalise_tx_hash
+from incidents.chains import EVM_ADDRESS_RE, normalise_address, normalise_caip2, normalise_tx_hash
 from incidents.models import EvidenceKind, Exchange, Incident, Report, ReportSource
 from incidents.secret_files import secret_check_cell, secret_check_file
-from incidents.secrets import SecretRefused, secret_check_common, secret_check_text
+from incidents.secrets import (
+    LABEL_WORD,
+    SHORT_SAFE,
+    SecretRefused,
+    secret_check_common,
+    secret_check_text,
+)
 from incidents.uploads import XLSX, evidence_detect_type
 from incidents.validation import ticket_id_clean
 from tabular import Limits, TableError, decimal_text, open_table
@@ -54,6 +60,10 @@ ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?
 DMY_DATE_RE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 LIST_SPLIT_RE = re.compile(r"[;,\s]+")
 HASH_SEGMENT_RE = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+# Django's own patterns, compiled once: a cell they accept is an address without the validator's
+# call (its lazy patterns cost more than the match); every other cell goes to the validator.
+EMAIL_USER_RE = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+EMAIL_DOMAIN_RE = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
 MAP_ITEM_RE = re.compile(r"""\s*([A-Za-z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^,]*?))\s*(?:,|$)""")
 # Evidence kind by detected content type (incidents.uploads.evidence_detect_type).
 EVIDENCE_KINDS = {
@@ -287,11 +297,18 @@ def _ticket(text: str, exchange: Exchange | None) -> str:
 def _email(text: str) -> str:
     if not text:
         return ""
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise ValueError(f"{text[:80]!r} is not an email address") from None
+    if not _plainly_email(text):
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise ValueError(f"{text[:80]!r} is not an email address") from None
     return text.lower()  # reporters claim imported reports by their verified (lowercased) email
+
+
+def _plainly_email(text: str) -> bool:
+    """Accept what validate_email accepts through its user and domain patterns alone."""
+    user, at, domain = text.rpartition("@")
+    return bool(at and len(text) <= 320 and EMAIL_USER_RE.match(user) and EMAIL_DOMAIN_RE.match(domain))
 
 
 def _amount(text: str, decimal_comma: bool) -> Decimal | None:
@@ -313,7 +330,8 @@ def _date(text: str) -> date | None:
     """Read 2022-11-15 (or an ISO date-time) and day/month/year: 15/11/2022, 15.11.2022."""
     if not text:
         return None
-    iso, dmy = ISO_DATE_RE.fullmatch(text), DMY_DATE_RE.fullmatch(text)
+    iso = ISO_DATE_RE.fullmatch(text)
+    dmy = None if iso else DMY_DATE_RE.fullmatch(text)
     try:
         if iso:
             return date(int(iso[1]), int(iso[2]), int(iso[3]))
@@ -370,14 +388,16 @@ class _Cells:
 
     def __init__(self, values: dict[str, str], secret: Callable[[str, str], bool]):
         self.values, self.problems, self.emptied, self.secret = values, [], [], secret
+        # Searched once for the row; only a row that has one is searched cell by cell.
+        self.controls = CONTROL_RE.search("".join(values.values())) is not None
 
     def take(self, column: str, parse: Callable, *args):
         """Return the parsed value of ``column``, or None after noting why it could not be read."""
         text = self.values.get(column, "")
-        if CONTROL_RE.search(text):
+        if self.controls and CONTROL_RE.search(text):
             self.problems.append(f"{column}: contains control characters")
             return None
-        if text and self.secret(column, text):
+        if text and _may_be_secret(text) and self.secret(column, text):
             # The form and the API refuse it; an old sheet's row is kept, without the cell.
             self.emptied.append(f"{column}: emptied, looked like a secret")
             self.values[column] = text = ""
@@ -388,8 +408,17 @@ class _Cells:
             return None
 
 
+def _may_be_secret(text: str) -> bool:
+    """Tell whether the secret rules could refuse ``text``: no rule matches shorter text without a label."""
+    return len(text) >= SHORT_SAFE or LABEL_WORD.search(text) is not None
+
+
 def _looks_secret(column: str, text: str) -> bool:
     """Apply the form's secret rules to a cell; a tx hash in its own column is a hash, never a secret."""
+    if column == "victim_address" and EVM_ADDRESS_RE.fullmatch(text):
+        # 42 characters hold no key block, WIF (51), xprv, label or twelve words; the one token in
+        # them is an address, which the API-secret rule lets through: no rule can refuse it.
+        return False
     try:
         if column == "tx_hashes":
             secret_check_cell(text, hashes=True)
@@ -559,7 +588,10 @@ class SheetImport:
         return path, data
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(…, ensure_ascii=False) builds per call
+
+
 def _fingerprint(content: list) -> str:
     """Return the sha256 of a row's normalised content: the same row imported twice is found again."""
-    text = json.dumps([str(value) if value is not None else "" for value in content], ensure_ascii=False)
+    text = _JSON.encode([str(value) if value is not None else "" for value in content])
     return hashlib.sha256(text.encode()).hexdigest()

@@ -518,12 +518,36 @@ def test_each_chunk_is_queued_as_it_commits_while_later_rows_are_still_being_rea
 
     monkeypatch.setattr(sheet_module.SheetImport, "_classify", counting)
     monkeypatch.setattr(verify_reports_task, "delay", lambda batch: queued.append((batch, len(read))))
-    run(write_csv(tmp_path / "victims.csv", people(5)))
+    run(write_csv(tmp_path / "victims.csv", people(12)))
 
-    ids = list(Report.objects.order_by("source_row").values_list("id", flat=True))
-    # The first two reports were queued when their chunk committed, before the rows after them were read.
-    assert [batch for batch, _ in queued] == [ids[:2], ids[2:4], ids[4:]]
-    assert [rows_read for _, rows_read in queued] == [2, 4, 5]
+    chunks = [list(Report.objects.filter(source_row__in=[row, row + 1]).order_by("source_row")
+                   .values_list("id", flat=True)) for row in range(2, 14, 2)]
+    assert sorted(batch for batch, _ in queued) == sorted(chunks)
+    # The chunks are written while the next ones are read, one chunk at most waiting for a writer
+    # (two on PostgreSQL): the first reports were queued before the last rows were read.
+    assert min(rows_read for _, rows_read in queued) <= 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_refused_while_later_rows_are_read_stops_the_import_and_keeps_the_chunks_before(
+        incident, tmp_path, monkeypatch):
+    from incidents.management.commands import import_reports
+
+    monkeypatch.setattr(import_reports, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(verify_reports_task, "delay", lambda batch: None)  # the broker is the edge
+    monkeypatch.setattr(sheet_module, "_file_looks_secret", lambda data, detected: False)  # refused late
+    seed = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    (tmp_path / "trades.csv").write_text(f"Date(UTC),Pair,Note\n2022-11-20,ABCBTC,{seed}\n")
+    rows = people(4)
+    rows[2]["evidence_files"] = "trades.csv"
+
+    message, _ = run_failing(write_csv(tmp_path / "victims.csv", rows), returncode=2)
+
+    assert "seed phrase" in message and "chunks already written stay; run again to finish" in message
+    # Two writers on PostgreSQL: the chunk after the refused one may have been written meanwhile.
+    assert {"Victim 1", "Victim 2"} <= set(Report.objects.values_list("reporter_name", flat=True))
+    assert not Report.objects.filter(reporter_name="Victim 3").exists()
+    assert not Evidence.objects.exists()
 
 
 def test_reports_stay_stored_when_the_broker_is_down(
