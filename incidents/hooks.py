@@ -43,9 +43,12 @@ def report_stored(*, report_id: int) -> None:
     _handler("report_stored")(report_id=report_id)
 
 
-def reports_imported(*, report_ids: list[int]) -> None:
-    """Queue the checks of the reports a sheet import stored (called once its transaction commits)."""
-    _handler("reports_imported")(report_ids=report_ids)
+def reports_imported(*, report_ids: list[int], leased: bool = False) -> None:
+    """Queue the checks of the reports a sheet import stored (called once its transaction commits).
+
+    ``leased``: the rows were written with their in-flight marker set (no claim needed).
+    """
+    _handler("reports_imported")(report_ids=report_ids, leased=leased)
 
 
 def evidence_stored(*, evidence_id: int) -> None:

@@ -3,6 +3,7 @@
 import hashlib
 import unicodedata
 from dataclasses import asdict
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -256,30 +257,36 @@ def reports_import(*, incident: Incident, rows: list) -> list[int]:
 
 
 def _reports_import(incident: Incident, rows: list, written: list[str]) -> list[int]:
-    if not any(row.evidence for row in rows):
+    leased = not any(row.evidence for row in rows)
+    if leased:  # each row written in flight for its first check already (_in_flight)
         report_ids = (_reports_copy if copy_available() else _reports_insert)(incident, rows)
     else:
-        reports = Report.objects.bulk_create(
-            Report(incident=incident, source=ReportSource.IMPORT, **row.fields) for row in rows
-        )
-        Claim.objects.bulk_create(Claim(report=report, kind=ClaimKind.TRANSFER, **claim)
-                                  for report, row in zip(reports, rows, strict=True) for claim in row.claims)
-        for report, row in zip(reports, rows, strict=True):
-            for evidence in row.evidence:
-                stored = evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
-                                         original_name=evidence.name)
-                written.append(stored.file.name)
-        report_ids = [report.pk for report in reports]
-    # In batches, each report marked in flight; with the broker down, the re-check sweep catches up.
-    transaction.on_commit(partial(hooks.reports_imported, report_ids=report_ids))
+        report_ids = _reports_with_files(incident, rows, written)
+    # Queued in batches once committed; with the broker down, the re-check sweep catches up.
+    transaction.on_commit(partial(hooks.reports_imported, report_ids=report_ids, leased=leased))
     return report_ids
+
+
+def _reports_with_files(incident: Incident, rows: list, written: list[str]) -> list[int]:
+    reports = Report.objects.bulk_create(
+        Report(incident=incident, source=ReportSource.IMPORT, **row.fields) for row in rows
+    )
+    Claim.objects.bulk_create(Claim(report=report, kind=ClaimKind.TRANSFER, **claim)
+                              for report, row in zip(reports, rows, strict=True) for claim in row.claims)
+    for report, row in zip(reports, rows, strict=True):
+        for evidence in row.evidence:
+            stored = evidence_attach(report=report, kind=evidence.kind, data=evidence.read(),
+                                     original_name=evidence.name)
+            written.append(stored.file.name)
+    return [report.pk for report in reports]
 
 
 def _reports_copy(incident: Incident, rows: list) -> list[int]:
     """Store the rows as bulk_create would, with COPY (PostgreSQL): ids and refs first, then claims."""
     report_ids = report_ids_reserve(len(rows), using="default")
     refs, key_id = report_refs_derive(report_ids)
-    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT, "report_ref_key": key_id}
+    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT, "report_ref_key": key_id,
+              **_in_flight()}
     values = ({**origin, **_attnames(row.fields), "id": pk, "report_ref": refs[pk]}
               for pk, row in zip(report_ids, rows, strict=True))
     rows_copy(Report, values, given=REPORT_COPY_FIELDS)
@@ -291,7 +298,7 @@ def _reports_insert(incident: Incident, rows: list) -> list[int]:
     """Store the rows as bulk_create would, one executemany per table: reports, then their refs, claims."""
     if not rows:
         return []
-    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT}
+    origin = {"incident_id": incident.pk, "source": ReportSource.IMPORT, **_in_flight()}
     rows_insert(Report, ({**origin, **_attnames(row.fields)} for row in rows), given=REPORT_INSERT_FIELDS)
     # Found again by their place in the sheet, which a constraint keeps unique (report_import_row_unique).
     stored = dict(Report.objects.filter(incident=incident, source=ReportSource.IMPORT,
@@ -304,6 +311,13 @@ def _reports_insert(incident: Incident, rows: list) -> list[int]:
     return report_ids
 
 
+def _in_flight() -> dict:
+    """A new row's one-in-flight marker for its first check (verification.leases), written with the
+    row: claiming 2,000 rows just written would lock and rewrite each of them once more."""
+    return {"check_queued_until": timezone.now() + timedelta(seconds=settings.VERIFY_LEASE_SECONDS),
+            "check_attempts": 1}
+
+
 def _claim_values(report_ids: list[int], rows: list):
     return ({"report_id": report_id, "kind": ClaimKind.TRANSFER, **claim}
             for report_id, row in zip(report_ids, rows, strict=True) for claim in row.claims)
@@ -313,7 +327,7 @@ def _claim_values(report_ids: list[int], rows: list):
 REPORT_COPY_FIELDS = ("id", "incident_id", "source", "report_ref", "report_ref_key", "reporter_name",
                       "contact_email", "exchange_id", "claimed_loss_usd", "loss_date", "support_ticket_id",
                       "police_report", "notes", "exchange_email", "import_fingerprint", "source_file",
-                      "source_row", "submitted_at")
+                      "source_row", "submitted_at", "check_queued_until", "check_attempts")
 # Without COPY, the ids come from the INSERT and the refs after it.
 REPORT_INSERT_FIELDS = tuple(name for name in REPORT_COPY_FIELDS
                              if name not in ("id", "report_ref", "report_ref_key"))

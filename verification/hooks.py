@@ -11,8 +11,8 @@ def _report_stored(*, report_id: int) -> None:
     tasks.verification_enqueue(report_id=report_id)
 
 
-def _reports_imported(*, report_ids: list[int]) -> None:
-    tasks.reports_enqueue(report_ids=report_ids)
+def _reports_imported(*, report_ids: list[int], leased: bool = False) -> None:
+    tasks.reports_enqueue(report_ids=report_ids, leased=leased)
 
 
 def _evidence_stored(*, evidence_id: int) -> None:

@@ -69,13 +69,16 @@ def verification_enqueue(*, report_id: int) -> None:
         logger.warning("broker unavailable; report %s waits for the re-check sweep", report_id)
 
 
-def reports_enqueue(*, report_ids: list[int], sweep: bool = False, unchecked_only: bool = False) -> list[int]:
+def reports_enqueue(*, report_ids: list[int], sweep: bool = False, unchecked_only: bool = False,
+                    leased: bool = False) -> list[int]:
     """Queue checks of these reports in batches, skipping those in flight; return the ids queued.
 
     ``unchecked_only``: skip, too, reports whose check ended since they were selected.
+    ``leased``: the caller wrote these rows in flight itself (a sheet import): queue them all.
     """
     where = selectors.report_needs_check() if unchecked_only else None
-    claimed = lease_claim(model=Report, ids=report_ids, sweep=sweep, where=where)
+    claimed = sorted(report_ids) if leased else lease_claim(model=Report, ids=report_ids, sweep=sweep,
+                                                            where=where)
     batches = chunks(claimed, settings.VERIFY_BATCH_SIZE)
     for index, batch in enumerate(batches):
         try:

@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError
 from incidents.importers import sheet as sheet_module
 from incidents.models import Claim, Evidence, IncidentChain, Report
 from tests.factories import ExchangeFactory, IncidentFactory, ReportFactory
-from verification.tasks import verify_reports_task
+from verification.tasks import reports_enqueue, verify_reports_task
 
 pytestmark = pytest.mark.django_db
 
@@ -502,6 +502,20 @@ def test_created_reports_are_queued_for_verification_in_batches(
     assert batches == [ids[:2], ids[2:]]
 
 
+def test_imported_reports_are_written_in_flight_so_a_verify_meanwhile_queues_none_again(
+        incident, tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    batches = []
+    monkeypatch.setattr(verify_reports_task, "delay", batches.append)  # the broker is the edge
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run(write_csv(tmp_path / "victims.csv", people(3)))
+    ids = sorted(Report.objects.values_list("id", flat=True))
+    again = reports_enqueue(report_ids=ids)  # what `verify` does with reports it finds unchecked
+
+    assert batches == [ids] and again == []
+    assert all(report.check_queued_until and report.check_attempts == 1 for report in Report.objects.all())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_chunk_is_queued_as_it_commits_while_later_rows_are_still_being_read(
         incident, tmp_path, settings, monkeypatch):
@@ -590,9 +604,11 @@ def test_reports_written_with_copy_are_the_same_as_with_bulk_create(incident, tm
     run(path, incident="other-leak")
 
     def stored(target) -> list[tuple[dict, list[dict]]]:
-        skip = ("id", "incident", "exchange", "report_ref", "report_ref_key", "submitted_at")
+        skip = ("id", "incident", "exchange", "report_ref", "report_ref_key", "submitted_at",
+                "check_queued_until")
         return [({k: v for k, v in model_to_dict(r).items() if k not in skip} | {
-                    "exchange": r.exchange and r.exchange.name, "created": r.created_at is not None},
+                    "exchange": r.exchange and r.exchange.name, "created": r.created_at is not None,
+                    "in_flight": r.check_queued_until is not None},
                  [{k: v for k, v in model_to_dict(c).items() if k not in ("id", "report")}
                   for c in r.claims.order_by("id")])
                 for r in Report.objects.filter(incident=target).order_by("source_row")]

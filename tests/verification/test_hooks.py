@@ -12,7 +12,7 @@ def test_the_verification_app_takes_on_every_duty_when_it_loads():
 
 @pytest.mark.parametrize(("duty", "module", "target", "arguments"), [
     ("report_stored", tasks, "verification_enqueue", {"report_id": 7}),
-    ("reports_imported", tasks, "reports_enqueue", {"report_ids": [7, 8]}),
+    ("reports_imported", tasks, "reports_enqueue", {"report_ids": [7, 8], "leased": True}),
     ("evidence_stored", tasks, "evidence_verification_enqueue", {"evidence_id": 9}),
     ("reports_rivals_lost", services, "reports_recompute", {"report_ids": [3]}),
 ])
