@@ -1,21 +1,33 @@
 """Verification services: the business logic that tasks and commands call."""
 
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
-from incidents.queue_state import QUEUE_STATE_FIELDS, queue_state_set
+from incidents.models import (
+    Asset,
+    Binding,
+    Claim,
+    ClaimKind,
+    ClaimStatus,
+    Evidence,
+    Report,
+    ReportStatus,
+    TicketAttestation,
+)
+from incidents.queue_state import QUEUE_STATE_FIELDS, report_queue_state
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from incidents.vocabulary import CheckName
-from verification.bulk import rows_insert, rows_update
+from verification.bulk import rows_insert, rows_update, values_insert
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, TransferFindings
 from verification.checks.transfers import transfer_checks
@@ -224,16 +236,17 @@ def _store(claims: list[Claim], findings: dict) -> None:
     results = []
     for claim in claims:
         found, provider, started = findings[claim.pk]
-        results += [CheckResult(report_id=claim.report_id, claim_id=claim.pk, check_name=o.name,
-                                outcome=o.outcome, reasons=o.reasons, raw=o.raw, provider=provider[:200],
-                                started_at=started, finished_at=now) for o in found.outcomes]
+        results += [{"report_id": claim.report_id, "claim_id": claim.pk, "evidence_id": None,
+                     "check_name": o.name, "outcome": o.outcome, "reasons": o.reasons, "raw": o.raw,
+                     "provider": provider[:200], "started_at": started, "finished_at": now, "attempts": 1}
+                    for o in found.outcomes]
         verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
         # Its own checks' word; reports_recompute weighs the other reports citing the transfer.
         claim.status = claim.checked_status = verdict.status
         claim.reasons, claim.chain_sender = list(verdict.reasons), found.sender or ""
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
-    rows_insert(CheckResult, results)
+    values_insert(CheckResult, results)
 
 
 @transaction.atomic
@@ -247,26 +260,18 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     the caller sends ``reports_changed`` for the returned ids itself (once for many calls).
     """
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
-    # Two tasks checking one report at once (its transfers and its support mail) would each see
-    # only their own new results and the last to commit would store a stale verdict. Locked
-    # (in id order, so batches cannot deadlock), the later one waits, then reads both.
-    list(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-    report_level = CheckResult.objects.filter(claim__isnull=True)
-    reports = list(Report.objects.filter(pk__in=ids).select_related("incident")
-                   .annotate(evidence_count=Count("evidence", distinct=True))
-                   .prefetch_related("claims", "attestations",
-                                     Prefetch("check_results", queryset=report_level)))
-    claims = [c for r in reports for c in r.claims.all() if c.kind == ClaimKind.TRANSFER]
+    reports, rows = _load(ids)
+    claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
     fresh = {claim.pk: claim for claim in checked}
     for claim in claims:
         if claim.pk in fresh:
             for name in CLAIM_FIELDS:
                 setattr(claim, name, getattr(fresh[claim.pk], name))
-    _bind(reports)
+    _bind(reports, rows)
     _weigh_citations(claims)
-    tickets = _tickets(reports)
+    tickets = _tickets(reports, rows)
     for report in reports:
-        _apply(report, report_verdict(_facts(report, tickets[report.pk])))
+        _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
     rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
     rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
@@ -276,14 +281,46 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     return set(ids)
 
 
-def _bind(reports: list[Report]) -> None:
+@dataclass
+class ReportRows:
+    """What a verdict reads besides the reports' own fields, by report id, loaded for all at once."""
+
+    claims: dict[int, list[Claim]]
+    results: dict[int, list[CheckResult]]  # the report's own checks (mails, signatures, trade exports)
+    attestations: dict[int, list[TicketAttestation]]  # newest first (model ordering)
+    evidence: dict[int, int]  # files per report
+
+
+def _load(ids: list[int]) -> tuple[list[Report], ReportRows]:
+    """Lock and read these reports and what their verdicts read, in a few statements.
+
+    Two tasks checking one report at once (its transfers and its support mail) would each see
+    only their own new results and the last to commit would store a stale verdict. Locked (in id
+    order, so batches cannot deadlock), the later one waits, then reads both. Plain grouped reads
+    rather than prefetch_related, which builds a queryset per report and relation.
+    """
+    reports = list(Report.objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                   .select_related("incident").order_by("pk"))
+    rows = ReportRows(defaultdict(list), defaultdict(list), defaultdict(list), {})
+    for claim in Claim.objects.filter(report_id__in=ids):
+        rows.claims[claim.report_id].append(claim)
+    for result in CheckResult.objects.filter(report_id__in=ids, claim__isnull=True):
+        rows.results[result.report_id].append(result)
+    for answer in TicketAttestation.objects.filter(report_id__in=ids):
+        rows.attestations[answer.report_id].append(answer)
+    rows.evidence.update(Evidence.objects.filter(report_id__in=ids).values_list("report_id")
+                         .annotate(n=Count("id")).order_by())
+    return reports, rows
+
+
+def _bind(reports: list[Report], rows: ReportRows) -> None:
     """Set each transfer claim's binding from its report's signature and withdrawal mails."""
     for report in reports:
-        results = list(report.check_results.all())
+        results = rows.results[report.pk]
         signers = [r.raw.get("recovered") or "" for r in results
                    if r.check_name == CheckName.OWNERSHIP_SIGNATURE and r.outcome == Outcome.PASS]
         mailed = {tx for r in results if _binding_mail(r) for tx in r.raw.get("tx_hashes", [])}
-        for claim in report.claims.all():
+        for claim in rows.claims[report.pk]:
             if claim.kind == ClaimKind.TRANSFER:
                 claim.binding = claim_binding(decided=claim.binding == Binding.DECISION,
                                               sender=claim.chain_sender, signers=signers,
@@ -338,9 +375,9 @@ def _citation_result(claim: Claim, status: str, others: list[Claim]) -> CheckRes
                        provider="register", started_at=now, finished_at=now)
 
 
-def _tickets(reports: list[Report]) -> dict[int, tuple[str, set[str]]]:
+def _tickets(reports: list[Report], rows: ReportRows) -> dict[int, tuple[str, set[str]]]:
     """Return each report's ticket status and mail flags, weighing earlier reports' verified tickets."""
-    bases = {r.pk: _ticket_base(r) for r in reports}
+    bases = {r.pk: _ticket_base(r, rows) for r in reports}
     verified = [r for r in reports if bases[r.pk][0] in EXCHANGE_CONFIRMED]
     outcome = {}
     for report in reports:
@@ -357,12 +394,12 @@ def _same_ticket(a: Report, b: Report) -> bool:
             and ticket_key(a.support_ticket_id) == ticket_key(b.support_ticket_id) != "")
 
 
-def _ticket_base(report: Report) -> tuple[str, set[str]]:
-    mails = [r for r in report.check_results.all() if r.check_name == CheckName.DKIM_SIGNATURE]
-    return ticket_outcome(mails, list(report.attestations.all()), cites_ticket=bool(report.support_ticket_id))
+def _ticket_base(report: Report, rows: ReportRows) -> tuple[str, set[str]]:
+    mails = [r for r in rows.results[report.pk] if r.check_name == CheckName.DKIM_SIGNATURE]
+    return ticket_outcome(mails, rows.attestations[report.pk], cites_ticket=bool(report.support_ticket_id))
 
 
-def _apply(report: Report, verdict) -> None:
+def _apply(report: Report, verdict, claims: list[Claim]) -> None:
     """Store the verdict; a decided report whose proof weakened goes back to review."""
     weakened = (verdict.verified_loss_usd < report.verified_loss_usd
                 or TIER_ORDER.index(verdict.tier) < TIER_ORDER.index(report.tier)
@@ -374,15 +411,18 @@ def _apply(report: Report, verdict) -> None:
         report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
     report.tier, report.flags = verdict.tier, list(verdict.flags)
     report.verified_loss_usd = verdict.verified_loss_usd
-    queue_state_set(report)  # the moderators' queue columns (incidents.queue_state)
+    # The moderators' queue columns (incidents.queue_state), from the claims' statuses just weighed.
+    state = report_queue_state(flags=report.flags, resolved_flags=report.resolved_flags,
+                               claim_statuses=[claim.status for claim in claims])
+    for field, value in state.items():
+        setattr(report, field, value)
 
 
-def _facts(report: Report, ticket: tuple[str, set[str]]) -> ReportFacts:
-    claims = list(report.claims.all())
-    results = list(report.check_results.all())
+def _facts(report: Report, ticket: tuple[str, set[str]], rows: ReportRows) -> ReportFacts:
+    claims, results = rows.claims[report.pk], rows.results[report.pk]
     report.ticket_status = ticket[0]
     has_reference = bool(
-        report.support_ticket_id or report.evidence_count
+        report.support_ticket_id or rows.evidence.get(report.pk)
         or any(c.kind == ClaimKind.TRANSFER for c in claims)
     )
     return ReportFacts(
