@@ -260,6 +260,7 @@ def statuses(claim_ids) -> Counter:
 @dataclass
 class EngineRun:
     seconds: float
+    cpu_seconds: float  # of this process (both threads): steadier than wall time on a shared machine
     phases: dict[str, float]
     queries: QueryCounter
     requests: int
@@ -273,12 +274,12 @@ def run_engine(report_ids: list[int], batch_size: int, profiler: cProfile.Profil
     counter = QueryCounter()
     calls_before = ProviderCall.objects.count()
     with phase_timers(phases), connection.execute_wrapper(counter), profiler or contextlib.nullcontext():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, len(report_ids), batch_size):
             services.reports_verify(report_ids=report_ids[start:start + batch_size])
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     calls = list(ProviderCall.objects.order_by("id")[calls_before:])
-    return EngineRun(seconds, dict(phases), counter, len(calls),
+    return EngineRun(seconds, cpu, dict(phases), counter, len(calls),
                      sum(sum(c.methods.values()) for c in calls), sum(c.duration_ms for c in calls) / 1000)
 
 
@@ -693,7 +694,8 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     other = run.seconds - sum(phases.get(name, 0.0) for name in TOP_PHASES)
     reads = ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in DB_READS_IN_JUDGE)
     print("\nengine (reports_verify, this process = one worker):")
-    print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s")
+    print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s; "
+          f"this process's CPU {run.cpu_seconds:.2f} s ({1000 * run.cpu_seconds / claims:.2f} ms per claim)")
     print(f"  RPC: {run.requests} HTTP requests (ProviderCall rows) carrying {run.rpc_calls} JSON-RPC calls; "
           f"SQL: {run.queries.count} statements ({run.queries.count / claims:.2f} per claim)")
     print(f"  most frequent statements: {run.queries.top()}")
