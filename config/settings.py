@@ -173,7 +173,7 @@ CHAIN_RPC_TIMEOUT = env_float("CHAIN_RPC_TIMEOUT", 10.0, minimum=0.1)
 # Relative difference allowed between a claimed and a transferred amount (rounding in
 # exchange exports and in what victims copy by hand).
 AMOUNT_MATCH_TOLERANCE = Decimal(str(env_float("AMOUNT_MATCH_TOLERANCE", 0.001, minimum=0.0)))
-VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 200, minimum=1)
+VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 400, minimum=1)
 # How often each worker records that it is alive (a thread, not a task: a task would wait
 # behind queued work); `verify --wait` reads the record to know at once whether a worker runs.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 1.0, minimum=0.2)

@@ -52,17 +52,6 @@ def _update_from_values(connection, meta, columns: list, params: list[list]) -> 
         cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
 
 
-def rows_insert(model: type[models.Model], objects: list[models.Model]) -> None:
-    """Insert objects (no ids are read back): COPY on PostgreSQL, one prepared INSERT elsewhere."""
-    if not objects:
-        return
-    connection = _real_connection()
-    columns = [field for field in model._meta.concrete_fields if not field.primary_key]
-    params = [[field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in columns]
-              for obj in objects]
-    _insert(connection, model, columns, params)
-
-
 def values_insert(model: type[models.Model], rows: list[dict]) -> None:
     """Insert rows given as {attname: value}, one value per column but the key (no model instances).
 

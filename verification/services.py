@@ -27,7 +27,7 @@ from incidents.queue_state import QUEUE_STATE_FIELDS, report_queue_state
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from incidents.vocabulary import CheckName
-from verification.bulk import rows_insert, rows_update, values_insert
+from verification.bulk import rows_update, values_insert
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, TransferFindings
 from verification.checks.transfers import transfer_checks
@@ -61,9 +61,11 @@ from verification.verdict import (
     ticket_status,
 )
 
-# Reports per part of a batch: small enough that reading the next part overlaps with writing
-# this one, large enough that each part still costs only a few round trips.
-READ_AHEAD_REPORTS = 50
+# Reports per part of a batch: reading the next part overlaps with writing this one. Each part
+# costs about twenty round trips and a commit whatever its size; on a busy 2-core machine each
+# round trip also waits for PostgreSQL's turn on a core, so parts of 50 spent most of a worker's
+# time waiting (bench/verify_throughput.py --end-to-end, docs/scaling.md).
+READ_AHEAD_REPORTS = 200
 CLAIM_FIELDS = ["status", "checked_status", "reasons", "block_number", "block_time", "usd_value", "settled",
                 "checked_at", "chain_sender"]
 # Final statuses a moderator set; the verdict sends such a report back to review when its proof weakens.
@@ -97,7 +99,7 @@ def reports_verify(*, report_ids: list[int]) -> None:
     twice leaves the same rows as running it once.
     """
     _mark_checking(report_ids)
-    parts = _parts(report_ids)
+    parts = _parts(report_ids, READ_AHEAD_REPORTS)
     contexts: dict[int, IncidentContext] = {}  # an incident's reference data, read once per batch
     changed: set[int] = set()
     try:
@@ -115,7 +117,7 @@ def reports_verify(*, report_ids: list[int]) -> None:
             reports_changed.send(sender=Report, report_ids=sorted(changed))
 
 
-def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
+def _parts(report_ids: list[int], size: int) -> list[tuple[list[int], list[Claim]]]:
     """Split the reports into parts, each with its transfer claims loaded (in this thread)."""
     claims = list(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
                   .select_related("report__incident"))
@@ -136,7 +138,8 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        recomputed = reports_recompute(report_ids=ids, checked=claims, notify=False)
+        # In this transaction, without a savepoint of its own: two round trips fewer per part.
+        recomputed = set(_recompute(ids, claims))
         Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
@@ -249,7 +252,6 @@ def _store(claims: list[Claim], findings: dict) -> None:
     values_insert(CheckResult, results)
 
 
-@transaction.atomic
 def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notify: bool = True) -> set[int]:
     """Recompute tier, flags and verified loss of these reports and of every rival they have.
 
@@ -259,6 +261,15 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     own findings are written here with their status, in the same statement. ``notify=False``:
     the caller sends ``reports_changed`` for the returned ids itself (once for many calls).
     """
+    with transaction.atomic():
+        ids = _recompute(report_ids, checked)
+    if notify:
+        reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
+    return set(ids)
+
+
+def _recompute(report_ids: list[int], checked: list[Claim]) -> list[int]:
+    """Recompute and write the verdicts (inside the caller's transaction); return the reports written."""
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
@@ -276,9 +287,7 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
                                   "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
-    if notify:
-        reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
-    return set(ids)
+    return ids
 
 
 @dataclass
@@ -338,7 +347,7 @@ def _weigh_citations(claims: list[Claim]) -> None:
     """Turn each claim's own checked status into its status among the reports citing the transfer."""
     fresh = {claim.pk: claim for claim in claims}
     rivals = citations_of(claims=claims)
-    results = []
+    results, now = [], timezone.now()
     for claim in claims:
         others = [fresh.get(c.pk, c) for c in rivals.get((claim.chain, claim.tx_hash), [])
                   if c.pk != claim.pk and _same_transfer(c, claim)]
@@ -346,10 +355,10 @@ def _weigh_citations(claims: list[Claim]) -> None:
         claim.status = status
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
-            results.append(_citation_result(claim, status, others))
+            results.append(_citation_result(claim, status, others, now))
     CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims],
                                check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
-    rows_insert(CheckResult, results)
+    values_insert(CheckResult, results)
 
 
 def _same_transfer(a: Claim, b: Claim) -> bool:
@@ -364,15 +373,16 @@ def _own_reasons(claim: Claim) -> list[str]:
     return [r for r in claim.reasons if r not in ("claimed_elsewhere", "contested")]
 
 
-def _citation_result(claim: Claim, status: str, others: list[Claim]) -> CheckResult:
+def _citation_result(claim: Claim, status: str, others: list[Claim], now: datetime) -> dict:
+    """Return the claim's not_claimed_elsewhere result as a row for values_insert."""
     outcome = {ClaimStatus.DUPLICATE: Outcome.FAIL, ClaimStatus.CONTESTED: Outcome.INCONCLUSIVE}
     reasons = {ClaimStatus.DUPLICATE: ["claimed_elsewhere"], ClaimStatus.CONTESTED: ["contested"]}
-    now = timezone.now()
     raw = {"binding": claim.binding or None, "other_reports": sorted({c.report_id for c in others}),
            "bound_elsewhere": status == ClaimStatus.DUPLICATE}
-    return CheckResult(report_id=claim.report_id, claim=claim, check_name=CheckName.NOT_CLAIMED_ELSEWHERE,
-                       outcome=outcome.get(status, Outcome.PASS), reasons=reasons.get(status, []), raw=raw,
-                       provider="register", started_at=now, finished_at=now)
+    return {"report_id": claim.report_id, "claim_id": claim.pk, "evidence_id": None,
+            "check_name": CheckName.NOT_CLAIMED_ELSEWHERE, "outcome": outcome.get(status, Outcome.PASS),
+            "reasons": reasons.get(status, []), "raw": raw, "provider": "register", "started_at": now,
+            "finished_at": now, "attempts": 1}
 
 
 def _tickets(reports: list[Report], rows: ReportRows) -> dict[int, tuple[str, set[str]]]:
