@@ -69,7 +69,7 @@ CHAIN = f"eip155:{ANVIL_CHAIN_ID}"
 TOKEN, TOKEN_DECIMALS = "TUSD", 6
 TXS_PER_BLOCK = 250  # well under anvil's 30M gas limit with 80k gas per token transfer
 TOKEN_GAS = 80_000
-TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "reports_recompute")
+TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "_recompute")
 DB_READS_IN_JUDGE = ("incident_context", "prices_for")
 STATEMENT_RE = re.compile(r'^\s*(?:(SELECT|DELETE)\b.*?\bFROM|(INSERT) INTO|(UPDATE))\s+"?(\w+)', re.S)
 
@@ -705,7 +705,7 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     print(f"    judge       (_judge)            {phases.get('_judge', 0.0):7.2f} s"
           f"   of which DB reads: {reads}")
     print(f"    DB write    (_store)            {phases.get('_store', 0.0):7.2f} s")
-    print(f"    recompute   (reports_recompute) {phases.get('reports_recompute', 0.0):7.2f} s")
+    print(f"    recompute   (_recompute)        {phases.get('_recompute', 0.0):7.2f} s")
     print(f"    mark        (_mark_checking)    {phases.get('_mark_checking', 0.0):7.2f} s")
     print(f"    other (claims query, ProviderCall insert, status update, commit) {other:.2f} s")
     verdict = "as planned" if found == expected else f"DIFFERENT from the plan {dict(expected)}"
