@@ -17,7 +17,6 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 SLICE = 10_000
-LEASE_FIELDS = ["check_queued_until", "check_attempts"]  # what lease_end sets
 
 
 def _free(now) -> Q:
@@ -59,16 +58,8 @@ def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where:
 
 def lease_release(*, model: type[Model], ids: list[int], failed: bool = False) -> None:
     """End the marker of checks that ran to the end; ``failed`` (a provider error) keeps it a while."""
-    model.objects.filter(pk__in=ids).update(check_queued_until=_after_check(failed), check_attempts=0)
-
-
-def lease_end(*, row: Model, failed: bool = False) -> None:
-    """Set on a row in memory what lease_release writes, for a caller that writes the row anyway."""
-    row.check_queued_until, row.check_attempts = _after_check(failed), 0
-
-
-def _after_check(failed: bool):
-    return timezone.now() + timedelta(seconds=settings.RECHECK_BACKOFF_SECONDS) if failed else None
+    until = timezone.now() + timedelta(seconds=settings.RECHECK_BACKOFF_SECONDS) if failed else None
+    model.objects.filter(pk__in=ids).update(check_queued_until=until, check_attempts=0)
 
 
 def lease_drop(*, model: type[Model], ids: list[int]) -> None:

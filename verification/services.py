@@ -33,7 +33,7 @@ from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext
 from verification.checks.transfers import transfer_checks
 from verification.clients import client_for
 from verification.clients.base import ChainError, ChainSnapshot, TxData
-from verification.leases import LEASE_FIELDS, lease_end
+from verification.leases import lease_release
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
 from verification.selectors import (
@@ -140,12 +140,16 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        # A report whose provider failed keeps its in-flight marker a while: the provider is asked later.
+        # In this transaction, without a savepoint of its own: two round trips fewer per part.
+        recomputed = set(_recompute(ids, claims))
+        Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
+            status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
+        )
         failed = {c.report_id for c in claims
                   if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
-        # In this transaction, without a savepoint of its own; the end of each report's check
-        # (out of `checking`, its marker released) rides on the verdicts' write.
-        return set(_recompute(ids, claims, ended={pk: pk in failed for pk in ids}))
+        lease_release(model=Report, ids=[pk for pk in ids if pk not in failed])
+        lease_release(model=Report, ids=sorted(failed), failed=True)  # the provider is asked later
+    return recomputed
 
 
 def _mark_checking(report_ids: list[int]) -> None:
@@ -264,13 +268,8 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     return set(ids)
 
 
-def _recompute(report_ids: list[int], checked: list[Claim],
-               ended: dict[int, bool] | None = None) -> list[int]:
-    """Recompute and write the verdicts (inside the caller's transaction); return the reports written.
-
-    ``ended``: reports whose check ends here (id -> the provider failed), moved out of
-    `checking` and their in-flight marker released in the same statement as their verdicts.
-    """
+def _recompute(report_ids: list[int], checked: list[Claim]) -> list[int]:
+    """Recompute and write the verdicts (inside the caller's transaction); return the reports written."""
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
@@ -286,27 +285,9 @@ def _recompute(report_ids: list[int], checked: list[Claim],
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
     rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
     rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
-    fields = ["tier", "flags", "verified_loss_usd", "ticket_status", "status", "decided_at",
-              "decision_reason", *QUEUE_STATE_FIELDS]
-    if ended:
-        fields += _check_ended(reports, ended)
-    rows_update(Report, reports, fields)
+    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
+                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
     return ids
-
-
-def _check_ended(reports: list[Report], ended: dict[int, bool]) -> list[str]:
-    """Move the reports whose check ended out of `checking` and end their lease; return the fields set.
-
-    The other reports (rivals) are written with the values read under their lock: unchanged.
-    """
-    now = timezone.now()
-    for report in reports:
-        if report.pk not in ended:
-            continue
-        if report.status == ReportStatus.CHECKING:
-            report.status, report.updated_at = ReportStatus.NEEDS_REVIEW, now
-        lease_end(row=report, failed=ended[report.pk])
-    return ["updated_at", *LEASE_FIELDS]
 
 
 @dataclass
