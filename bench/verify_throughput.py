@@ -69,7 +69,7 @@ CHAIN = f"eip155:{ANVIL_CHAIN_ID}"
 TOKEN, TOKEN_DECIMALS = "TUSD", 6
 TXS_PER_BLOCK = 250  # well under anvil's 30M gas limit with 80k gas per token transfer
 TOKEN_GAS = 80_000
-TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "reports_recompute")
+TOP_PHASES = ("_mark_checking", "_read_chains", "_judge", "_store", "_recompute")
 DB_READS_IN_JUDGE = ("incident_context", "prices_for")
 STATEMENT_RE = re.compile(r'^\s*(?:(SELECT|DELETE)\b.*?\bFROM|(INSERT) INTO|(UPDATE))\s+"?(\w+)', re.S)
 
@@ -260,6 +260,7 @@ def statuses(claim_ids) -> Counter:
 @dataclass
 class EngineRun:
     seconds: float
+    cpu_seconds: float  # of this process (both threads): steadier than wall time on a shared machine
     phases: dict[str, float]
     queries: QueryCounter
     requests: int
@@ -273,12 +274,12 @@ def run_engine(report_ids: list[int], batch_size: int, profiler: cProfile.Profil
     counter = QueryCounter()
     calls_before = ProviderCall.objects.count()
     with phase_timers(phases), connection.execute_wrapper(counter), profiler or contextlib.nullcontext():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, len(report_ids), batch_size):
             services.reports_verify(report_ids=report_ids[start:start + batch_size])
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     calls = list(ProviderCall.objects.order_by("id")[calls_before:])
-    return EngineRun(seconds, dict(phases), counter, len(calls),
+    return EngineRun(seconds, cpu, dict(phases), counter, len(calls),
                      sum(sum(c.methods.values()) for c in calls), sum(c.duration_ms for c in calls) / 1000)
 
 
@@ -693,7 +694,8 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     other = run.seconds - sum(phases.get(name, 0.0) for name in TOP_PHASES)
     reads = ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in DB_READS_IN_JUDGE)
     print("\nengine (reports_verify, this process = one worker):")
-    print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s")
+    print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s; "
+          f"this process's CPU {run.cpu_seconds:.2f} s ({1000 * run.cpu_seconds / claims:.2f} ms per claim)")
     print(f"  RPC: {run.requests} HTTP requests (ProviderCall rows) carrying {run.rpc_calls} JSON-RPC calls; "
           f"SQL: {run.queries.count} statements ({run.queries.count / claims:.2f} per claim)")
     print(f"  most frequent statements: {run.queries.top()}")
@@ -703,7 +705,7 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     print(f"    judge       (_judge)            {phases.get('_judge', 0.0):7.2f} s"
           f"   of which DB reads: {reads}")
     print(f"    DB write    (_store)            {phases.get('_store', 0.0):7.2f} s")
-    print(f"    recompute   (reports_recompute) {phases.get('reports_recompute', 0.0):7.2f} s")
+    print(f"    recompute   (_recompute)        {phases.get('_recompute', 0.0):7.2f} s")
     print(f"    mark        (_mark_checking)    {phases.get('_mark_checking', 0.0):7.2f} s")
     print(f"    other (claims query, ProviderCall insert, status update, commit) {other:.2f} s")
     verdict = "as planned" if found == expected else f"DIFFERENT from the plan {dict(expected)}"

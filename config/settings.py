@@ -173,10 +173,16 @@ CHAIN_RPC_TIMEOUT = env_float("CHAIN_RPC_TIMEOUT", 10.0, minimum=0.1)
 # Relative difference allowed between a claimed and a transferred amount (rounding in
 # exchange exports and in what victims copy by hand).
 AMOUNT_MATCH_TOLERANCE = Decimal(str(env_float("AMOUNT_MATCH_TOLERANCE", 0.001, minimum=0.0)))
-VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 200, minimum=1)
+VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 400, minimum=1)
 # How often each worker records that it is alive (a thread, not a task: a task would wait
 # behind queued work); `verify --wait` reads the record to know at once whether a worker runs.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 1.0, minimum=0.2)
+
+# While an incident's reports are being checked, its live summary (the journalists' preview) is
+# rebuilt at most every SUMMARY_DEFER_SECONDS and never lags more than SUMMARY_MAX_LAG_SECONDS
+# (dashboards.services.summary_rebuild_delay): the rebuilds take the workers the checks need.
+SUMMARY_DEFER_SECONDS = env_float("SUMMARY_DEFER_SECONDS", 5.0, minimum=0.5)
+SUMMARY_MAX_LAG_SECONDS = env_float("SUMMARY_MAX_LAG_SECONDS", 60.0, minimum=0.0)
 
 # Ed25519 private key (PEM or base64 raw) that signs register releases; see docs/operations.md.
 EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "")

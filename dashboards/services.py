@@ -23,7 +23,7 @@ from registry.exports import register_write
 from registry.models import Release
 from registry.services import register_facts
 from registry.stats import Fact, cents
-from verification.selectors import mail_checks_count
+from verification.selectors import checks_in_flight, mail_checks_count
 
 logger = logging.getLogger(__name__)
 REBUILD_TASK = "dashboards.tasks.rebuild_summary_task"
@@ -63,6 +63,30 @@ def _enqueue(incident_id: int) -> None:
         current_app.tasks[REBUILD_TASK].delay(incident_id)
     except OperationalError:
         logger.warning("broker unavailable; the summary of incident %s waits for the sweep", incident_id)
+
+
+def summary_rebuild_delay(*, incident_id: int) -> float:
+    """Return how long the next rebuild should wait (0: rebuild now).
+
+    While the incident's reports are being checked in bulk (an import, `verify`), every batch
+    marks the summary stale again: rebuilding after each would redo the incident-wide sums many
+    times over and take workers from the checks. The rebuild waits until no check is in flight,
+    but never lets the preview lag more than SUMMARY_MAX_LAG_SECONDS behind.
+    """
+    built = IncidentSummary.objects.filter(incident_id=incident_id).values_list("built_at", flat=True).first()
+    if built is None or not checks_in_flight(incident_id=incident_id):
+        return 0.0
+    lag_left = settings.SUMMARY_MAX_LAG_SECONDS - (datetime.now(UTC) - built).total_seconds()
+    return min(settings.SUMMARY_DEFER_SECONDS, lag_left) if lag_left > 0 else 0.0
+
+
+def summary_rebuild_later(*, incident_id: int, seconds: float) -> bool:
+    """Queue the rebuild again in ``seconds``; False when the broker is down (rebuild now instead)."""
+    try:
+        current_app.tasks[REBUILD_TASK].apply_async((incident_id,), countdown=seconds)
+    except OperationalError:
+        return False
+    return True
 
 
 def summary_rebuild(*, incident_id: int) -> bool:

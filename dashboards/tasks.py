@@ -7,7 +7,13 @@ from dashboards import services
 
 @shared_task(ignore_result=True)
 def rebuild_summary_task(incident_id: int) -> None:
-    """Rebuild one incident's live summary if it is still stale (a second copy finds nothing to do)."""
+    """Rebuild one incident's live summary if it is still stale (a second copy finds nothing to do).
+
+    While the incident's reports are being checked, the rebuild is put off (and coalesced).
+    """
+    wait = services.summary_rebuild_delay(incident_id=incident_id)
+    if wait and services.summary_rebuild_later(incident_id=incident_id, seconds=wait):
+        return
     services.summary_rebuild(incident_id=incident_id)
 
 

@@ -76,6 +76,13 @@ def report_needs_check() -> Q:
             | Q(pk__in=unchecked.values("report_id")))
 
 
+def checks_in_flight(*, incident_id: int) -> bool:
+    """Say whether a check of one of the incident's reports is queued or running (verification.leases)."""
+    from django.utils import timezone
+
+    return Report.objects.filter(incident_id=incident_id, check_queued_until__gt=timezone.now()).exists()
+
+
 def reports_stuck(*, older_than) -> QuerySet[Report]:
     """Reports still new or checking long after they were stored: their task was lost."""
     return Report.objects.filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.CHECKING],

@@ -1,21 +1,33 @@
 """Verification services: the business logic that tasks and commands call."""
 
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from incidents.models import Asset, Binding, Claim, ClaimKind, ClaimStatus, Report, ReportStatus
-from incidents.queue_state import QUEUE_STATE_FIELDS, queue_state_set
+from incidents.models import (
+    Binding,
+    Claim,
+    ClaimKind,
+    ClaimStatus,
+    Evidence,
+    Incident,
+    Report,
+    ReportStatus,
+    TicketAttestation,
+)
+from incidents.queue_state import QUEUE_STATE_FIELDS, report_queue_state
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from incidents.vocabulary import CheckName
-from verification.bulk import rows_insert, rows_update
+from verification.bulk import rows_update, values_insert
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, TransferFindings
 from verification.checks.transfers import transfer_checks
@@ -49,9 +61,11 @@ from verification.verdict import (
     ticket_status,
 )
 
-# Reports per part of a batch: small enough that reading the next part overlaps with writing
-# this one, large enough that each part still costs only a few round trips.
-READ_AHEAD_REPORTS = 50
+# Reports per part of a batch: reading the next part overlaps with writing this one. Each part
+# costs about twenty round trips and a commit whatever its size; on a busy 2-core machine each
+# round trip also waits for PostgreSQL's turn on a core, so parts of 50 spent most of a worker's
+# time waiting (bench/verify_throughput.py --end-to-end, docs/scaling.md).
+READ_AHEAD_REPORTS = 200
 CLAIM_FIELDS = ["status", "checked_status", "reasons", "block_number", "block_time", "usd_value", "settled",
                 "checked_at", "chain_sender"]
 # Final statuses a moderator set; the verdict sends such a report back to review when its proof weakens.
@@ -85,7 +99,7 @@ def reports_verify(*, report_ids: list[int]) -> None:
     twice leaves the same rows as running it once.
     """
     _mark_checking(report_ids)
-    parts = _parts(report_ids)
+    parts = _parts(report_ids, READ_AHEAD_REPORTS)
     contexts: dict[int, IncidentContext] = {}  # an incident's reference data, read once per batch
     changed: set[int] = set()
     try:
@@ -103,10 +117,12 @@ def reports_verify(*, report_ids: list[int]) -> None:
             reports_changed.send(sender=Report, report_ids=sorted(changed))
 
 
-def _parts(report_ids: list[int], size: int = READ_AHEAD_REPORTS) -> list[tuple[list[int], list[Claim]]]:
+def _parts(report_ids: list[int], size: int) -> list[tuple[list[int], list[Claim]]]:
     """Split the reports into parts, each with its transfer claims loaded (in this thread)."""
+    # The incident's id only, not its row and the report's joined to every claim: reference data
+    # is read once per incident (_judge), and a model built per claim per join cost a tenth of a batch.
     claims = list(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
-                  .select_related("report__incident"))
+                  .annotate(incident_pk=F("report__incident_id")))
     parts = []
     for start in range(0, len(report_ids), size):
         ids = report_ids[start:start + size]
@@ -124,7 +140,8 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        recomputed = reports_recompute(report_ids=ids, checked=claims, notify=False)
+        # In this transaction, without a savepoint of its own: two round trips fewer per part.
+        recomputed = set(_recompute(ids, claims))
         Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
             status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
         )
@@ -163,7 +180,10 @@ def _provider_call(chain: str, record) -> ProviderCall:
 
 def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot], failures: dict[str, ChainError],
            contexts: dict[int, IncidentContext]) -> dict[int, tuple[TransferFindings, str, datetime]]:
-    prices = _prices(claims, snapshots)
+    for incident in Incident.objects.filter(pk__in={c.incident_pk for c in claims} - contexts.keys()):
+        contexts[incident.pk] = incident_context(incident=incident)
+    symbols = {asset.symbol for c in claims for _, asset in contexts[c.incident_pk].assets}
+    prices = _prices(snapshots, symbols)
     findings = {}
     for claim in claims:
         started = timezone.now()
@@ -171,11 +191,7 @@ def _judge(claims: list[Claim], snapshots: dict[str, ChainSnapshot], failures: d
         if snapshot is None:
             findings[claim.pk] = (_failed(failures[claim.chain]), _provider(failures[claim.chain]), started)
             continue
-        incident = claim.report.incident
-        if incident.pk not in contexts:
-            contexts[incident.pk] = incident_context(incident=incident)
-        context = contexts[incident.pk]
-        findings[claim.pk] = (_check_transfer(claim, snapshot, context, prices),
+        findings[claim.pk] = (_check_transfer(claim, snapshot, contexts[claim.incident_pk], prices),
                               ", ".join(snapshot.providers), started)
     return findings
 
@@ -190,11 +206,10 @@ def _check_transfer(claim: Claim, snapshot: ChainSnapshot, context: IncidentCont
     return transfer_checks(**common, finalized=snapshot.finalized)
 
 
-def _prices(claims: list[Claim], snapshots: dict[str, ChainSnapshot]) -> dict:
+def _prices(snapshots: dict[str, ChainSnapshot], symbols: set[str]) -> dict:
+    """Read the prices of the incidents' assets on the UTC dates of the blocks read."""
     days = {datetime.fromtimestamp(tx.block["timestamp"], tz=UTC).date()
             for snapshot in snapshots.values() for tx in snapshot.txs.values() if tx.block}
-    incident_ids = {claim.report.incident_id for claim in claims}
-    symbols = set(Asset.objects.filter(incident_id__in=incident_ids).values_list("symbol", flat=True))
     return prices_for(symbols=symbols, days=days) if days else {}
 
 
@@ -224,19 +239,19 @@ def _store(claims: list[Claim], findings: dict) -> None:
     results = []
     for claim in claims:
         found, provider, started = findings[claim.pk]
-        results += [CheckResult(report_id=claim.report_id, claim_id=claim.pk, check_name=o.name,
-                                outcome=o.outcome, reasons=o.reasons, raw=o.raw, provider=provider[:200],
-                                started_at=started, finished_at=now) for o in found.outcomes]
+        results += [{"report_id": claim.report_id, "claim_id": claim.pk, "evidence_id": None,
+                     "check_name": o.name, "outcome": o.outcome, "reasons": o.reasons, "raw": o.raw,
+                     "provider": provider[:200], "started_at": started, "finished_at": now, "attempts": 1}
+                    for o in found.outcomes]
         verdict = claim_verdict(CheckView(o.name, o.outcome, tuple(o.reasons)) for o in found.outcomes)
         # Its own checks' word; reports_recompute weighs the other reports citing the transfer.
         claim.status = claim.checked_status = verdict.status
         claim.reasons, claim.chain_sender = list(verdict.reasons), found.sender or ""
         claim.block_number, claim.block_time = found.block_number, found.block_time
         claim.usd_value, claim.settled, claim.checked_at = found.usd_value, found.settled, now
-    rows_insert(CheckResult, results)
+    values_insert(CheckResult, results)
 
 
-@transaction.atomic
 def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notify: bool = True) -> set[int]:
     """Recompute tier, flags and verified loss of these reports and of every rival they have.
 
@@ -246,44 +261,75 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     own findings are written here with their status, in the same statement. ``notify=False``:
     the caller sends ``reports_changed`` for the returned ids itself (once for many calls).
     """
-    ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
-    # Two tasks checking one report at once (its transfers and its support mail) would each see
-    # only their own new results and the last to commit would store a stale verdict. Locked
-    # (in id order, so batches cannot deadlock), the later one waits, then reads both.
-    list(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-    report_level = CheckResult.objects.filter(claim__isnull=True)
-    reports = list(Report.objects.filter(pk__in=ids).select_related("incident")
-                   .annotate(evidence_count=Count("evidence", distinct=True))
-                   .prefetch_related("claims", "attestations",
-                                     Prefetch("check_results", queryset=report_level)))
-    claims = [c for r in reports for c in r.claims.all() if c.kind == ClaimKind.TRANSFER]
-    fresh = {claim.pk: claim for claim in checked}
-    for claim in claims:
-        if claim.pk in fresh:
-            for name in CLAIM_FIELDS:
-                setattr(claim, name, getattr(fresh[claim.pk], name))
-    _bind(reports)
-    _weigh_citations(claims)
-    tickets = _tickets(reports)
-    for report in reports:
-        _apply(report, report_verdict(_facts(report, tickets[report.pk])))
-    rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
-    rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
-    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
-                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
+    with transaction.atomic():
+        ids = _recompute(report_ids, checked)
     if notify:
         reports_changed.send(sender=Report, report_ids=ids)  # the dashboards mark their summary stale
     return set(ids)
 
 
-def _bind(reports: list[Report]) -> None:
+def _recompute(report_ids: list[int], checked: list[Claim]) -> list[int]:
+    """Recompute and write the verdicts (inside the caller's transaction); return the reports written."""
+    ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
+    reports, rows = _load(ids)
+    claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
+    fresh = {claim.pk: claim for claim in checked}
+    for claim in claims:
+        if claim.pk in fresh:
+            for name in CLAIM_FIELDS:
+                setattr(claim, name, getattr(fresh[claim.pk], name))
+    _bind(reports, rows)
+    _weigh_citations(claims)
+    tickets = _tickets(reports, rows)
+    for report in reports:
+        _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
+    rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
+    rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
+    rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
+                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
+    return ids
+
+
+@dataclass
+class ReportRows:
+    """What a verdict reads besides the reports' own fields, by report id, loaded for all at once."""
+
+    claims: dict[int, list[Claim]]
+    results: dict[int, list[CheckResult]]  # the report's own checks (mails, signatures, trade exports)
+    attestations: dict[int, list[TicketAttestation]]  # newest first (model ordering)
+    evidence: dict[int, int]  # files per report
+
+
+def _load(ids: list[int]) -> tuple[list[Report], ReportRows]:
+    """Lock and read these reports and what their verdicts read, in a few statements.
+
+    Two tasks checking one report at once (its transfers and its support mail) would each see
+    only their own new results and the last to commit would store a stale verdict. Locked (in id
+    order, so batches cannot deadlock), the later one waits, then reads both. Plain grouped reads
+    rather than prefetch_related, which builds a queryset per report and relation.
+    """
+    reports = list(Report.objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                   .select_related("incident").order_by("pk"))
+    rows = ReportRows(defaultdict(list), defaultdict(list), defaultdict(list), {})
+    for claim in Claim.objects.filter(report_id__in=ids):
+        rows.claims[claim.report_id].append(claim)
+    for result in CheckResult.objects.filter(report_id__in=ids, claim__isnull=True):
+        rows.results[result.report_id].append(result)
+    for answer in TicketAttestation.objects.filter(report_id__in=ids):
+        rows.attestations[answer.report_id].append(answer)
+    rows.evidence.update(Evidence.objects.filter(report_id__in=ids).values_list("report_id")
+                         .annotate(n=Count("id")).order_by())
+    return reports, rows
+
+
+def _bind(reports: list[Report], rows: ReportRows) -> None:
     """Set each transfer claim's binding from its report's signature and withdrawal mails."""
     for report in reports:
-        results = list(report.check_results.all())
+        results = rows.results[report.pk]
         signers = [r.raw.get("recovered") or "" for r in results
                    if r.check_name == CheckName.OWNERSHIP_SIGNATURE and r.outcome == Outcome.PASS]
         mailed = {tx for r in results if _binding_mail(r) for tx in r.raw.get("tx_hashes", [])}
-        for claim in report.claims.all():
+        for claim in rows.claims[report.pk]:
             if claim.kind == ClaimKind.TRANSFER:
                 claim.binding = claim_binding(decided=claim.binding == Binding.DECISION,
                                               sender=claim.chain_sender, signers=signers,
@@ -301,7 +347,7 @@ def _weigh_citations(claims: list[Claim]) -> None:
     """Turn each claim's own checked status into its status among the reports citing the transfer."""
     fresh = {claim.pk: claim for claim in claims}
     rivals = citations_of(claims=claims)
-    results = []
+    results, now = [], timezone.now()
     for claim in claims:
         others = [fresh.get(c.pk, c) for c in rivals.get((claim.chain, claim.tx_hash), [])
                   if c.pk != claim.pk and _same_transfer(c, claim)]
@@ -309,10 +355,10 @@ def _weigh_citations(claims: list[Claim]) -> None:
         claim.status = status
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
-            results.append(_citation_result(claim, status, others))
+            results.append(_citation_result(claim, status, others, now))
     CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims],
                                check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
-    rows_insert(CheckResult, results)
+    values_insert(CheckResult, results)
 
 
 def _same_transfer(a: Claim, b: Claim) -> bool:
@@ -327,20 +373,21 @@ def _own_reasons(claim: Claim) -> list[str]:
     return [r for r in claim.reasons if r not in ("claimed_elsewhere", "contested")]
 
 
-def _citation_result(claim: Claim, status: str, others: list[Claim]) -> CheckResult:
+def _citation_result(claim: Claim, status: str, others: list[Claim], now: datetime) -> dict:
+    """Return the claim's not_claimed_elsewhere result as a row for values_insert."""
     outcome = {ClaimStatus.DUPLICATE: Outcome.FAIL, ClaimStatus.CONTESTED: Outcome.INCONCLUSIVE}
     reasons = {ClaimStatus.DUPLICATE: ["claimed_elsewhere"], ClaimStatus.CONTESTED: ["contested"]}
-    now = timezone.now()
     raw = {"binding": claim.binding or None, "other_reports": sorted({c.report_id for c in others}),
            "bound_elsewhere": status == ClaimStatus.DUPLICATE}
-    return CheckResult(report_id=claim.report_id, claim=claim, check_name=CheckName.NOT_CLAIMED_ELSEWHERE,
-                       outcome=outcome.get(status, Outcome.PASS), reasons=reasons.get(status, []), raw=raw,
-                       provider="register", started_at=now, finished_at=now)
+    return {"report_id": claim.report_id, "claim_id": claim.pk, "evidence_id": None,
+            "check_name": CheckName.NOT_CLAIMED_ELSEWHERE, "outcome": outcome.get(status, Outcome.PASS),
+            "reasons": reasons.get(status, []), "raw": raw, "provider": "register", "started_at": now,
+            "finished_at": now, "attempts": 1}
 
 
-def _tickets(reports: list[Report]) -> dict[int, tuple[str, set[str]]]:
+def _tickets(reports: list[Report], rows: ReportRows) -> dict[int, tuple[str, set[str]]]:
     """Return each report's ticket status and mail flags, weighing earlier reports' verified tickets."""
-    bases = {r.pk: _ticket_base(r) for r in reports}
+    bases = {r.pk: _ticket_base(r, rows) for r in reports}
     verified = [r for r in reports if bases[r.pk][0] in EXCHANGE_CONFIRMED]
     outcome = {}
     for report in reports:
@@ -357,12 +404,12 @@ def _same_ticket(a: Report, b: Report) -> bool:
             and ticket_key(a.support_ticket_id) == ticket_key(b.support_ticket_id) != "")
 
 
-def _ticket_base(report: Report) -> tuple[str, set[str]]:
-    mails = [r for r in report.check_results.all() if r.check_name == CheckName.DKIM_SIGNATURE]
-    return ticket_outcome(mails, list(report.attestations.all()), cites_ticket=bool(report.support_ticket_id))
+def _ticket_base(report: Report, rows: ReportRows) -> tuple[str, set[str]]:
+    mails = [r for r in rows.results[report.pk] if r.check_name == CheckName.DKIM_SIGNATURE]
+    return ticket_outcome(mails, rows.attestations[report.pk], cites_ticket=bool(report.support_ticket_id))
 
 
-def _apply(report: Report, verdict) -> None:
+def _apply(report: Report, verdict, claims: list[Claim]) -> None:
     """Store the verdict; a decided report whose proof weakened goes back to review."""
     weakened = (verdict.verified_loss_usd < report.verified_loss_usd
                 or TIER_ORDER.index(verdict.tier) < TIER_ORDER.index(report.tier)
@@ -374,15 +421,18 @@ def _apply(report: Report, verdict) -> None:
         report.status, report.decided_at, report.decision_reason = ReportStatus.NEEDS_REVIEW, None, ""
     report.tier, report.flags = verdict.tier, list(verdict.flags)
     report.verified_loss_usd = verdict.verified_loss_usd
-    queue_state_set(report)  # the moderators' queue columns (incidents.queue_state)
+    # The moderators' queue columns (incidents.queue_state), from the claims' statuses just weighed.
+    state = report_queue_state(flags=report.flags, resolved_flags=report.resolved_flags,
+                               claim_statuses=[claim.status for claim in claims])
+    for field, value in state.items():
+        setattr(report, field, value)
 
 
-def _facts(report: Report, ticket: tuple[str, set[str]]) -> ReportFacts:
-    claims = list(report.claims.all())
-    results = list(report.check_results.all())
+def _facts(report: Report, ticket: tuple[str, set[str]], rows: ReportRows) -> ReportFacts:
+    claims, results = rows.claims[report.pk], rows.results[report.pk]
     report.ticket_status = ticket[0]
     has_reference = bool(
-        report.support_ticket_id or report.evidence_count
+        report.support_ticket_id or rows.evidence.get(report.pk)
         or any(c.kind == ClaimKind.TRANSFER for c in claims)
     )
     return ReportFacts(

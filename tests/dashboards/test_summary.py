@@ -1,9 +1,10 @@
 """The live summary: marked stale cheaply, rebuilt once by one coalescing task, swept for missed changes."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from dashboards import tasks
 from dashboards.models import DirtyReport, IncidentSummary
@@ -135,3 +136,39 @@ def test_a_trade_loss_counts_on_the_day_its_period_starts(crowd, queued):
 
     by_day = IncidentSummary.objects.get(incident=incident).stats["by_day"]
     assert [(row["day"], row["reports"]) for row in by_day] == [("2022-11-13", 5)]
+
+
+def test_a_rebuild_waits_while_the_incidents_reports_are_being_checked(crowd, queued, monkeypatch, settings):
+    later = []
+    monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async",
+                        lambda args, countdown: later.append((args, countdown)))
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    tasks.rebuild_summary_task(crowd.incident.pk)  # the first build is never put off
+    report = Report.objects.filter(incident=crowd.incident).first()
+    in_flight = timezone.now() + timedelta(hours=1)
+    Report.objects.filter(pk=report.pk).update(tier="T4", check_queued_until=in_flight)
+    summary_mark_stale_for_reports(report_ids=[report.pk])
+
+    tasks.rebuild_summary_task(crowd.incident.pk)
+    assert later == [((crowd.incident.pk,), settings.SUMMARY_DEFER_SECONDS)]
+    assert IncidentSummary.objects.get(incident=crowd.incident).stale
+
+    Report.objects.filter(pk=report.pk).update(check_queued_until=None)  # the check ended
+    tasks.rebuild_summary_task(crowd.incident.pk)
+    summary = IncidentSummary.objects.get(incident=crowd.incident)
+    assert not summary.stale and summary.stats["by_tier"]["T4"] == 1 and len(later) == 1
+
+
+def test_a_rebuild_put_off_too_long_runs_even_while_checks_go_on(crowd, queued, monkeypatch, settings):
+    monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async", pytest.fail)
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+    IncidentSummary.objects.filter(incident=crowd.incident).update(
+        built_at=timezone.now() - timedelta(seconds=settings.SUMMARY_MAX_LAG_SECONDS + 1))
+    in_flight = timezone.now() + timedelta(hours=1)
+    Report.objects.filter(incident=crowd.incident).update(check_queued_until=in_flight)
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+
+    tasks.rebuild_summary_task(crowd.incident.pk)
+
+    assert not IncidentSummary.objects.get(incident=crowd.incident).stale
