@@ -2,8 +2,9 @@
 
 The queue's first page must not read every report's flags and claims to find which ones carry an
 open fraud flag or a contested transfer. Both are stored on Report and indexed with the queue's
-sorts; the verdict sets them whenever it stores a report (``verification.services._apply`` calls
-``queue_state_set``), which is also the only place flags and claim statuses change.
+sorts; the verdict sets them whenever it stores a report (``verification.services`` computes them
+with ``report_queue_state`` from the claim statuses it just weighed), which is also the only place
+flags and claim statuses change.
 ``reports_queue_state_refresh`` recomputes them from the database for writes that bypass the
 verdict (data migrations, fixtures).
 """
@@ -22,14 +23,6 @@ def report_queue_state(*, flags: Iterable[str], resolved_flags: Iterable[str],
     open_flags = (set(flags) & FRAUD_FLAGS) - set(resolved_flags or ())
     return {"open_fraud_flags": len(open_flags),
             "contested": any(status == ClaimStatus.CONTESTED for status in claim_statuses)}
-
-
-def queue_state_set(report: Report) -> None:
-    """Set the queue columns on a report in memory, from its flags and its (prefetched) claims."""
-    state = report_queue_state(flags=report.flags, resolved_flags=report.resolved_flags,
-                               claim_statuses=[claim.status for claim in report.claims.all()])
-    for field, value in state.items():
-        setattr(report, field, value)
 
 
 def reports_queue_state_refresh(*, report_ids: Iterable[int] | None = None, batch: int = 2000) -> int:
