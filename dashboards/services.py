@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 REBUILD_TASK = "dashboards.tasks.rebuild_summary_task"
 # pg_advisory_xact_lock's first key: the live summaries' rebuilds (the second is the incident's id).
 LOCK_SPACE = 0x4C50  # "LP"
+FACTS_SLICE = 5_000  # reports per throw-away register when fact rows are rewritten
 
 
 def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> None:
@@ -144,15 +145,23 @@ def _facts_refresh(summary: IncidentSummary) -> None:
 def facts_store(*, incident: Incident, report_ids: list[int] | None) -> int:
     """Rewrite the fact rows of these reports (None: all the incident's) from a throw-away register.
 
-    A withdrawn or deleted report has no register row: its facts simply go. Returns rows written.
+    A withdrawn or deleted report has no register row: its facts simply go. The reports are taken
+    FACTS_SLICE at a time, so a rebuild's memory does not grow with the incident (or with the
+    reports a long verification run changed). Returns rows written.
     """
-    facts = live_facts(incident=incident, report_ids=report_ids)
-    ids = Report.objects.filter(incident=incident)
-    ids = ids if report_ids is None else ids.filter(pk__in=report_ids)
-    refs = dict(ids.values_list("report_ref", "pk").iterator(chunk_size=5000))
     for model in (ReportFact, ReportFlow):
         old = model.objects.filter(incident=incident)
         (old if report_ids is None else old.filter(report_id__in=report_ids)).delete()
+    if report_ids is None:
+        report_ids = Report.objects.filter(incident=incident).values_list("pk", flat=True)
+    report_ids = sorted(set(report_ids))
+    return sum(_facts_slice(incident, report_ids[start:start + FACTS_SLICE])
+               for start in range(0, len(report_ids), FACTS_SLICE))
+
+
+def _facts_slice(incident: Incident, report_ids: list[int]) -> int:
+    facts = live_facts(incident=incident, report_ids=report_ids)
+    refs = dict(Report.objects.filter(incident=incident, pk__in=report_ids).values_list("report_ref", "pk"))
     rows, flows = [], []
     for ref, values in facts.items():
         row, its_flows = fact_rows(incident=incident, report_id=refs[ref], values=values)

@@ -172,3 +172,22 @@ def test_a_rebuild_put_off_too_long_runs_even_while_checks_go_on(crowd, queued, 
     tasks.rebuild_summary_task(crowd.incident.pk)
 
     assert not IncidentSummary.objects.get(incident=crowd.incident).stale
+
+
+def test_fact_rows_written_a_few_reports_at_a_time_are_the_same_rows(crowd, monkeypatch):
+    from dashboards import services
+    from dashboards.models import ReportFact, ReportFlow
+
+    def rows() -> tuple[list, list]:
+        facts = ReportFact.objects.order_by("report_id").values_list(
+            "report_id", "source", "exchange", "tier", "status", "claimed", "verified", "day", "asset",
+            "ticket_status", "ticket_cited", "police", "bound", "contested")
+        flows = ReportFlow.objects.order_by("report_id", "target").values_list("report_id", "target", "usd")
+        return list(facts), list(flows)
+
+    assert services.facts_store(incident=crowd.incident, report_ids=None) == crowd.incident.reports.count()
+    whole = rows()
+    monkeypatch.setattr(services, "FACTS_SLICE", 3)
+    services.facts_store(incident=crowd.incident, report_ids=None)
+
+    assert rows() == whole and len(whole[0]) > 3 * 2
