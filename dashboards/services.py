@@ -30,6 +30,7 @@ REBUILD_TASK = "dashboards.tasks.rebuild_summary_task"
 # pg_advisory_xact_lock's first key: the live summaries' rebuilds (the second is the incident's id).
 LOCK_SPACE = 0x4C50  # "LP"
 FACTS_SLICE = 5_000  # reports per throw-away register when fact rows are rewritten
+BULK_CHANGE = 50  # changed reports waiting to be summed from which a rebuild may be put off
 
 
 def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> None:
@@ -71,14 +72,20 @@ def summary_rebuild_delay(*, incident_id: int) -> float:
 
     While the incident's reports are being checked in bulk (an import, `verify`), every batch
     marks the summary stale again: rebuilding after each would redo the incident-wide sums many
-    times over and take workers from the checks. The rebuild waits until no check is in flight,
-    but never lets the preview lag more than SUMMARY_MAX_LAG_SECONDS behind.
+    times over and take workers from the checks. When at least BULK_CHANGE reports wait to be
+    summed and a check is in flight, the rebuild waits, but never lets the preview lag more than
+    SUMMARY_MAX_LAG_SECONDS behind. A few changed reports (a decision, a web report's verdict) are
+    summed at once, whatever else is being checked: journalists see a decision within a second.
     """
     built = IncidentSummary.objects.filter(incident_id=incident_id).values_list("built_at", flat=True).first()
-    if built is None or not checks_in_flight(incident_id=incident_id):
+    if built is None or not _bulk_change(incident_id) or not checks_in_flight(incident_id=incident_id):
         return 0.0
     lag_left = settings.SUMMARY_MAX_LAG_SECONDS - (datetime.now(UTC) - built).total_seconds()
     return min(settings.SUMMARY_DEFER_SECONDS, lag_left) if lag_left > 0 else 0.0
+
+
+def _bulk_change(incident_id: int) -> bool:
+    return DirtyReport.objects.filter(incident_id=incident_id)[:BULK_CHANGE].count() >= BULK_CHANGE
 
 
 def summary_rebuild_later(*, incident_id: int, seconds: float) -> bool:

@@ -139,15 +139,18 @@ def test_a_trade_loss_counts_on_the_day_its_period_starts(crowd, queued):
 
 
 def test_a_rebuild_waits_while_the_incidents_reports_are_being_checked(crowd, queued, monkeypatch, settings):
+    from dashboards import services
+
     later = []
     monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async",
                         lambda args, countdown: later.append((args, countdown)))
+    monkeypatch.setattr(services, "BULK_CHANGE", 2)
     summary_mark_stale(incident_ids=[crowd.incident.pk])
     tasks.rebuild_summary_task(crowd.incident.pk)  # the first build is never put off
-    report = Report.objects.filter(incident=crowd.incident).first()
+    report, other = Report.objects.filter(incident=crowd.incident)[:2]
     in_flight = timezone.now() + timedelta(hours=1)
     Report.objects.filter(pk=report.pk).update(tier="T4", check_queued_until=in_flight)
-    summary_mark_stale_for_reports(report_ids=[report.pk])
+    summary_mark_stale_for_reports(report_ids=[report.pk, other.pk])  # a batch's worth of verdicts
 
     tasks.rebuild_summary_task(crowd.incident.pk)
     assert later == [((crowd.incident.pk,), settings.SUMMARY_DEFER_SECONDS)]
@@ -159,15 +162,33 @@ def test_a_rebuild_waits_while_the_incidents_reports_are_being_checked(crowd, qu
     assert not summary.stale and summary.stats["by_tier"]["T4"] == 1 and len(later) == 1
 
 
-def test_a_rebuild_put_off_too_long_runs_even_while_checks_go_on(crowd, queued, monkeypatch, settings):
+def test_a_decision_is_summed_at_once_even_while_other_reports_are_checked(crowd, queued, monkeypatch):
     monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async", pytest.fail)
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    tasks.rebuild_summary_task(crowd.incident.pk)
+    checked, decided = Report.objects.filter(incident=crowd.incident)[:2]
+    Report.objects.filter(pk=checked.pk).update(check_queued_until=timezone.now() + timedelta(hours=1))
+    Report.objects.filter(pk=decided.pk).update(status="rejected")
+    summary_mark_stale_for_reports(report_ids=[decided.pk])
+
+    tasks.rebuild_summary_task(crowd.incident.pk)
+
+    summary = IncidentSummary.objects.get(incident=crowd.incident)
+    assert not summary.stale and summary.stats["by_status"]["rejected"] >= 1
+
+
+def test_a_rebuild_put_off_too_long_runs_even_while_checks_go_on(crowd, queued, monkeypatch, settings):
+    from dashboards import services
+
+    monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async", pytest.fail)
+    monkeypatch.setattr(services, "BULK_CHANGE", 2)
     summary_mark_stale(incident_ids=[crowd.incident.pk])
     summary_rebuild(incident_id=crowd.incident.pk)
     IncidentSummary.objects.filter(incident=crowd.incident).update(
         built_at=timezone.now() - timedelta(seconds=settings.SUMMARY_MAX_LAG_SECONDS + 1))
     in_flight = timezone.now() + timedelta(hours=1)
     Report.objects.filter(incident=crowd.incident).update(check_queued_until=in_flight)
-    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_mark_stale_for_reports(report_ids=crowd.incident.reports.values_list("pk", flat=True))
 
     tasks.rebuild_summary_task(crowd.incident.pk)
 
