@@ -21,7 +21,7 @@ from registry.stats import Filters, stats_build
 FILTERED_SECONDS = 600
 
 # Everything but the facts: lists and pages never load a release's row-level facts.
-LIGHT = ("facts",)
+LIGHT = ("facts", "changelog")  # large at scale (every report ref of a first release): read where shown
 
 
 @dataclass
