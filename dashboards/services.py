@@ -5,7 +5,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from celery import current_app
@@ -233,7 +233,21 @@ def summaries_refresh() -> int:
     changed = [incident.pk for incident in Incident.objects.published()
                if built.get(incident.pk) != incident_fingerprint(incident=incident)]
     summary_mark_stale(incident_ids=changed, full=True)
+    _lost_rebuilds_requeued()
     return len(changed)
+
+
+def _lost_rebuilds_requeued() -> None:
+    """Queue a rebuild for summaries stale far longer than a put-off rebuild may lag.
+
+    Only the mark that flips a summary to stale queues its rebuild: if that task is lost (a worker
+    killed, a broker restarted empty), marking it stale again queues nothing, and the preview
+    would stay old for good. A second task for a rebuild that is merely slow finds nothing to do.
+    """
+    lost_before = datetime.now(UTC) - timedelta(seconds=2 * settings.SUMMARY_MAX_LAG_SECONDS + 60)
+    stale = IncidentSummary.objects.filter(Q(built_at__isnull=True) | Q(built_at__lt=lost_before), stale=True)
+    for incident_id in stale.values_list("incident_id", flat=True):
+        _enqueue(incident_id)
 
 
 def release_charts_render(*, release: Release) -> int:

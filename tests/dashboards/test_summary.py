@@ -212,3 +212,19 @@ def test_fact_rows_written_a_few_reports_at_a_time_are_the_same_rows(crowd, monk
     services.facts_store(incident=crowd.incident, report_ids=None)
 
     assert rows() == whole and len(whole[0]) > 3 * 2
+
+
+def test_the_sweep_queues_again_a_rebuild_whose_task_was_lost(crowd, queued, settings):
+    summary_mark_stale(incident_ids=[crowd.incident.pk])
+    summary_rebuild(incident_id=crowd.incident.pk)
+    queued.clear()
+    summary_mark_stale(incident_ids=[crowd.incident.pk])  # its task is lost: nothing will run it
+    queued.clear()
+    summaries_refresh()
+    assert queued == []  # a rebuild may just be on its way
+
+    long_ago = timezone.now() - timedelta(seconds=2 * settings.SUMMARY_MAX_LAG_SECONDS + 61)
+    IncidentSummary.objects.filter(incident=crowd.incident).update(built_at=long_ago)
+    summaries_refresh()
+
+    assert queued == [crowd.incident.pk]
