@@ -16,6 +16,12 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 
+def values_insert(model: type[models.Model], rows: list[dict]) -> None:
+    """Insert rows giving every column but the key ({attname: value}): COPY where the database has it."""
+    given = tuple(field.attname for field in model._meta.concrete_fields if not field.primary_key)
+    (rows_copy if copy_available() else rows_insert)(model, rows, given=given)
+
+
 def copy_available() -> bool:
     """Whether the default database can take COPY (PostgreSQL through psycopg 3)."""
     return connection.vendor == "postgresql"
@@ -41,20 +47,35 @@ def rows_copy(model: type[models.Model], rows: Iterable[dict], *, given: tuple[s
 def rows_insert(model: type[models.Model], rows: Iterable[dict], *, given: tuple[str, ...]) -> None:
     """INSERT ``rows``, taken as rows_copy takes them, with one executemany (a database without COPY).
 
-    Each value is prepared by its field for the database, as bulk_create prepares it, without a
-    model instance per row; the defaulted columns' values are prepared once per call.
+    Each value is prepared for the database as its field would prepare it (plain values as they
+    are: _preparer), without a model instance per row; the defaulted columns' values once per call.
     """
     fields, defaulted = _columns(model, given)
     now = timezone.now()
     tail = [field.get_db_prep_save(_default_value(field, now), connection) for field in defaulted]
-    prepare = [(name, fields[name].get_db_prep_save) for name in given]
+    prepare = [(name, _preparer(fields[name])) for name in given]
     quote = connection.ops.quote_name
     named = [*(fields[name] for name in given), *defaulted]
     columns = ", ".join(quote(field.column) for field in named)
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(named))})"  # noqa: S608 (no value in the text)
-    values = [[prep(row[name], connection) for name, prep in prepare] + tail for row in rows]
+    values = [[row[name] if convert is None else convert(row[name]) for name, convert in prepare] + tail
+              for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+
+
+def _preparer(field: models.Field):
+    """Return how to turn a value into what the driver takes for this column (None: as it is).
+
+    Numbers, text and keys go as they are; JSON is encoded once, as the field would; anything
+    else (decimals, dates, booleans, times on SQLite) through the field.
+    """
+    if isinstance(field, models.JSONField):
+        return lambda value, encoder=field.encoder: json.dumps(value, cls=encoder)
+    plain = (models.IntegerField, models.CharField, models.TextField, models.ForeignKey)
+    if isinstance(field, plain):
+        return None
+    return lambda value: field.get_db_prep_save(value, connection)
 
 
 def _columns(model: type[models.Model], given: tuple[str, ...]) -> tuple[dict, list]:

@@ -2,12 +2,12 @@
 
 Django's bulk_update builds one CASE expression per field over every row, which costs more
 than the chain reads it follows (measured in bench/verify_throughput.py). On PostgreSQL a batch
-of rows is written with one statement: ``COPY`` for inserts, ``UPDATE … FROM unnest(…)`` (one
-array per column) for updates. Elsewhere (SQLite) one prepared statement is sent with
-executemany: SQLite runs in the worker's own process, so a statement costs no round trip there.
+of rows is updated with one ``UPDATE … FROM unnest(…)`` (one array per column). Elsewhere
+(SQLite) one prepared statement is sent with executemany: SQLite runs in the worker's own
+process, so a statement costs no round trip there. Inserts go through incidents.copying
+(``values_insert``: COPY on PostgreSQL), shared with the sheet import.
 """
 
-import json
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
@@ -50,48 +50,3 @@ def _update_from_values(connection, meta, columns: list, params: list[list]) -> 
            f"AS v({', '.join([*names, 'pk'])}) WHERE {table}.{pk} = v.pk")
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
-
-
-def values_insert(model: type[models.Model], rows: list[dict]) -> None:
-    """Insert rows given as {attname: value}, one value per column but the key (no model instances).
-
-    For the hottest writes (a batch's check results): building a model instance per row and
-    preparing each value through its field cost more than the COPY itself. Values that the
-    driver takes as they are (numbers, text, None; and date-times on PostgreSQL) are passed
-    through; JSON is encoded once, as the field would encode it; anything else goes through
-    the field.
-    """
-    if not rows:
-        return
-    connection = _real_connection()
-    columns = [field for field in model._meta.concrete_fields if not field.primary_key]
-    prepare = [(field.attname, _preparer(field, connection)) for field in columns]
-    params = [[row[name] if convert is None else convert(row[name]) for name, convert in prepare]
-              for row in rows]
-    _insert(connection, model, columns, params)
-
-
-def _preparer(field: models.Field, connection):
-    """Return how to turn a Python value into what the driver takes for this column (None: as it is)."""
-    if isinstance(field, models.JSONField):
-        return lambda value, encoder=field.encoder: json.dumps(value, cls=encoder)
-    plain = (models.IntegerField, models.CharField, models.TextField, models.ForeignKey)
-    moment = isinstance(field, models.DateTimeField) and connection.vendor == "postgresql"
-    if isinstance(field, plain) or moment:
-        return None
-    return lambda value: field.get_db_prep_save(value, connection)
-
-
-def _insert(connection, model: type[models.Model], columns: list, params: list[list]) -> None:
-    meta = model._meta
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
-                for values in params:
-                    copy.write_row(values)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
-        cursor.executemany(sql, params)

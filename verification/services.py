@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from incidents.copying import values_insert
 from incidents.models import (
     Binding,
     Claim,
@@ -27,7 +28,7 @@ from incidents.queue_state import QUEUE_STATE_FIELDS, report_queue_state
 from incidents.selectors import rivals_of
 from incidents.signals import reports_changed
 from incidents.vocabulary import CheckName
-from verification.bulk import rows_update, values_insert
+from verification.bulk import rows_update
 from verification.checks.bitcoin import bitcoin_transfer_checks
 from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext, TransferFindings
 from verification.checks.transfers import transfer_checks
