@@ -35,20 +35,16 @@ class ChunkWriter:
     """
 
     def __init__(self, incident: Incident, *, threaded: bool):
-        self.incident, self.written, self.error, self.stopped = incident, [], None, False
+        self.incident, self.created, self.error, self.stopped = incident, 0, None, False
         self.chunks: queue.Queue = queue.Queue(maxsize=1)
-        writer = threading.Thread(target=self._run, name="import-writer", daemon=True)
-        self.threads = [writer] if threaded else []
-        for thread in self.threads:
-            thread.start()
-
-    @property
-    def created(self) -> int:
-        return sum(self.written)
+        self.thread = None
+        if threaded:
+            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+            self.thread.start()
 
     def write(self, chunk: list[SheetRow]) -> None:
         """Write ``chunk`` (hand it over, when threaded); raise what an earlier chunk's writing raised."""
-        if not self.threads:
+        if self.thread is None:
             self._write(chunk)
             return
         self._raise()
@@ -57,10 +53,9 @@ class ChunkWriter:
     def close(self, *, finished: bool) -> None:
         """Wait for the chunks handed over (dropped unless ``finished``); raise what writing raised."""
         self.stopped = not finished
-        for _thread in self.threads:
+        if self.thread:
             self.chunks.put(None)
-        for thread in self.threads:
-            thread.join()
+            self.thread.join()
         if finished:
             self._raise()
 
@@ -83,7 +78,7 @@ class ChunkWriter:
             self.error = exc
 
     def _write(self, chunk: list[SheetRow]) -> None:
-        self.written.append(len(reports_import(incident=self.incident, rows=chunk)))
+        self.created += len(reports_import(incident=self.incident, rows=chunk))
 
 
 class Command(BaseCommand):
