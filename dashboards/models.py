@@ -1,6 +1,7 @@
 """The pre-aggregated live picture of an incident (the journalists' embargoed preview)."""
 
 from django.db import models
+from django.utils import timezone
 
 from incidents.models import Incident
 from registry.models import Release
@@ -12,6 +13,9 @@ class IncidentSummary(models.Model):
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="summary")
     # Set by summary_mark_stale (cheap, conditional), cleared by the rebuild that takes the work.
     stale = models.BooleanField(default=True)
+    # When it last went stale (its creation, for a summary never built): the preview's lag is
+    # counted from here, so a rebuild put off during a bulk check never lags more than the bound.
+    stale_since = models.DateTimeField(null=True, blank=True, default=timezone.now)
     # The next rebuild starts from scratch (first build, periodic sweep) rather than from the
     # reports listed in DirtyReport.
     full = models.BooleanField(default=True)

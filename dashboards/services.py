@@ -43,7 +43,8 @@ def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> No
     for incident_id in sorted(set(incident_ids)):
         if full:
             IncidentSummary.objects.filter(incident_id=incident_id, full=False).update(full=True)
-        flipped = IncidentSummary.objects.filter(incident_id=incident_id, stale=False).update(stale=True)
+        flipped = IncidentSummary.objects.filter(incident_id=incident_id, stale=False).update(
+            stale=True, stale_since=datetime.now(UTC))
         if not flipped:
             _, created = IncidentSummary.objects.get_or_create(incident_id=incident_id)
             if not created:
@@ -74,13 +75,17 @@ def summary_rebuild_delay(*, incident_id: int) -> float:
     marks the summary stale again: rebuilding after each would redo the incident-wide sums many
     times over and take workers from the checks. When at least BULK_CHANGE reports wait to be
     summed and a check is in flight, the rebuild waits, but never lets the preview lag more than
-    SUMMARY_MAX_LAG_SECONDS behind. A few changed reports (a decision, a web report's verdict) are
-    summed at once, whatever else is being checked: journalists see a decision within a second.
+    SUMMARY_MAX_LAG_SECONDS behind the first change it has not summed (the first build of a new
+    incident's import too: summed at once, it would add up the reports still being checked). A few
+    changed reports (a decision, a web report's verdict) are summed at once, whatever else is being
+    checked: journalists see a decision within a second.
     """
-    built = IncidentSummary.objects.filter(incident_id=incident_id).values_list("built_at", flat=True).first()
-    if built is None or not _bulk_change(incident_id) or not checks_in_flight(incident_id=incident_id):
+    since = (IncidentSummary.objects.filter(incident_id=incident_id)
+             .values_list("stale_since", "built_at").first())
+    behind = since and (since[0] or since[1])
+    if not behind or not _bulk_change(incident_id) or not checks_in_flight(incident_id=incident_id):
         return 0.0
-    lag_left = settings.SUMMARY_MAX_LAG_SECONDS - (datetime.now(UTC) - built).total_seconds()
+    lag_left = settings.SUMMARY_MAX_LAG_SECONDS - (datetime.now(UTC) - behind).total_seconds()
     return min(settings.SUMMARY_DEFER_SECONDS, lag_left) if lag_left > 0 else 0.0
 
 
@@ -103,7 +108,8 @@ def summary_rebuild(*, incident_id: int) -> bool:
     The changed reports' facts are read from a throw-away register and rewritten in ReportFact and
     ReportFlow; the summary is then summed from those rows in SQL (dashboards.sums).
     """
-    if not IncidentSummary.objects.filter(incident_id=incident_id, stale=True).update(stale=False):
+    if not IncidentSummary.objects.filter(incident_id=incident_id, stale=True).update(stale=False,
+                                                                                      stale_since=None):
         return False
     summary = IncidentSummary.objects.select_related("incident").filter(incident_id=incident_id).first()
     if summary is None:

@@ -184,15 +184,40 @@ def test_a_rebuild_put_off_too_long_runs_even_while_checks_go_on(crowd, queued, 
     monkeypatch.setattr(services, "BULK_CHANGE", 2)
     summary_mark_stale(incident_ids=[crowd.incident.pk])
     summary_rebuild(incident_id=crowd.incident.pk)
-    IncidentSummary.objects.filter(incident=crowd.incident).update(
-        built_at=timezone.now() - timedelta(seconds=settings.SUMMARY_MAX_LAG_SECONDS + 1))
     in_flight = timezone.now() + timedelta(hours=1)
     Report.objects.filter(incident=crowd.incident).update(check_queued_until=in_flight)
     summary_mark_stale_for_reports(report_ids=crowd.incident.reports.values_list("pk", flat=True))
+    IncidentSummary.objects.filter(incident=crowd.incident).update(  # the first unsummed change
+        stale_since=timezone.now() - timedelta(seconds=settings.SUMMARY_MAX_LAG_SECONDS + 1))
 
     tasks.rebuild_summary_task(crowd.incident.pk)
 
     assert not IncidentSummary.objects.get(incident=crowd.incident).stale
+
+
+def test_a_new_incidents_first_build_waits_for_its_bulk_check_then_for_no_longer_than_the_bound(
+        crowd, queued, monkeypatch, settings):
+    from dashboards import services
+
+    later = []
+    monkeypatch.setattr(tasks.rebuild_summary_task, "apply_async",
+                        lambda args, countdown: later.append((args, countdown)))
+    monkeypatch.setattr(services, "BULK_CHANGE", 2)
+    in_flight = timezone.now() + timedelta(hours=1)
+    Report.objects.filter(incident=crowd.incident).update(check_queued_until=in_flight)  # just imported
+    summary_mark_stale_for_reports(report_ids=crowd.incident.reports.values_list("pk", flat=True))
+
+    tasks.rebuild_summary_task(crowd.incident.pk)
+    summary = IncidentSummary.objects.get(incident=crowd.incident)
+    assert later == [((crowd.incident.pk,), settings.SUMMARY_DEFER_SECONDS)]
+    assert summary.stale and summary.built_at is None
+
+    IncidentSummary.objects.filter(incident=crowd.incident).update(
+        stale_since=timezone.now() - timedelta(seconds=settings.SUMMARY_MAX_LAG_SECONDS + 1))
+    tasks.rebuild_summary_task(crowd.incident.pk)
+    summary = IncidentSummary.objects.get(incident=crowd.incident)
+    assert not summary.stale and summary.built_at is not None and len(later) == 1
+    assert sum(summary.stats["by_tier"].values()) == crowd.incident.reports.count()
 
 
 def test_fact_rows_written_a_few_reports_at_a_time_are_the_same_rows(crowd, monkeypatch):
