@@ -209,15 +209,25 @@ def file_reports(world: World, plans: list[Planned]) -> list[int]:
 
 
 class QueryCounter:
-    """Counts SQL statements by verb and table, through connection.execute_wrapper (no debug cursor)."""
+    """Counts and times SQL statements by verb and table, through connection.execute_wrapper.
+
+    The time is the statement's round trip as the worker sees it (sending, the database's work,
+    waiting, reading the rows back); COPY goes around the wrapper and is not counted.
+    """
 
     def __init__(self):
         self.kinds: Counter = Counter()
+        self.seconds: Counter = Counter()
 
     def __call__(self, execute, sql, params, many, context):
         match = STATEMENT_RE.search(sql)
-        self.kinds[f"{match[1] or match[2] or match[3]} {match[4]}" if match else sql[:30]] += 1
-        return execute(sql, params, many, context)
+        kind = f"{match[1] or match[2] or match[3]} {match[4]}" if match else sql[:30]
+        self.kinds[kind] += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds[kind] += time.perf_counter() - started
 
     @property
     def count(self) -> int:
@@ -225,6 +235,9 @@ class QueryCounter:
 
     def top(self, n: int = 4) -> str:
         return ", ".join(f"{kind} x{times}" for kind, times in self.kinds.most_common(n))
+
+    def slowest(self, n: int = 6) -> str:
+        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.seconds.most_common(n))
 
 
 @contextlib.contextmanager
@@ -699,6 +712,7 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     print(f"  RPC: {run.requests} HTTP requests (ProviderCall rows) carrying {run.rpc_calls} JSON-RPC calls; "
           f"SQL: {run.queries.count} statements ({run.queries.count / claims:.2f} per claim)")
     print(f"  most frequent statements: {run.queries.top()}")
+    print(f"  statements taking the most time: {run.queries.slowest()}")
     print("  where the time goes:")
     print(f"    chain read  (_read_chains)      {phases.get('_read_chains', 0.0):7.2f} s"
           f"   of which HTTP round trips {run.http_seconds:.2f} s (ProviderCall.duration_ms)")

@@ -262,9 +262,11 @@ class Report(models.Model):
     contact_email = models.EmailField(blank=True)
     exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="reports")
-    status = models.CharField(max_length=20, choices=ReportStatus.choices,
-                              default=ReportStatus.SUBMITTED, db_index=True)
-    tier = models.CharField(max_length=2, choices=Tier.choices, default=Tier.T0, db_index=True)
+    # Indexed by the queue's indexes (status first) and report_tier below, without the
+    # pattern-matching copies a CharField's db_index adds on PostgreSQL: every verdict rewrites
+    # each index of its report's row, and a check of a report writes the row twice.
+    status = models.CharField(max_length=20, choices=ReportStatus.choices, default=ReportStatus.SUBMITTED)
+    tier = models.CharField(max_length=2, choices=Tier.choices, default=Tier.T0)
     flags = models.JSONField(default=list, blank=True)
     claimed_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     verified_loss_usd = models.DecimalField(max_digits=20, decimal_places=2, default=ZERO)
@@ -286,7 +288,8 @@ class Report(models.Model):
     source_file = models.CharField(max_length=255, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
     # sha256 of the imported row's normalised content: re-importing a sheet creates nothing twice.
-    import_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    # Read per incident only: report_import_fingerprint_unique is its index.
+    import_fingerprint = models.CharField(max_length=64, blank=True)
     # Sheet order decides which of two reports is "later"; web reports use submitted_at.
     submitted_at = models.DateTimeField(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -343,6 +346,7 @@ class Report(models.Model):
             models.Index(fields=["status", "-verified_loss_usd", "submitted_at", "id"],
                          name="report_queue_loss"),
             models.Index(fields=["status", "submitted_at", "id"], name="report_queue_age"),
+            models.Index(fields=["tier"], name="report_tier"),
         ]
 
     def __str__(self) -> str:
@@ -407,7 +411,7 @@ class Claim(models.Model):
     period_end = models.DateTimeField(null=True, blank=True)
     # What the checks established (written by verification only).
     status = models.CharField(max_length=16, choices=ClaimStatus.choices,
-                              default=ClaimStatus.UNCHECKED, db_index=True)
+                              default=ClaimStatus.UNCHECKED)  # indexed by claim_status (Meta)
     # The status the claim's own checks give, before other reports citing the same transfer are
     # weighed (contested, duplicate); kept so that a rival's change recomputes without the chain.
     checked_status = models.CharField(max_length=16, choices=ClaimStatus.choices,
@@ -432,6 +436,7 @@ class Claim(models.Model):
         indexes = [
             # Read by the duplicate check: who else cites this transfer?
             models.Index(fields=["chain", "tx_hash", "log_index"], name="claim_transfer_idx"),
+            models.Index(fields=["status"], name="claim_status"),  # no pattern-matching copy
         ]
         constraints = [
             models.UniqueConstraint(

@@ -58,8 +58,12 @@ def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where:
 
 def lease_release(*, model: type[Model], ids: list[int], failed: bool = False) -> None:
     """End the marker of checks that ran to the end; ``failed`` (a provider error) keeps it a while."""
-    until = timezone.now() + timedelta(seconds=settings.RECHECK_BACKOFF_SECONDS) if failed else None
-    model.objects.filter(pk__in=ids).update(check_queued_until=until, check_attempts=0)
+    model.objects.filter(pk__in=ids).update(check_queued_until=lease_end(failed=failed), check_attempts=0)
+
+
+def lease_end(*, failed: bool = False):
+    """Return the marker a check leaves when it ends: none, or a back-off after a provider error."""
+    return timezone.now() + timedelta(seconds=settings.RECHECK_BACKOFF_SECONDS) if failed else None
 
 
 def lease_drop(*, model: type[Model], ids: list[int]) -> None:

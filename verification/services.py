@@ -34,7 +34,7 @@ from verification.checks.common import CheckOutcome, ClaimInput, IncidentContext
 from verification.checks.transfers import transfer_checks
 from verification.clients import client_for
 from verification.clients.base import ChainError, ChainSnapshot, TxData
-from verification.leases import lease_release
+from verification.leases import lease_end
 from verification.models import CheckResult, Outcome, Price, ProviderCall, WorkerHeartbeat
 from verification.prices import PriceRow
 from verification.selectors import (
@@ -141,16 +141,13 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
         _store(claims, findings)
-        # In this transaction, without a savepoint of its own: two round trips fewer per part.
-        recomputed = set(_recompute(ids, claims))
-        Report.objects.filter(pk__in=ids, status=ReportStatus.CHECKING).update(
-            status=ReportStatus.NEEDS_REVIEW, updated_at=timezone.now()
-        )
         failed = {c.report_id for c in claims
                   if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
-        lease_release(model=Report, ids=[pk for pk in ids if pk not in failed])
-        lease_release(model=Report, ids=sorted(failed), failed=True)  # the provider is asked later
-    return recomputed
+        # In this transaction, without a savepoint of its own. The reports' check ends in the
+        # same statement as their verdicts: each UPDATE of a report writes all of its indexes.
+        backoff = lease_end(failed=True)  # the provider is asked again after it
+        ended = {pk: backoff if pk in failed else None for pk in ids}
+        return set(_recompute(ids, claims, ended=ended))
 
 
 def _mark_checking(report_ids: list[int]) -> None:
@@ -269,8 +266,12 @@ def reports_recompute(*, report_ids: list[int], checked: list[Claim] = (), notif
     return set(ids)
 
 
-def _recompute(report_ids: list[int], checked: list[Claim]) -> list[int]:
-    """Recompute and write the verdicts (inside the caller's transaction); return the reports written."""
+def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None = None) -> list[int]:
+    """Recompute and write the verdicts (inside the caller's transaction); return the reports written.
+
+    ``ended``: reports whose check ends here, with the in-flight marker each keeps (None, or a
+    provider's back-off): written with the verdict, and a report still "checking" goes to review.
+    """
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
@@ -284,10 +285,17 @@ def _recompute(report_ids: list[int], checked: list[Claim]) -> list[int]:
     tickets = _tickets(reports, rows)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
+    ended, now = ended or {}, timezone.now()
+    for report in reports:  # the others' rows are locked (_load): their loaded values are current
+        if report.pk in ended:
+            report.check_queued_until, report.check_attempts = ended[report.pk], 0
+            if report.status == ReportStatus.CHECKING:
+                report.status, report.updated_at = ReportStatus.NEEDS_REVIEW, now
     rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
     rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
-                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS])
+                                  "decided_at", "decision_reason", *QUEUE_STATE_FIELDS,
+                                  *(("check_queued_until", "check_attempts", "updated_at") if ended else ())])
     return ids
 
 
