@@ -53,11 +53,29 @@ def summary_mark_stale(*, incident_ids: Iterable[int], full: bool = False) -> No
 
 
 def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
-    """Note these reports as changed (verdicts, decisions) and mark their incidents' summaries stale."""
-    pairs = list(Report.objects.filter(pk__in=list(report_ids)).values_list("incident_id", "pk"))
-    DirtyReport.objects.bulk_create([DirtyReport(incident_id=incident_id, report_id=report_id)
-                                     for incident_id, report_id in pairs], ignore_conflicts=True)
-    summary_mark_stale(incident_ids={incident_id for incident_id, _ in pairs})
+    """Note these reports as changed (verdicts, decisions) and mark their incidents' summaries stale.
+
+    Called after every batch of checks: the rows are copied inside the database (INSERT … SELECT,
+    one statement however many reports) and the whole is one transaction, one commit.
+    """
+    ids = sorted(set(report_ids))
+    incidents: set[int] = set()
+    with transaction.atomic():
+        for start in range(0, len(ids), 10_000):  # SQLite takes at most 32,766 variables a query
+            incidents |= _dirty_marked(ids[start:start + 10_000])
+        summary_mark_stale(incident_ids=incidents)
+
+
+def _dirty_marked(report_ids: list[int]) -> set[int]:
+    """Add these reports to DirtyReport (those listed already stay); return their incidents."""
+    quote = connection.ops.quote_name
+    dirty, reports = quote(DirtyReport._meta.db_table), quote(Report._meta.db_table)
+    marks = ", ".join(["%s"] * len(report_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {dirty} (incident_id, report_id) SELECT incident_id, id "  # noqa: S608 (names only)
+                       f"FROM {reports} WHERE id IN ({marks}) ON CONFLICT (report_id) DO NOTHING", report_ids)
+        cursor.execute(f"SELECT DISTINCT incident_id FROM {reports} WHERE id IN ({marks})", report_ids)  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _enqueue(incident_id: int) -> None:

@@ -11,9 +11,9 @@ and ``auto_now_add`` fields take the time of the call. No signal is sent (as wit
 import json
 from collections.abc import Iterable
 
+import orjson
 from django.db import connection, models
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 
 def values_insert(model: type[models.Model], rows: list[dict]) -> None:
@@ -71,6 +71,8 @@ def _preparer(field: models.Field):
     else (decimals, dates, booleans, times on SQLite) through the field.
     """
     if isinstance(field, models.JSONField):
+        if field.encoder is None:
+            return json_text
         return lambda value, encoder=field.encoder: json.dumps(value, cls=encoder)
     plain = (models.IntegerField, models.CharField, models.TextField, models.ForeignKey)
     if isinstance(field, plain):
@@ -89,7 +91,20 @@ def _columns(model: type[models.Model], given: tuple[str, ...]) -> tuple[dict, l
 def _given_values(row: dict, given: tuple[str, ...], json_given: set[str]) -> list:
     if not json_given:
         return [row[name] for name in given]
-    return [Jsonb(row[name]) if name in json_given else row[name] for name in given]
+    # As JSON text: COPY's text format hands it to jsonb's parser, as Jsonb would after dumping it.
+    return [json_text(row[name]) if name in json_given else row[name] for name in given]
+
+
+def json_text(value) -> str:
+    """Encode a value as JSON text: orjson, several times faster than json; json where orjson refuses.
+
+    orjson refuses what JSON columns rarely hold (integers beyond 64 bits, keys that are not
+    text); json encodes those as a JSONField would. Spacing aside, the text is the same JSON.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value)
 
 
 def _default(field: models.Field, now):

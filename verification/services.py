@@ -317,8 +317,10 @@ def _load(ids: list[int]) -> tuple[list[Report], ReportRows]:
     order, so batches cannot deadlock), the later one waits, then reads both. Plain grouped reads
     rather than prefetch_related, which builds a queryset per report and relation.
     """
-    reports = list(Report.objects.select_for_update(of=("self",)).filter(pk__in=ids)
-                   .select_related("incident").order_by("pk"))
+    reports = list(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    incidents = Incident.objects.in_bulk({report.incident_id for report in reports})
+    for report in reports:  # one row per incident, not one joined (and built) per report
+        report.incident = incidents[report.incident_id]
     rows = ReportRows(defaultdict(list), defaultdict(list), defaultdict(list), {})
     for claim in Claim.objects.filter(report_id__in=ids):
         rows.claims[claim.report_id].append(claim)
