@@ -131,15 +131,15 @@ def report_version(*, report: Report) -> str:
 
 def rivals_of(*, report_ids: list[int]) -> set[int]:
     """Return the other active reports citing a transfer or the ticket of these reports (their rivals)."""
-    own = set(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
+    own = set(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
               .values_list("chain", "tx_hash"))
     # chain first: the (chain, tx_hash, log_index) index serves this read. The hashes go as a
     # list, not a subquery: just after a bulk import the planner's statistics are stale, and it
     # scanned the whole table once per hash of the subquery (a second per batch at 20,000 claims).
-    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in={chain for chain, _ in own},
-                                        tx_hash__in={tx_hash for _, tx_hash in own})
+    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any={chain for chain, _ in own},
+                                        tx_hash__any={tx_hash for _, tx_hash in own})
                    .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
-    tickets = (Report.objects.filter(pk__in=report_ids).exclude(support_ticket_id="")
+    tickets = (Report.objects.filter(pk__any=report_ids).exclude(support_ticket_id="")
                .values_list("incident_id", "support_ticket_id"))
     by_ticket = Q(pk__in=[])
     for incident_id, ticket in tickets:

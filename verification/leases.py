@@ -41,7 +41,7 @@ def lease_claim(*, model: type[Model], ids: list[int], sweep: bool = False,
 
 
 def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where: Q | None) -> list[int]:
-    rows = model.objects.filter(_free(now), pk__in=ids)
+    rows = model.objects.filter(_free(now), pk__any=ids)
     if sweep:
         rows = rows.filter(check_attempts__lt=settings.TASK_MAX_DELIVERIES)
     claimed = sorted(rows.select_for_update().values_list("pk", flat=True))
@@ -49,8 +49,8 @@ def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where:
         # A second statement, after the locks: a check that freed a row while we waited for
         # its lock has committed, and this statement sees what it wrote (the row no longer
         # matches), so the report is not queued for a second check.
-        claimed = sorted(model.objects.filter(where, pk__in=claimed).values_list("pk", flat=True))
-    model.objects.filter(pk__in=claimed).update(
+        claimed = sorted(model.objects.filter(where, pk__any=claimed).values_list("pk", flat=True))
+    model.objects.filter(pk__any=claimed).update(
         check_queued_until=now + timedelta(seconds=settings.VERIFY_LEASE_SECONDS),
         check_attempts=F("check_attempts") + 1)
     return claimed
@@ -58,7 +58,7 @@ def _claim_slice(model: type[Model], ids: list[int], now, *, sweep: bool, where:
 
 def lease_release(*, model: type[Model], ids: list[int], failed: bool = False) -> None:
     """End the marker of checks that ran to the end; ``failed`` (a provider error) keeps it a while."""
-    model.objects.filter(pk__in=ids).update(check_queued_until=lease_end(failed=failed), check_attempts=0)
+    model.objects.filter(pk__any=ids).update(check_queued_until=lease_end(failed=failed), check_attempts=0)
 
 
 def lease_end(*, failed: bool = False):
@@ -68,4 +68,4 @@ def lease_end(*, failed: bool = False):
 
 def lease_drop(*, model: type[Model], ids: list[int]) -> None:
     """Give a claim back when the work could not be queued (broker down): the sweep takes it later."""
-    model.objects.filter(pk__in=ids).update(check_queued_until=None)
+    model.objects.filter(pk__any=ids).update(check_queued_until=None)

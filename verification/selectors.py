@@ -39,7 +39,7 @@ def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
     """Return every active report's transfer claims on the transactions these claims cite."""
     hashes, chains = {c.tx_hash for c in claims}, {c.chain for c in claims}
     # chain first: the (chain, tx_hash, log_index) index serves this read.
-    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__in=chains, tx_hash__in=hashes)
+    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any=chains, tx_hash__any=hashes)
               .exclude(report__status=ReportStatus.WITHDRAWN)
               .only("report_id", "chain", "tx_hash", "log_index", "checked_status", "binding"))
     found: dict[tuple[str, str], list[Claim]] = {}

@@ -122,7 +122,7 @@ def _parts(report_ids: list[int], size: int) -> list[tuple[list[int], list[Claim
     """Split the reports into parts, each with its transfer claims loaded (in this thread)."""
     # The incident's id only, not its row and the report's joined to every claim: reference data
     # is read once per incident (_judge), and a model built per claim per join cost a tenth of a batch.
-    claims = list(Claim.objects.filter(report_id__in=report_ids, kind=ClaimKind.TRANSFER)
+    claims = list(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
                   .annotate(incident_pk=F("report__incident_id")))
     parts = []
     for start in range(0, len(report_ids), size):
@@ -136,7 +136,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
     """Store one part's findings and verdicts; return the reports whose verdicts were recomputed."""
     with transaction.atomic():
         # A report withdrawn (erased) while its chain was read has nothing left to write to.
-        present = set(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        present = set(Report.objects.select_for_update().filter(pk__any=ids).order_by("pk")
                       .values_list("pk", flat=True))
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
@@ -152,7 +152,7 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
 
 def _mark_checking(report_ids: list[int]) -> None:
     # A conditional UPDATE: only new reports move, so a re-delivered task changes nothing here.
-    Report.objects.filter(pk__in=report_ids, status=ReportStatus.SUBMITTED).update(
+    Report.objects.filter(pk__any=report_ids, status=ReportStatus.SUBMITTED).update(
         status=ReportStatus.CHECKING, updated_at=timezone.now()
     )
 
@@ -232,7 +232,7 @@ def _store(claims: list[Claim], findings: dict) -> None:
     The claims are written once, by ``reports_recompute(checked=claims)``, with their status
     among the reports citing the same transfer.
     """
-    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims]).delete()
+    CheckResult.objects.filter(claim_id__any=[claim.pk for claim in claims]).delete()
     now = timezone.now()
     results = []
     for claim in claims:
@@ -317,18 +317,18 @@ def _load(ids: list[int]) -> tuple[list[Report], ReportRows]:
     order, so batches cannot deadlock), the later one waits, then reads both. Plain grouped reads
     rather than prefetch_related, which builds a queryset per report and relation.
     """
-    reports = list(Report.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    reports = list(Report.objects.select_for_update().filter(pk__any=ids).order_by("pk"))
     incidents = Incident.objects.in_bulk({report.incident_id for report in reports})
     for report in reports:  # one row per incident, not one joined (and built) per report
         report.incident = incidents[report.incident_id]
     rows = ReportRows(defaultdict(list), defaultdict(list), defaultdict(list), {})
-    for claim in Claim.objects.filter(report_id__in=ids):
+    for claim in Claim.objects.filter(report_id__any=ids):
         rows.claims[claim.report_id].append(claim)
-    for result in CheckResult.objects.filter(report_id__in=ids, claim__isnull=True):
+    for result in CheckResult.objects.filter(report_id__any=ids, claim__isnull=True):
         rows.results[result.report_id].append(result)
-    for answer in TicketAttestation.objects.filter(report_id__in=ids):
+    for answer in TicketAttestation.objects.filter(report_id__any=ids):
         rows.attestations[answer.report_id].append(answer)
-    rows.evidence.update(Evidence.objects.filter(report_id__in=ids).values_list("report_id")
+    rows.evidence.update(Evidence.objects.filter(report_id__any=ids).values_list("report_id")
                          .annotate(n=Count("id")).order_by())
     return reports, rows
 
@@ -367,7 +367,7 @@ def _weigh_citations(claims: list[Claim]) -> None:
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
             results.append(_citation_result(claim, status, others, now))
-    CheckResult.objects.filter(claim_id__in=[claim.pk for claim in claims],
+    CheckResult.objects.filter(claim_id__any=[claim.pk for claim in claims],
                                check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
     values_insert(CheckResult, results)
 

@@ -1,0 +1,45 @@
+"""field__any: the same rows as field__in, however the database receives the list."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents.models import Claim, Report
+from tests.factories import ClaimFactory, ReportFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reports():
+    made = ReportFactory.create_batch(5)
+    for n, report in enumerate(made):
+        ClaimFactory(report=report, chain="eip155:1" if n % 2 else "eip155:10")
+    return made
+
+
+def test_any_finds_the_rows_in_finds(reports):
+    wanted = [reports[0].pk, reports[3].pk, reports[3].pk, None, 10**9]
+
+    assert (sorted(Report.objects.filter(pk__any=wanted).values_list("pk", flat=True))
+            == sorted(Report.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+            == sorted([reports[0].pk, reports[3].pk]))
+    by_report = Claim.objects.filter(report_id__any=wanted).values_list("report_id", flat=True)
+    assert sorted(by_report) == sorted([reports[0].pk, reports[3].pk])
+    assert Claim.objects.filter(chain__any={"eip155:10"}).count() == 3
+
+
+def test_any_of_nothing_matches_nothing_and_any_of_a_subquery_works(reports):
+    assert list(Report.objects.filter(pk__any=[])) == []
+    assert list(Report.objects.filter(pk__any=[None])) == []
+    cited = Claim.objects.filter(chain="eip155:1").values("report_id")
+    assert sorted(Report.objects.filter(pk__any=cited).values_list("pk", flat=True)) == sorted(
+        [reports[1].pk, reports[3].pk])
+
+
+def test_postgresql_receives_one_array_not_one_parameter_per_value(reports):
+    if connection.vendor != "postgresql":
+        pytest.skip("an IN list elsewhere")
+    with CaptureQueriesContext(connection) as queries:
+        list(Report.objects.filter(pk__any=[report.pk for report in reports]))
+    assert "= ANY(" in queries[0]["sql"] and " IN (" not in queries[0]["sql"]
