@@ -29,8 +29,13 @@ class CheckResult(models.Model):
 
     class Meta:
         ordering = ["report_id", "claim_id", "evidence_id", "check_name"]
-        indexes = [models.Index(fields=["evidence"], name="check_result_evidence",
-                                condition=Q(evidence__isnull=False))]
+        indexes = [
+            models.Index(fields=["evidence"], name="check_result_evidence",
+                         condition=Q(evidence__isnull=False)),
+            # A report's own results (mails, signatures, trade exports), read by every verdict: a
+            # few rows among the claims' many, found without visiting the claims' rows.
+            models.Index(fields=["report"], name="check_result_report_own", condition=Q(claim__isnull=True)),
+        ]
         constraints = [
             # Re-delivered tasks overwrite, never add: exactly one result per check and subject.
             models.UniqueConstraint(

@@ -11,8 +11,9 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from config.progress import Progress
+from incidents.copying import PlannerStatistics
 from incidents.importers.sheet import Sheet, SheetError, SheetImport, SheetRow, parse_map
-from incidents.models import Incident
+from incidents.models import Claim, Incident, Report
 from incidents.secrets import SecretRefused
 from incidents.services import EvidenceFileError, reports_import
 from incidents.uploads import evidence_files_undone_on_error
@@ -36,6 +37,9 @@ class ChunkWriter:
 
     def __init__(self, incident: Incident, *, threaded: bool):
         self.incident, self.created, self.error, self.stopped = incident, 0, None, False
+        # The workers check the first chunks while later ones are written: they read these
+        # tables by index only once the planner knows how large the tables have grown.
+        self.statistics = PlannerStatistics(Report, Claim)
         self.chunks: queue.Queue = queue.Queue(maxsize=1)
         self.thread = None
         if threaded:
@@ -79,6 +83,7 @@ class ChunkWriter:
 
     def _write(self, chunk: list[SheetRow]) -> None:
         self.created += len(reports_import(incident=self.incident, rows=chunk))
+        self.statistics.grown(len(chunk))
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""field__any: the same rows as field__in, however the database receives the list."""
+"""field__any: the same rows as field__in, however the database receives the list; planner statistics."""
 
 import pytest
 from django.db import connection
@@ -43,3 +43,29 @@ def test_postgresql_receives_one_array_not_one_parameter_per_value(reports):
     with CaptureQueriesContext(connection) as queries:
         list(Report.objects.filter(pk__any=[report.pk for report in reports]))
     assert "= ANY(" in queries[0]["sql"] and " IN (" not in queries[0]["sql"]
+
+
+def test_tables_a_bulk_write_grows_get_planner_statistics_as_they_grow():
+    from incidents.copying import PlannerStatistics
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL's planner reads table statistics that ANALYZE takes")
+
+    def counted() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'incidents_report'")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_report")  # what earlier tests left in pg_class: none
+    assert counted() == Report.objects.count() == 0
+    statistics = PlannerStatistics(Report, Claim, minimum=4)
+    ReportFactory.create_batch(3)
+    statistics.grown(3)
+    assert counted() == 0  # fewer rows than the minimum: no ANALYZE yet
+    ReportFactory.create_batch(2)
+    statistics.grown(2)
+    assert counted() == 5
+    ReportFactory.create_batch(2)
+    statistics.grown(2)  # 2 more on 5 counted: not yet
+    assert counted() == 5
