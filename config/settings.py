@@ -221,7 +221,9 @@ def _broker_options(url: str) -> dict:
         (folder / "queue").mkdir(parents=True, exist_ok=True)
         (folder / "control").mkdir(exist_ok=True)
         return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-                "control_folder": str(folder / "control"), "polling_interval": 0.2}
+                # The worker looks for its next message this often once its task is acknowledged:
+                # at 0.2 s a worker sat idle a sixth of the time between 400-report batches.
+                "control_folder": str(folder / "control"), "polling_interval": 0.05}
     if scheme in {"redis", "rediss"}:
         # Longer than any task's hard time limit, so a running task is never handed out twice.
         return {"visibility_timeout": max(3600, 2 * env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=2))}

@@ -67,6 +67,8 @@ from verification.verdict import (
 # round trip also waits for PostgreSQL's turn on a core, so parts of 50 spent most of a worker's
 # time waiting (bench/verify_throughput.py --end-to-end, docs/scaling.md).
 READ_AHEAD_REPORTS = 200
+# The first part's chain read overlaps with nothing: kept short, the writes start sooner.
+FIRST_PART_REPORTS = 50
 CLAIM_FIELDS = ["status", "checked_status", "reasons", "block_number", "block_time", "usd_value", "settled",
                 "checked_at", "chain_sender"]
 # Final statuses a moderator set; the verdict sends such a report back to review when its proof weakens.
@@ -125,11 +127,21 @@ def _parts(report_ids: list[int], size: int) -> list[tuple[list[int], list[Claim
     claims = list(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
                   .annotate(incident_pk=F("report__incident_id")))
     parts = []
-    for start in range(0, len(report_ids), size):
-        ids = report_ids[start:start + size]
+    first = min(FIRST_PART_REPORTS, size) if len(report_ids) > size else size
+    for start, end in _bounds(len(report_ids), first, size):
+        ids = report_ids[start:end]
         wanted = set(ids)
         parts.append((ids, [claim for claim in claims if claim.report_id in wanted]))
     return parts
+
+
+def _bounds(count: int, first: int, size: int) -> list[tuple[int, int]]:
+    """Return the (start, end) of each part: ``first`` items, then ``size`` at a time."""
+    bounds, start, step = [], 0, first
+    while start < count:
+        bounds.append((start, min(count, start + step)))
+        start, step = start + step, size
+    return bounds
 
 
 def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> set[int]:
