@@ -8,8 +8,6 @@ import hmac
 import re
 
 from django.conf import settings
-from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from incidents.vocabulary import CheckName
 from verification.checks.common import CheckOutcome
@@ -42,6 +40,11 @@ def signature_check(*, challenge: str, address: str, signature: str) -> CheckOut
     raw = {"address": address.lower(), "challenge": challenge}
     if not SIGNATURE_RE.match(signature or ""):
         return CheckOutcome(CheckName.OWNERSHIP_SIGNATURE, Outcome.FAIL, ["signature_malformed"], raw)
+    # Imported here: eth_account precomputes pairing tables on import (0.4 s of CPU), which every
+    # command and worker paid at start whether or not it ever checked a signature.
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     try:
         signer = Account.recover_message(encode_defunct(text=challenge), signature=signature)
     except Exception:
