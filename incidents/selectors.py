@@ -129,23 +129,31 @@ def report_version(*, report: Report) -> str:
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
 
 
-def rivals_of(*, report_ids: list[int]) -> set[int]:
-    """Return the other active reports citing a transfer or the ticket of these reports (their rivals)."""
-    own = set(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
-              .values_list("chain", "tx_hash"))
-    # chain first: the (chain, tx_hash, log_index) index serves this read. The hashes go as a
-    # list, not a subquery: just after a bulk import the planner's statistics are stale, and it
-    # scanned the whole table once per hash of the subquery (a second per batch at 20,000 claims).
-    by_transfer = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any={chain for chain, _ in own},
-                                        tx_hash__any={tx_hash for _, tx_hash in own})
-                   .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
+def rivals_of(*, report_ids: list[int], citing: set[int] | None = None) -> set[int]:
+    """Return the other active reports citing a transfer or the ticket of these reports (their rivals).
+
+    ``citing``: the active reports citing these reports' transfers, when the caller read them.
+    """
+    if citing is None:
+        citing = set(_citing_transfers(report_ids))
     tickets = (Report.objects.filter(pk__any=report_ids).exclude(support_ticket_id="")
                .values_list("incident_id", "support_ticket_id"))
     by_ticket = Q(pk__in=[])
     for incident_id, ticket in tickets:
         by_ticket |= Q(incident_id=incident_id, support_ticket_id__iexact=ticket.strip())
-    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True)
-    return (set(by_transfer) | set(same_ticket)) - set(report_ids)
+    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True) if tickets else []
+    return (citing | set(same_ticket)) - set(report_ids)
+
+
+def _citing_transfers(report_ids: list[int]):
+    own = set(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
+              .values_list("chain", "tx_hash"))
+    # chain first: the (chain, tx_hash, log_index) index serves this read. The hashes go as a
+    # list, not a subquery: just after a bulk import the planner's statistics are stale, and it
+    # scanned the whole table once per hash of the subquery (a second per batch at 20,000 claims).
+    return (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any={chain for chain, _ in own},
+                                 tx_hash__any={tx_hash for _, tx_hash in own})
+            .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
 
 
 def imported_rows_for(*, user) -> QuerySet[Report]:

@@ -7,6 +7,7 @@ the way results are stored can change without touching the pages, the register o
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Avg, Count, Max, Q, QuerySet
@@ -35,16 +36,35 @@ def report_order_key(report: Report) -> tuple:
     return (report.submitted_at, report.source_row if report.source_row is not None else 0, report.pk)
 
 
-def citations_of(*, claims: list[Claim]) -> dict[tuple[str, str], list[Claim]]:
-    """Return every active report's transfer claims on the transactions these claims cite."""
-    hashes, chains = {c.tx_hash for c in claims}, {c.chain for c in claims}
+class Citing(NamedTuple):
+    """A transfer claim as the duplicate check weighs it: whose it is and what its checks found."""
+
+    pk: int
+    report_id: int
+    chain: str
+    tx_hash: str
+    log_index: int | None
+    checked_status: str
+    binding: str
+
+
+def citations_of(*, transfers: set[tuple[str, str]]) -> dict[tuple[str, str], list[Citing]]:
+    """Return every active report's transfer claims on these (chain, tx hash) transactions.
+
+    Plain rows, not models: a batch's read returns each of its own claims again.
+    """
+    found: dict[tuple[str, str], list[Citing]] = {}
+    if not transfers:
+        return found
+    hashes, chains = {tx_hash for _, tx_hash in transfers}, {chain for chain, _ in transfers}
     # chain first: the (chain, tx_hash, log_index) index serves this read.
     citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any=chains, tx_hash__any=hashes)
               .exclude(report__status=ReportStatus.WITHDRAWN)
-              .only("report_id", "chain", "tx_hash", "log_index", "checked_status", "binding"))
-    found: dict[tuple[str, str], list[Claim]] = {}
-    for claim in citing.iterator(chunk_size=2000):
-        found.setdefault((claim.chain, claim.tx_hash), []).append(claim)
+              .values_list(*Citing._fields).order_by())
+    for row in citing.iterator(chunk_size=2000):
+        claim = Citing(*row)
+        if (claim.chain, claim.tx_hash) in transfers:
+            found.setdefault((claim.chain, claim.tx_hash), []).append(claim)
     return found
 
 

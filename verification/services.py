@@ -284,7 +284,11 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
     ``ended``: reports whose check ends here, with the in-flight marker each keeps (None, or a
     provider's back-off): written with the verdict, and a report still "checking" goes to review.
     """
-    ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids))
+    # Just checked, the batch's transfers are known: one read finds who else cites them, for
+    # the rivals and for the duplicate check alike (rivals_of would read them twice more).
+    citing = citations_of(transfers={(c.chain, c.tx_hash) for c in checked}) if checked else None
+    by_transfer = None if citing is None else {c.report_id for found in citing.values() for c in found}
+    ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids, citing=by_transfer))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
     fresh = {claim.pk: claim for claim in checked}
@@ -293,7 +297,7 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
             for name in CLAIM_FIELDS:
                 setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports, rows)
-    _weigh_citations(claims)
+    _weigh_citations(claims, citing or {})
     tickets = _tickets(reports, rows)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
@@ -366,10 +370,13 @@ def _binding_mail(result: CheckResult) -> bool:
             and raw.get("addressed_to_reporter") is True)
 
 
-def _weigh_citations(claims: list[Claim]) -> None:
-    """Turn each claim's own checked status into its status among the reports citing the transfer."""
+def _weigh_citations(claims: list[Claim], citing: dict) -> None:
+    """Turn each claim's own checked status into its status among the reports citing the transfer.
+
+    ``citing``: the citations already read (citations_of), for the transfers they cover.
+    """
     fresh = {claim.pk: claim for claim in claims}
-    rivals = citations_of(claims=claims)
+    rivals = {**citing, **citations_of(transfers={(c.chain, c.tx_hash) for c in claims} - citing.keys())}
     results, now = [], timezone.now()
     for claim in claims:
         others = [fresh.get(c.pk, c) for c in rivals.get((claim.chain, claim.tx_hash), [])
