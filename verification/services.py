@@ -152,7 +152,10 @@ def _write(ids: list[int], claims: list[Claim], findings: dict, calls: list) -> 
                       .values_list("pk", flat=True))
         ids, claims = [pk for pk in ids if pk in present], [c for c in claims if c.report_id in present]
         ProviderCall.objects.bulk_create(calls)
-        _store(claims, findings)
+        # Read under the reports' locks: a claim never checked has no results to replace.
+        checked_before = set(Claim.objects.filter(pk__any=[c.pk for c in claims], checked_at__isnull=False)
+                             .values_list("pk", flat=True))
+        _store(claims, findings, checked_before)
         failed = {c.report_id for c in claims
                   if any(o.outcome == Outcome.ERROR for o in findings[c.pk][0].outcomes)}
         # In this transaction, without a savepoint of its own. The reports' check ends in the
@@ -238,13 +241,14 @@ def _provider(error: ChainError) -> str:
     return error.provider or "unavailable"
 
 
-def _store(claims: list[Claim], findings: dict) -> None:
+def _store(claims: list[Claim], findings: dict, checked_before: set[int]) -> None:
     """Replace each claim's check results and set (in memory) the claim's own status.
 
     The claims are written once, by ``reports_recompute(checked=claims)``, with their status
     among the reports citing the same transfer.
     """
-    CheckResult.objects.filter(claim_id__any=[claim.pk for claim in claims]).delete()
+    if checked_before:  # a first check skips the DELETE: fresh results tables have no statistics
+        CheckResult.objects.filter(claim_id__any=sorted(checked_before)).delete()
     now = timezone.now()
     results = []
     for claim in claims:
@@ -297,7 +301,7 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
             for name in CLAIM_FIELDS:
                 setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports, rows)
-    _weigh_citations(claims, citing or {})
+    _weigh_citations(claims, citing or {}, cleared=set(fresh))
     tickets = _tickets(reports, rows)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
@@ -370,10 +374,11 @@ def _binding_mail(result: CheckResult) -> bool:
             and raw.get("addressed_to_reporter") is True)
 
 
-def _weigh_citations(claims: list[Claim], citing: dict) -> None:
+def _weigh_citations(claims: list[Claim], citing: dict, cleared: set[int] = frozenset()) -> None:
     """Turn each claim's own checked status into its status among the reports citing the transfer.
 
     ``citing``: the citations already read (citations_of), for the transfers they cover.
+    ``cleared``: claims whose results were all just replaced (_store): none to delete.
     """
     fresh = {claim.pk: claim for claim in claims}
     rivals = {**citing, **citations_of(transfers={(c.chain, c.tx_hash) for c in claims} - citing.keys())}
@@ -386,8 +391,8 @@ def _weigh_citations(claims: list[Claim], citing: dict) -> None:
         claim.reasons = list(dict.fromkeys([*_own_reasons(claim), *reasons]))
         if claim.checked_status in COMPETING:  # only a citation that holds up can compete
             results.append(_citation_result(claim, status, others, now))
-    CheckResult.objects.filter(claim_id__any=[claim.pk for claim in claims],
-                               check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
+    if stale := [claim.pk for claim in claims if claim.pk not in cleared]:
+        CheckResult.objects.filter(claim_id__any=stale, check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
     values_insert(CheckResult, results)
 
 
