@@ -295,28 +295,46 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids, citing=by_transfer))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
+    citing = _as_locked(citing or {}, reports, rows)
     fresh = {claim.pk: claim for claim in checked}
     for claim in claims:
         if claim.pk in fresh:
             for name in CLAIM_FIELDS:
                 setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports, rows)
-    _weigh_citations(claims, citing or {}, cleared=set(fresh))
+    _weigh_citations(claims, citing, cleared=set(fresh))
     tickets = _tickets(reports, rows)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
-    ended, now = ended or {}, timezone.now()
-    for report in reports:  # the others' rows are locked (_load): their loaded values are current
-        if report.pk in ended:
-            report.check_queued_until, report.check_attempts = ended[report.pk], 0
-            if report.status == ReportStatus.CHECKING:
-                report.status, report.updated_at = ReportStatus.NEEDS_REVIEW, now
+    _end_checks(reports, ended or {})
     rows_update(Claim, [c for c in claims if c.pk in fresh], [*CLAIM_FIELDS, "binding"])
     rows_update(Claim, [c for c in claims if c.pk not in fresh], ["status", "reasons", "binding"])
     rows_update(Report, reports, ["tier", "flags", "verified_loss_usd", "ticket_status", "status",
                                   "decided_at", "decision_reason", *QUEUE_STATE_FIELDS,
                                   *(("check_queued_until", "check_attempts", "updated_at") if ended else ())])
     return ids
+
+
+def _as_locked(citing: dict, reports: list[Report], rows: "ReportRows") -> dict:
+    """Replace citations read before the locks by their claims as read under them (_load).
+
+    Every report citing the transfers was locked and read; one withdrawn meanwhile cites nothing.
+    """
+    locked = {c.pk: c for r in reports if r.status != ReportStatus.WITHDRAWN for c in rows.claims[r.pk]}
+    return {key: [locked[c.pk] for c in found if c.pk in locked] for key, found in citing.items()}
+
+
+def _end_checks(reports: list[Report], ended: dict) -> None:
+    """Set the in-flight marker each report's ended check leaves; one still "checking" goes to review.
+
+    The other reports' rows are locked (_load): their loaded values are current and written back.
+    """
+    now = timezone.now()
+    for report in reports:
+        if report.pk in ended:
+            report.check_queued_until, report.check_attempts = ended[report.pk], 0
+            if report.status == ReportStatus.CHECKING:
+                report.status, report.updated_at = ReportStatus.NEEDS_REVIEW, now
 
 
 @dataclass

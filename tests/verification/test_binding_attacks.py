@@ -110,6 +110,28 @@ def test_a_withdrawn_rival_leaves_the_transfer_to_the_remaining_report(theft):
     assert (claim.status, real.tier, real.flags) == ("verified", "T2", [])
 
 
+def test_a_rival_withdrawn_while_the_transfer_is_rechecked_no_longer_contests_it(theft, monkeypatch):
+    """Who else cites the transfer is read before the reports are locked; the verdict must weigh
+    each citation as its report stands once locked, not as it stood at that read."""
+    from verification import services
+
+    _victim, fraud, real = theft
+    read = services.citations_of
+
+    def read_then_withdraw(**kwargs):
+        found = read(**kwargs)
+        # The fraudster's withdrawal erases the report between the read and the lock (its own
+        # recompute of the rivals waits on this check's locks, so it comes after: not run here).
+        Report.objects.filter(pk=fraud.pk).delete()
+        return found
+
+    monkeypatch.setattr(services, "citations_of", read_then_withdraw)
+    verify(real)
+
+    real, claim = fresh(real)
+    assert (claim.status, real.tier, real.flags) == ("verified", "T2", [])
+
+
 def test_the_outcome_does_not_depend_on_which_report_was_checked_last(world):
     victim = world.victims[1]
     tx = world.send_eth(victim, world.attackers[0], "0.25")
