@@ -21,6 +21,8 @@ from incidents.uploads import evidence_files_undone_on_error
 # Rows written per transaction (per savepoint under --strict): each chunk's reports are queued for
 # their checks as it commits, while the rows after it are still being read.
 CHUNK_ROWS = 2_000
+# The first chunk is one worker batch (VERIFY_BATCH_SIZE): the workers start checking sooner.
+FIRST_CHUNK_ROWS = 400
 
 
 class ChunkWriter:
@@ -134,7 +136,7 @@ class Command(BaseCommand):
         writer = ChunkWriter(incident, threaded=not (strict or connection.in_atomic_block))
         with files, transaction.atomic() if strict else contextlib.nullcontext():
             try:
-                for chunk in _chunks(rows.new_rows(), CHUNK_ROWS):
+                for chunk in _chunks(rows.new_rows(), CHUNK_ROWS, first=min(FIRST_CHUNK_ROWS, CHUNK_ROWS)):
                     if not (strict and rows.bad):
                         writer.write(chunk)
                     progress.advance_to(rows.read)
@@ -165,6 +167,8 @@ class Command(BaseCommand):
                                f"the good rows were.", returncode=1)
 
 
-def _chunks(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:
-    while chunk := list(itertools.islice(rows, size)):
+def _chunks(rows: Iterator[SheetRow], size: int, *, first: int | None = None) -> Iterator[list[SheetRow]]:
+    step = first or size
+    while chunk := list(itertools.islice(rows, step)):
         yield chunk
+        step = size
