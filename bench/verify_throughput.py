@@ -707,7 +707,8 @@ def print_setup(args: argparse.Namespace, plans: list[Planned], head: int, secon
 
 def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter) -> None:
     phases = run.phases
-    other = run.seconds - sum(phases.get(name, 0.0) for name in TOP_PHASES)
+    # The chain reads run in their own thread, beside the writes: the other phases are this thread's.
+    other = run.seconds - sum(phases.get(name, 0.0) for name in TOP_PHASES if name != "_read_chains")
     reads = ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in DB_READS_IN_JUDGE)
     print("\nengine (reports_verify, this process = one worker):")
     print(f"  {claims} claims in {run.seconds:.2f} s = {claims / run.seconds:,.0f} claims/s; "
@@ -718,13 +719,15 @@ def print_engine(run: EngineRun, claims: int, found: Counter, expected: Counter)
     print(f"  statements taking the most time: {run.queries.slowest()}")
     print("  where the time goes:")
     print(f"    chain read  (_read_chains)      {phases.get('_read_chains', 0.0):7.2f} s"
-          f"   of which HTTP round trips {run.http_seconds:.2f} s (ProviderCall.duration_ms)")
+          f"   of which HTTP round trips {run.http_seconds:.2f} s (ProviderCall.duration_ms);"
+          " in a thread of its own, beside the phases below")
     print(f"    judge       (_judge)            {phases.get('_judge', 0.0):7.2f} s"
           f"   of which DB reads: {reads}")
     print(f"    DB write    (_store)            {phases.get('_store', 0.0):7.2f} s")
     print(f"    recompute   (_recompute)        {phases.get('_recompute', 0.0):7.2f} s")
     print(f"    mark        (_mark_checking)    {phases.get('_mark_checking', 0.0):7.2f} s")
-    print(f"    other (claims query, ProviderCall insert, status update, commit) {other:.2f} s")
+    print(f"    other (claims query, waiting for a part's chain read, ProviderCall insert, commit) "
+          f"{other:.2f} s")
     verdict = "as planned" if found == expected else f"DIFFERENT from the plan {dict(expected)}"
     print(f"  claims by status: {dict(found)} ({verdict})")
 
