@@ -66,6 +66,9 @@ def test_tables_a_bulk_write_grows_get_planner_statistics_as_they_grow():
     ReportFactory.create_batch(2)
     statistics.grown(2)
     assert counted() == 5
-    ReportFactory.create_batch(2)
-    statistics.grown(2)  # 2 more on 5 counted: not yet
+    ReportFactory.create_batch(40)
+    statistics.grown(40)  # 40 more on 5 counted: not yet (the planner scales 5 by the table's size)
     assert counted() == 5
+    ReportFactory.create_batch(5)
+    statistics.grown(5)  # 45 more: nine times what was counted
+    assert counted() == 50
