@@ -9,14 +9,14 @@ values_only (tests/tabular/test_xlsx.py compares both). A sheet declaring a DOCT
 spreadsheet program writes, is refused as damaged.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.datetime import from_excel, from_ISO8601
+if TYPE_CHECKING:
+    from openpyxl.reader.excel import ExcelReader
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 TAGS = ("row", "c", "v", "is", "t", "r", "rPh")
@@ -29,6 +29,11 @@ def xlsx_values(source, *, max_col: int) -> Iterator[list]:
 
     ``source`` is a path or a binary file; columns past ``max_col`` are left out, as iter_rows does.
     """
+    # openpyxl is imported when a workbook is read: 0.15 s of every command's start otherwise
+    # (import_reports reading a CSV, verify), for a module most runs never use.
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
     reader = ExcelReader(source, read_only=True, data_only=True)
     try:
         reader.read_manifest()
@@ -61,6 +66,11 @@ class SheetParser:
     """Read a worksheet part's rows with expat, converting cells as openpyxl's WorkSheetParser does."""
 
     def __init__(self, reader: ExcelReader, max_col: int):
+        from openpyxl.utils.cell import coordinate_to_tuple
+        from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+        self.coordinate_to_tuple = coordinate_to_tuple
+        self.from_excel, self.from_iso8601 = from_excel, from_ISO8601
         self.strings, self.max_col = reader.shared_strings, max_col
         self.epoch = reader.wb.epoch
         self.dates, self.durations = reader.wb._date_formats, reader.wb._timedelta_formats
@@ -109,7 +119,7 @@ class SheetParser:
         else:
             self._start_inline(name, cell)
 
-    def _start_inline(self, name: str, cell: "_Cell") -> None:
+    def _start_inline(self, name: str, cell: _Cell) -> None:
         if name == INLINE:
             cell.inline, cell.plain, cell.runs, cell.depth = [], None, [], "is"
         elif cell.inline is None:
@@ -121,9 +131,9 @@ class SheetParser:
         elif name == TEXT and cell.depth in ("is", "r"):
             self.text = []
 
-    def _cell(self, attributes: dict) -> "_Cell":
+    def _cell(self, attributes: dict) -> _Cell:
         reference = attributes.get("r")
-        self.column = coordinate_to_tuple(reference)[1] if reference else self.column + 1
+        self.column = self.coordinate_to_tuple(reference)[1] if reference else self.column + 1
         style = attributes.get("s", 0)
         return _Cell(attributes.get("t", "n"), int(style) if style else 0, self.column)
 
@@ -146,7 +156,7 @@ class SheetParser:
         else:
             cell.close(name)
 
-    def _value(self, cell: "_Cell"):
+    def _value(self, cell: _Cell):
         value = None if cell.type == "inlineStr" else cell.value or None
         if value is not None:
             return self._typed(cell, value)
@@ -154,7 +164,7 @@ class SheetParser:
             return "".join(filter(None, [cell.plain, *cell.runs]))
         return None
 
-    def _typed(self, cell: "_Cell", value: str):
+    def _typed(self, cell: _Cell, value: str):
         if cell.type == "n":
             number = float(value) if "." in value or "E" in value or "e" in value else int(value)
             return self._date(number, cell.style) if cell.style in self.dates else number
@@ -163,12 +173,12 @@ class SheetParser:
         if cell.type == "b":
             return bool(int(value))
         if cell.type == "d":
-            return from_ISO8601(value)
+            return self.from_iso8601(value)
         return value  # str (a formula's text), e (an error such as #N/A)
 
     def _date(self, number: float, style: int):
         try:
-            return from_excel(number, self.epoch, timedelta=style in self.durations)
+            return self.from_excel(number, self.epoch, timedelta=style in self.durations)
         except (OverflowError, ValueError):
             return "#VALUE!"  # what openpyxl makes of a date out of range
 
