@@ -135,25 +135,29 @@ def rivals_of(*, report_ids: list[int], citing: set[int] | None = None) -> set[i
     ``citing``: the active reports citing these reports' transfers, when the caller read them.
     """
     if citing is None:
-        citing = set(_citing_transfers(report_ids))
+        own = set(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
+                  .values_list("chain", "tx_hash"))
+        citing = set(claims_citing(transfers=own).values_list("report_id", flat=True))
     tickets = (Report.objects.filter(pk__any=report_ids).exclude(support_ticket_id="")
                .values_list("incident_id", "support_ticket_id"))
     by_ticket = Q(pk__in=[])
     for incident_id, ticket in tickets:
         by_ticket |= Q(incident_id=incident_id, support_ticket_id__iexact=ticket.strip())
-    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True) if tickets else []
+    same_ticket = Report.objects.active().filter(by_ticket).values_list("pk", flat=True)
     return (citing | set(same_ticket)) - set(report_ids)
 
 
-def _citing_transfers(report_ids: list[int]):
-    own = set(Claim.objects.filter(report_id__any=report_ids, kind=ClaimKind.TRANSFER)
-              .values_list("chain", "tx_hash"))
-    # chain first: the (chain, tx_hash, log_index) index serves this read. The hashes go as a
-    # list, not a subquery: just after a bulk import the planner's statistics are stale, and it
-    # scanned the whole table once per hash of the subquery (a second per batch at 20,000 claims).
-    return (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any={chain for chain, _ in own},
-                                 tx_hash__any={tx_hash for _, tx_hash in own})
-            .exclude(report__status=ReportStatus.WITHDRAWN).values_list("report_id", flat=True))
+def claims_citing(*, transfers: set[tuple[str, str]]) -> QuerySet[Claim]:
+    """Return the active reports' transfer claims on these (chain, tx hash) transactions.
+
+    Filtered by chains and hashes separately (the (chain, tx_hash, log_index) index serves it,
+    chain first): on several chains a row may pair a chain with another chain's hash, which the
+    caller drops. The hashes go as a list, not a subquery: just after a bulk import the planner's
+    statistics are stale, and it scanned the whole table once per hash of a subquery.
+    """
+    return (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any={chain for chain, _ in transfers},
+                                 tx_hash__any={tx_hash for _, tx_hash in transfers})
+            .exclude(report__status=ReportStatus.WITHDRAWN))
 
 
 def imported_rows_for(*, user) -> QuerySet[Report]:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Max, Q, QuerySet
 
 from incidents.models import Claim, ClaimKind, ClaimStatus, Incident, Report, ReportStatus
+from incidents.selectors import claims_citing
 from incidents.vocabulary import CheckName
 from verification.checks.common import AssetInfo, IncidentContext
 from verification.models import CheckResult, Price, ProviderCall, TaskDelivery, WorkerHeartbeat
@@ -56,11 +57,7 @@ def citations_of(*, transfers: set[tuple[str, str]]) -> dict[tuple[str, str], li
     found: dict[tuple[str, str], list[Citing]] = {}
     if not transfers:
         return found
-    hashes, chains = {tx_hash for _, tx_hash in transfers}, {chain for chain, _ in transfers}
-    # chain first: the (chain, tx_hash, log_index) index serves this read.
-    citing = (Claim.objects.filter(kind=ClaimKind.TRANSFER, chain__any=chains, tx_hash__any=hashes)
-              .exclude(report__status=ReportStatus.WITHDRAWN)
-              .values_list(*Citing._fields).order_by())
+    citing = claims_citing(transfers=transfers).values_list(*Citing._fields).order_by()
     for row in citing.iterator(chunk_size=2000):
         claim = Citing(*row)
         if (claim.chain, claim.tx_hash) in transfers:

@@ -244,8 +244,8 @@ def _provider(error: ChainError) -> str:
 def _store(claims: list[Claim], findings: dict, checked_before: set[int]) -> None:
     """Replace each claim's check results and set (in memory) the claim's own status.
 
-    The claims are written once, by ``reports_recompute(checked=claims)``, with their status
-    among the reports citing the same transfer.
+    The claims are written once, by ``_recompute(checked=claims)``, with their status among
+    the reports citing the same transfer.
     """
     if checked_before:  # a first check skips the DELETE: fresh results tables have no statistics
         CheckResult.objects.filter(claim_id__any=sorted(checked_before)).delete()
