@@ -68,14 +68,13 @@ def summary_mark_stale_for_reports(*, report_ids: Iterable[int]) -> None:
 
 def _dirty_marked(report_ids: list[int]) -> set[int]:
     """Add these reports to DirtyReport (those listed already stay); return their incidents."""
-    quote = connection.ops.quote_name
-    dirty, reports = quote(DirtyReport._meta.db_table), quote(Report._meta.db_table)
-    marks = ", ".join(["%s"] * len(report_ids))
+    reports = Report.objects.filter(pk__any=report_ids)
+    select, params = reports.values_list("incident_id", "pk").order_by().query.sql_with_params()
+    dirty = connection.ops.quote_name(DirtyReport._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {dirty} (incident_id, report_id) SELECT incident_id, id "  # noqa: S608 (names only)
-                       f"FROM {reports} WHERE id IN ({marks}) ON CONFLICT (report_id) DO NOTHING", report_ids)
-        cursor.execute(f"SELECT DISTINCT incident_id FROM {reports} WHERE id IN ({marks})", report_ids)  # noqa: S608
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"INSERT INTO {dirty} (incident_id, report_id) {select} "
+                       "ON CONFLICT (report_id) DO NOTHING", params)
+    return set(reports.values_list("incident_id", flat=True).distinct().order_by())
 
 
 def _enqueue(incident_id: int) -> None:
@@ -98,10 +97,9 @@ def summary_rebuild_delay(*, incident_id: int) -> float:
     changed reports (a decision, a web report's verdict) are summed at once, whatever else is being
     checked: journalists see a decision within a second.
     """
-    since = (IncidentSummary.objects.filter(incident_id=incident_id)
-             .values_list("stale_since", "built_at").first())
-    behind = since and (since[0] or since[1])
-    if not behind or not _bulk_change(incident_id) or not checks_in_flight(incident_id=incident_id):
+    summary = IncidentSummary.objects.filter(incident_id=incident_id)
+    behind = summary.values_list("stale_since", flat=True).first()
+    if behind is None or not _bulk_change(incident_id) or not checks_in_flight(incident_id=incident_id):
         return 0.0
     lag_left = settings.SUMMARY_MAX_LAG_SECONDS - (datetime.now(UTC) - behind).total_seconds()
     return min(settings.SUMMARY_DEFER_SECONDS, lag_left) if lag_left > 0 else 0.0
@@ -207,7 +205,7 @@ def summary_build_now(*, incident: Incident) -> IncidentSummary:
     """Return the incident's summary, building it in this request when none was ever built."""
     summary, _ = IncidentSummary.objects.get_or_create(incident=incident)
     if summary.built_at is None:
-        IncidentSummary.objects.filter(pk=summary.pk).update(stale=True)
+        IncidentSummary.objects.filter(pk=summary.pk).update(stale=True, stale_since=datetime.now(UTC))
         summary_rebuild(incident_id=incident.pk)
         summary.refresh_from_db()
     return summary
