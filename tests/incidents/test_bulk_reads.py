@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from incidents.models import Claim, Report
 from tests.factories import ClaimFactory, ReportFactory
@@ -72,3 +73,20 @@ def test_tables_a_bulk_write_grows_get_planner_statistics_as_they_grow():
     ReportFactory.create_batch(5)
     statistics.grown(5)  # 45 more: nine times what was counted
     assert counted() == 50
+
+
+def test_bulk_inserted_json_orjson_refuses_is_stored_as_a_json_field_stores_it():
+    """Integers beyond 64 bits and keys that are not text go through json, not orjson."""
+    from incidents.copying import values_insert
+    from verification.models import CheckResult
+
+    report = ReportFactory()
+    now = timezone.now()
+    raw = {"units": 2**70, "nested": {"amounts": [2**65, 1]}}
+    values_insert(CheckResult, [{"report_id": report.pk, "claim_id": None, "evidence_id": None,
+                                 "check_name": "ownership_signature", "outcome": "pass",
+                                 "reasons": {1: "a key that is not text"}, "raw": raw, "provider": "test",
+                                 "started_at": now, "finished_at": now, "attempts": 1}])
+
+    stored = CheckResult.objects.get(report=report)
+    assert stored.raw == raw and stored.reasons == {"1": "a key that is not text"}
