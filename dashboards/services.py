@@ -19,9 +19,7 @@ from dashboards.charts import CHARTS, chart_png, chart_rows, chart_svg, release_
 from dashboards.models import DirtyReport, IncidentSummary, ReleaseChart, ReportFact, ReportFlow
 from dashboards.sums import sql_stats
 from incidents.models import Claim, Incident, Report, TicketAttestation
-from registry.exports import register_write
 from registry.models import Release
-from registry.services import register_facts
 from registry.stats import Fact, cents
 from verification.selectors import checks_in_flight, mail_checks_count
 
@@ -213,6 +211,11 @@ def summary_build_now(*, incident: Incident) -> IncidentSummary:
 
 def live_facts(*, incident: Incident, report_ids: list[int] | None = None) -> dict[str, list]:
     """Write a throw-away CSV register of the incident (or of these reports) and read its facts."""
+    # Loaded here, not with this module: every process loads it (dashboards.tasks), and registry's
+    # writers bring XlsxWriter and cryptography, 80 ms of each command's start.
+    from registry.exports import register_write
+    from registry.services import register_facts
+
     with tempfile.TemporaryDirectory(prefix="lossproof-summary-") as folder:
         register_write(incident=incident, folder=Path(folder), created_at=datetime.now(UTC), formats=("csv",),
                        report_ids=report_ids)

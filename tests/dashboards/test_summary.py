@@ -97,7 +97,7 @@ def test_a_rebuild_after_a_verdict_reads_only_the_reports_that_changed(crowd, qu
     report = Report.objects.filter(incident=crowd.incident).first()
     Report.objects.filter(pk=report.pk).update(tier="T4", status="verified")
     read = []
-    monkeypatch.setattr("dashboards.services.register_write",
+    monkeypatch.setattr("registry.exports.register_write",
                         lambda **kwargs: read.append(kwargs["report_ids"]) or real_write(**kwargs))
 
     with django_capture_on_commit_callbacks(execute=True):
