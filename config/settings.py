@@ -177,6 +177,9 @@ VERIFY_BATCH_SIZE = env_int("VERIFY_BATCH_SIZE", 400, minimum=1)
 # How often each worker records that it is alive (a thread, not a task: a task would wait
 # behind queued work); `verify --wait` reads the record to know at once whether a worker runs.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 1.0, minimum=0.2)
+# The nice value (0-19) a Celery worker runs at: on a machine it shares with the web server, an
+# import or the database, the checks take the CPU those leave (config/celery.py). 0: as started.
+WORKER_NICE = env_int("WORKER_NICE", 10, minimum=0, maximum=19)
 
 # While an incident's reports are being checked, its live summary (the journalists' preview) is
 # rebuilt at most every SUMMARY_DEFER_SECONDS and never lags more than SUMMARY_MAX_LAG_SECONDS

@@ -27,6 +27,7 @@ def _check(**env) -> subprocess.CompletedProcess:
     ("CELERY_TASK_TIME_LIMIT", "ten"),
     ("FILE_STORAGE", "nfs"),
     ("S3_TIMEOUT", "soon"),
+    ("WORKER_NICE", "20"),
 ])
 def test_a_bad_value_fails_start_up_naming_the_variable(name, value):
     result = _check(**{name: value})
@@ -52,6 +53,14 @@ def test_env_int_enforces_the_minimum(monkeypatch):
     monkeypatch.setenv("COUNT", "-1")
     with pytest.raises(ImproperlyConfigured, match="COUNT=-1 is below"):
         env_int("COUNT", 3, minimum=0)
+
+
+def test_env_int_enforces_the_maximum(monkeypatch):
+    monkeypatch.setenv("NICE", "20")
+    with pytest.raises(ImproperlyConfigured, match="NICE=20 is above the maximum of 19"):
+        env_int("NICE", 10, minimum=0, maximum=19)
+    monkeypatch.setenv("NICE", "19")
+    assert env_int("NICE", 10, minimum=0, maximum=19) == 19
 
 
 def test_env_endpoints_keeps_several_urls_per_chain_in_order(monkeypatch):
