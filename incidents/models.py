@@ -305,7 +305,10 @@ class Report(models.Model):
     check_attempts = models.PositiveSmallIntegerField(default=0)
     # The register's pseudonym, derived once when the report is stored (incidents.refs) and then
     # kept, with the id of the REPORT_REF_KEY that made it: rotating the key changes no stored ref.
-    report_ref = models.CharField(max_length=16, null=True, blank=True, unique=True, editable=False)
+    # Unique through a constraint, not unique=True: on PostgreSQL that would add a second,
+    # pattern-matching index nobody reads (refs are looked up whole), rewritten on every report UPDATE.
+    # NULL, not "", until the id it derives from exists: the constraint ignores NULLs.
+    report_ref = models.CharField(max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
     report_ref_key = models.CharField(max_length=8, blank=True, editable=False)
     # What the moderators' queue sorts and filters on, stored by the verdict whenever it stores the
     # report (incidents.queue_state), so that the queue reads an index, not every report's flags
@@ -337,6 +340,7 @@ class Report(models.Model):
                 fields=["incident", "import_fingerprint"], name="report_import_fingerprint_unique",
                 condition=~Q(import_fingerprint=""),
             ),
+            models.UniqueConstraint(fields=["report_ref"], name="report_ref_unique"),
         ]
         # The queue's sorts within a status (moderation.selectors.SORTS): its first page is read off
         # one of these in order, whatever the number of reports.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.apps import apps as django_apps
+from django.db import IntegrityError, connection, transaction
 
 from incidents import refs
 from incidents.models import Report, ReportSource
@@ -110,3 +111,22 @@ def test_the_migration_gives_existing_reports_the_refs_their_releases_already_pu
     for pk, ref, key_id in Report.objects.values_list("pk", "report_ref", "report_ref_key"):
         published = hmac.new(b"test-report-ref-key", f"report:{pk}".encode(), hashlib.sha256).hexdigest()[:16]
         assert (ref, key_id) == (published, refs.report_ref_key_id("test-report-ref-key"))
+
+
+def test_the_database_refuses_a_second_report_with_a_taken_ref(world):
+    taken = Report.objects.get(pk=world.verified.pk).report_ref
+    other = Report.objects.exclude(pk=world.verified.pk).first()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Report.objects.filter(pk=other.pk).update(report_ref=taken)
+
+    assert Report.objects.filter(report_ref=taken).count() == 1
+
+
+def test_refs_are_looked_up_whole_through_one_index(world):
+    """One unique index serves report_ref: no pattern-matching copy to rewrite with each report."""
+    indexes = connection.introspection.get_constraints(connection.cursor(), Report._meta.db_table)
+    on_ref = [name for name, index in indexes.items() if index["columns"] == ["report_ref"]]
+
+    assert on_ref == ["report_ref_unique"]
+    assert indexes["report_ref_unique"]["unique"]
