@@ -125,7 +125,8 @@ def test_the_database_refuses_a_second_report_with_a_taken_ref(world):
 
 def test_refs_are_looked_up_whole_through_one_index(world):
     """One unique index serves report_ref: no pattern-matching copy to rewrite with each report."""
-    indexes = connection.introspection.get_constraints(connection.cursor(), Report._meta.db_table)
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, Report._meta.db_table)
     on_ref = [name for name, index in indexes.items() if index["columns"] == ["report_ref"]]
 
     assert on_ref == ["report_ref_unique"]

@@ -35,11 +35,17 @@ def children_of(pid: int) -> list[int]:
             for child in (task / "children").read_text().split()]
 
 
+def own_nice() -> int:
+    """This test process's nice value: a worker it starts begins there (CI may run niced)."""
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def test_a_worker_and_its_pool_run_at_worker_nice(celery_worker):
     pool = wait_for(lambda: children_of(celery_worker.pid))
+    expected = max(settings.WORKER_NICE, own_nice())  # the worker shares this process's environment
 
-    assert nice_of(celery_worker.pid) == settings.WORKER_NICE == 10  # the default
-    assert [nice_of(pid) for pid in pool] == [10] * len(pool)
+    assert nice_of(celery_worker.pid) == expected
+    assert [nice_of(pid) for pid in pool] == [expected] * len(pool)
 
 
 def start_worker_init(*, env: dict[str, str], prefix: tuple[str, ...] = ()) -> int:
@@ -53,10 +59,15 @@ def start_worker_init(*, env: dict[str, str], prefix: tuple[str, ...] = ()) -> i
     return int(done.stdout.split()[-1])
 
 
-@pytest.mark.parametrize(("env", "prefix", "nice"), [
-    ({"WORKER_NICE": "7"}, (), 7),
-    ({"WORKER_NICE": "0"}, (), 0),  # 0: the priority it was started with
-    ({"WORKER_NICE": "7"}, ("nice", "-n", "12"), 12),  # started lower still: kept
+@pytest.mark.parametrize(("worker_nice", "started_at", "nice"), [
+    (7, 0, 7),
+    (0, 0, 0),  # 0: the priority it was started with
+    (7, 12, 12),  # started lower still: kept
 ])
-def test_a_worker_lowers_its_priority_to_worker_nice_and_never_raises_it(env, prefix, nice):
-    assert start_worker_init(env=env, prefix=prefix) == nice
+def test_a_worker_lowers_its_priority_to_worker_nice_and_never_raises_it(worker_nice, started_at, nice):
+    own = own_nice()
+    prefix = ("nice", "-n", str(started_at)) if started_at else ()
+
+    found = start_worker_init(env={"WORKER_NICE": str(worker_nice)}, prefix=prefix)
+
+    assert found == max(nice, min(own + started_at, 19), own)
