@@ -288,21 +288,23 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
     ``ended``: reports whose check ends here, with the in-flight marker each keeps (None, or a
     provider's back-off): written with the verdict, and a report still "checking" goes to review.
     """
-    # Just checked, the batch's transfers are known: one read finds who else cites them, for
-    # the rivals and for the duplicate check alike (rivals_of would read them twice more).
-    citing = citations_of(transfers={(c.chain, c.tx_hash) for c in checked}) if checked else None
-    by_transfer = None if citing is None else {c.report_id for found in citing.values() for c in found}
+    # Just checked, the batch's transfers are known: one read finds the reports citing them, to
+    # lock as rivals (rivals_of would read the batch's transfers again first). What they cite is
+    # weighed from a second read, under the locks (_weigh_citations): a citation whose check
+    # committed in between counts, and one withdrawn in between does not.
+    transfers, by_transfer = {(c.chain, c.tx_hash) for c in checked}, None
+    if checked:
+        by_transfer = {c.report_id for found in citations_of(transfers=transfers).values() for c in found}
     ids = sorted(set(report_ids) | rivals_of(report_ids=report_ids, citing=by_transfer))
     reports, rows = _load(ids)
     claims = [c for r in reports for c in rows.claims[r.pk] if c.kind == ClaimKind.TRANSFER]
-    citing = _as_locked(citing or {}, reports, rows)
     fresh = {claim.pk: claim for claim in checked}
     for claim in claims:
         if claim.pk in fresh:
             for name in CLAIM_FIELDS:
                 setattr(claim, name, getattr(fresh[claim.pk], name))
     _bind(reports, rows)
-    _weigh_citations(claims, citing, cleared=set(fresh))
+    _recompute_late(_weigh_citations(claims, cleared=set(fresh)), transfers, ids)
     tickets = _tickets(reports, rows)
     for report in reports:
         _apply(report, report_verdict(_facts(report, tickets[report.pk], rows)), rows.claims[report.pk])
@@ -315,13 +317,12 @@ def _recompute(report_ids: list[int], checked: list[Claim], ended: dict | None =
     return ids
 
 
-def _as_locked(citing: dict, reports: list[Report], rows: "ReportRows") -> dict:
-    """Replace citations read before the locks by their claims as read under them (_load).
-
-    Every report citing the transfers was locked and read; one withdrawn meanwhile cites nothing.
-    """
-    locked = {c.pk: c for r in reports if r.status != ReportStatus.WITHDRAWN for c in rows.claims[r.pk]}
-    return {key: [locked[c.pk] for c in found if c.pk in locked] for key, found in citing.items()}
+def _recompute_late(citations: dict, transfers: set[tuple[str, str]], ids: list[int]) -> None:
+    """Weigh again, once this verdict commits, reports that cited the batch's transfers too late to
+    be locked with it: their own verdict ran before they could see this batch's findings."""
+    late = {c.report_id for key in transfers for c in citations.get(key, [])} - set(ids)
+    if late:
+        transaction.on_commit(lambda: reports_recompute(report_ids=sorted(late)))
 
 
 def _end_checks(reports: list[Report], ended: dict) -> None:
@@ -392,14 +393,14 @@ def _binding_mail(result: CheckResult) -> bool:
             and raw.get("addressed_to_reporter") is True)
 
 
-def _weigh_citations(claims: list[Claim], citing: dict, cleared: set[int] = frozenset()) -> None:
+def _weigh_citations(claims: list[Claim], cleared: set[int] = frozenset()) -> dict:
     """Turn each claim's own checked status into its status among the reports citing the transfer.
 
-    ``citing``: the citations already read (citations_of), for the transfers they cover.
-    ``cleared``: claims whose results were all just replaced (_store): none to delete.
+    ``cleared``: claims whose results were all just replaced (_store): none to delete. Returns
+    the citations weighed (citations_of), read under the caller's locks.
     """
     fresh = {claim.pk: claim for claim in claims}
-    rivals = {**citing, **citations_of(transfers={(c.chain, c.tx_hash) for c in claims} - citing.keys())}
+    rivals = citations_of(transfers={(c.chain, c.tx_hash) for c in claims})
     results, now = [], timezone.now()
     for claim in claims:
         others = [fresh.get(c.pk, c) for c in rivals.get((claim.chain, claim.tx_hash), [])
@@ -412,6 +413,7 @@ def _weigh_citations(claims: list[Claim], citing: dict, cleared: set[int] = froz
     if stale := [claim.pk for claim in claims if claim.pk not in cleared]:
         CheckResult.objects.filter(claim_id__any=stale, check_name=CheckName.NOT_CLAIMED_ELSEWHERE).delete()
     values_insert(CheckResult, results)
+    return rivals
 
 
 def _same_transfer(a: Claim, b: Claim) -> bool:

@@ -132,6 +132,35 @@ def test_a_rival_withdrawn_while_the_transfer_is_rechecked_no_longer_contests_it
     assert (claim.status, real.tier, real.flags) == ("verified", "T2", [])
 
 
+def test_a_rival_citing_the_transfer_while_it_is_rechecked_still_contests_it(
+        world, monkeypatch, django_capture_on_commit_callbacks):
+    """A fraudster's citation whose check commits between the read of who cites the transfer and
+    the locks weighs in the victim's verdict, and the victim's findings then in the fraudster's:
+    neither wins by that timing, as neither would have a moment earlier."""
+    from verification import services
+
+    victim = world.victims[0]
+    tx = world.send_eth(victim, world.attackers[0], "0.5")
+    cited = {"tx_hash": tx, "asset": "ETH", "from_address": victim}
+    real = world.report(cited, claimed_loss_usd=Decimal("1000"))
+    read, landed = services.citations_of, []
+
+    def read_then_cite(**kwargs):
+        found = read(**kwargs)
+        if not landed:  # the first read, before the victim's reports are locked
+            landed.append(world.report(cited, submitted_at=datetime.now(UTC) - timedelta(days=1),
+                                       claimed_loss_usd=Decimal("1000")))
+            verify(landed[0])  # the fraudster's check ends first
+        return found
+
+    monkeypatch.setattr(services, "citations_of", read_then_cite)
+    with django_capture_on_commit_callbacks(execute=True):
+        verify(real)
+
+    assert fresh(real)[1].status == "contested"
+    assert fresh(landed[0])[1].status == "contested"
+
+
 def test_the_outcome_does_not_depend_on_which_report_was_checked_last(world):
     victim = world.victims[1]
     tx = world.send_eth(victim, world.attackers[0], "0.25")
