@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -21,8 +22,6 @@ from incidents.uploads import evidence_files_undone_on_error
 # Rows written per transaction (per savepoint under --strict): each chunk's reports are queued for
 # their checks as it commits, while the rows after it are still being read.
 CHUNK_ROWS = 2_000
-# The first chunk is one worker batch (VERIFY_BATCH_SIZE): the workers start checking sooner.
-FIRST_CHUNK_ROWS = 400
 
 
 class ChunkWriter:
@@ -136,7 +135,9 @@ class Command(BaseCommand):
         writer = ChunkWriter(incident, threaded=not (strict or connection.in_atomic_block))
         with files, transaction.atomic() if strict else contextlib.nullcontext():
             try:
-                for chunk in _chunks(rows.new_rows(), CHUNK_ROWS, first=min(FIRST_CHUNK_ROWS, CHUNK_ROWS)):
+                # The first chunk is one worker batch: the workers start checking sooner.
+                first = min(settings.VERIFY_BATCH_SIZE, CHUNK_ROWS)
+                for chunk in _chunks(rows.new_rows(), CHUNK_ROWS, first=first):
                     if not (strict and rows.bad):
                         writer.write(chunk)
                     progress.advance_to(rows.read)
